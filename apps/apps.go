@@ -1,0 +1,84 @@
+package apps
+
+import (
+	"errors"
+	"time"
+)
+
+// Status is where an app stands in the plan's review. Only an approved app
+// may start an authorization or use a token.
+type Status string
+
+// The statuses an app moves through. New registrations start pending.
+const (
+	StatusPending   Status = "pending"
+	StatusApproved  Status = "approved"
+	StatusDenied    Status = "denied"
+	StatusSuspended Status = "suspended"
+)
+
+// Valid reports whether s is one of the known statuses.
+func (s Status) Valid() bool {
+	switch s {
+	case StatusPending, StatusApproved, StatusDenied, StatusSuspended:
+		return true
+	}
+	return false
+}
+
+// Attestation is what an app declared about its privacy practices. The
+// consent page shows it identically for every app; it is never a reason to
+// refuse an app (CMS-9115-F lets a plan ask, not require).
+type Attestation string
+
+// The attestation answers an app can give.
+const (
+	AttestationNone     Attestation = "none"     // the app did not answer
+	AttestationAttested Attestation = "attested" // the app attested to the plan's privacy criteria
+	AttestationDeclined Attestation = "declined" // the app said it does not meet them
+)
+
+// App is a registered third-party application (an OAuth client).
+type App struct {
+	ClientID         string      `json:"client_id"`
+	Name             string      `json:"name"`
+	Developer        string      `json:"developer,omitempty"`
+	RedirectURIs     []string    `json:"redirect_uris"`
+	Public           bool        `json:"public"`
+	SecretHash       []byte      `json:"secret_hash,omitempty"` // SHA-256 of the client secret; empty for public apps
+	Scopes           []string    `json:"scopes"`                // the scopes the app may ever be granted
+	PrivacyPolicyURL string      `json:"privacy_policy_url,omitempty"`
+	TermsURL         string      `json:"terms_url,omitempty"`
+	Attestation      Attestation `json:"attestation"`
+	Status           Status      `json:"status"`
+	StatusReason     string      `json:"status_reason,omitempty"`
+	CreatedAt        time.Time   `json:"created_at"`
+	UpdatedAt        time.Time   `json:"updated_at"`
+}
+
+// Approved reports whether the app may authorize members and use tokens.
+func (a App) Approved() bool { return a.Status == StatusApproved }
+
+// Grant is a member's consent for one app, made on the consent page. Its ID
+// is the OAuth request id that every code, access and refresh token issued
+// under that consent carries, so ending the grant ends all of them.
+type Grant struct {
+	ID        string     `json:"id"`
+	Member    string     `json:"member"`  // the member's login name
+	Patient   string     `json:"patient"` // the FHIR Patient id the grant is limited to
+	ClientID  string     `json:"client_id"`
+	Scopes    []string   `json:"scopes"` // what the member chose to share
+	CreatedAt time.Time  `json:"created_at"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+}
+
+// Active reports whether the grant still allows access.
+func (g Grant) Active() bool { return g.RevokedAt == nil }
+
+// Errors the registry and its stores return. Stores wrap or return them
+// as-is; callers test with errors.Is.
+var (
+	ErrNotFound      = errors.New("apps: not found")
+	ErrAlreadyExists = errors.New("apps: already exists")
+	ErrInvalid       = errors.New("apps: invalid input")
+)

@@ -1,0 +1,35 @@
+package apps
+
+import (
+	"context"
+	"time"
+)
+
+// Store persists apps, grants and audit events. Every backend in
+// gateway/store implements it and passes the conformance suite in
+// gateway/store/storetest.
+type Store interface {
+	// CreateApp stores a new app; ErrAlreadyExists if the client id is taken.
+	CreateApp(ctx context.Context, a App) error
+	// GetApp returns the app with that client id, or ErrNotFound.
+	GetApp(ctx context.Context, clientID string) (App, error)
+	// UpdateApp replaces an existing app; ErrNotFound if there is none.
+	UpdateApp(ctx context.Context, a App) error
+	// ListApps returns every app, oldest registration first.
+	ListApps(ctx context.Context) ([]App, error)
+
+	// CreateGrant stores a new grant; ErrAlreadyExists if the id is taken.
+	CreateGrant(ctx context.Context, g Grant) error
+	// GetGrant returns the grant with that id, or ErrNotFound.
+	GetGrant(ctx context.Context, id string) (Grant, error)
+	// ListGrants returns the member's grants, newest first, revoked ones included.
+	ListGrants(ctx context.Context, member string) ([]Grant, error)
+	// RevokeGrant marks the grant revoked at the given time; revoking a
+	// revoked grant is not an error. ErrNotFound if there is none.
+	RevokeGrant(ctx context.Context, id string, at time.Time) error
+
+	// AppendEvent adds an audit event; events are never changed or removed.
+	AppendEvent(ctx context.Context, e Event) error
+	// ListEvents returns up to limit events, newest first.
+	ListEvents(ctx context.Context, limit int) ([]Event, error)
+}

@@ -1,0 +1,3 @@
+module github.com/patientaccess/gateway
+
+go 1.26.8

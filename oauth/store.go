@@ -1,0 +1,115 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// TokenKind names one of the five kinds of record fosite asks a store to keep.
+type TokenKind string
+
+// The token kinds. Each is keyed by the token's HMAC signature (or, for
+// OpenID Connect sessions, by the authorization code signature); the raw
+// token is never stored.
+const (
+	KindCode    TokenKind = "code"
+	KindAccess  TokenKind = "access"
+	KindRefresh TokenKind = "refresh"
+	KindPKCE    TokenKind = "pkce"
+	KindOIDC    TokenKind = "oidc"
+)
+
+// AllKinds lists every token kind, for revoking everything a request issued.
+var AllKinds = []TokenKind{KindCode, KindAccess, KindRefresh, KindPKCE, KindOIDC}
+
+// TokenRecord is what a TokenStore keeps for one token: a small serialized
+// projection of the OAuth request, and the few fields the store itself must
+// understand to index, expire and deactivate it.
+type TokenRecord struct {
+	RequestID string    `json:"request_id"` // the OAuth request (and grant) id; tokens are indexed by it
+	ClientID  string    `json:"client_id"`
+	Active    bool      `json:"active"`     // false once a code is used or a refresh token rotated
+	ExpiresAt time.Time `json:"expires_at"` // the token's expiry; see TokenStore about the tail
+	// AccessSignature, on a refresh token, is the access token issued with it.
+	AccessSignature string `json:"access_signature,omitempty"`
+	// Request is the serialized request projection, opaque to the store.
+	Request []byte `json:"request"`
+}
+
+// TokenStore keeps token records. Records are found by (kind, signature) and
+// indexed by request id. Every record expires: a backend drops it at
+// ExpiresAt+InactiveTail, so that a used code or a rotated refresh token is
+// still recognised (and its reuse detected) for a while after its expiry.
+//
+// Multi-key operations are atomic: DeactivateToken is a check-and-set, and
+// RevokeRequest removes every record of the request or none.
+type TokenStore interface {
+	// CreateToken stores a record and adds it to its request's index.
+	CreateToken(ctx context.Context, kind TokenKind, signature string, rec TokenRecord) error
+	// GetToken returns the record, active or not, or ErrNotFound when it is
+	// absent or past its expiry plus tail.
+	GetToken(ctx context.Context, kind TokenKind, signature string) (TokenRecord, error)
+	// DeleteToken removes a record; removing a missing record is not an error.
+	DeleteToken(ctx context.Context, kind TokenKind, signature string) error
+	// DeactivateToken atomically turns an active record inactive and returns
+	// it as it was. It returns ErrInactive if the record was already
+	// inactive (the caller lost a race or sees a reuse) and ErrNotFound if
+	// there is none.
+	DeactivateToken(ctx context.Context, kind TokenKind, signature string) (TokenRecord, error)
+	// RevokeRequest removes every record of the given kinds issued under
+	// requestID. No kinds means all kinds. A request with no records is not
+	// an error.
+	RevokeRequest(ctx context.Context, requestID string, kinds ...TokenKind) error
+}
+
+// InactiveTail is how long a record is kept past its expiry, so that reuse
+// of a used code or a rotated refresh token is still detected.
+const InactiveTail = 24 * time.Hour
+
+// Member is a local member account that can sign in to the gateway.
+type Member struct {
+	Username     string `json:"username"`
+	DisplayName  string `json:"display_name"`
+	PasswordHash string `json:"password_hash"` // an encoded argon2id hash
+	PatientID    string `json:"patient_id"`    // the FHIR Patient this member is
+}
+
+// MemberStore keeps local member accounts.
+type MemberStore interface {
+	// PutMember creates or replaces the member.
+	PutMember(ctx context.Context, m Member) error
+	// GetMember returns the member with that username, or ErrNotFound.
+	GetMember(ctx context.Context, username string) (Member, error)
+}
+
+// LoginSession is a signed-in member's browser session.
+type LoginSession struct {
+	ID        string    `json:"id"` // SHA-256 of the random cookie value, hex; the cookie value is never stored
+	Member    string    `json:"member"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// SessionStore keeps member login sessions until they expire.
+type SessionStore interface {
+	// PutSession stores a session until its ExpiresAt.
+	PutSession(ctx context.Context, s LoginSession) error
+	// GetSession returns the session, or ErrNotFound if it is absent or expired.
+	GetSession(ctx context.Context, id string) (LoginSession, error)
+	// DeleteSession ends a session; deleting a missing one is not an error.
+	DeleteSession(ctx context.Context, id string) error
+}
+
+// Storage is everything the oauth package needs from a backend.
+type Storage interface {
+	TokenStore
+	MemberStore
+	SessionStore
+}
+
+// Errors a backend returns; callers test with errors.Is.
+var (
+	ErrNotFound = errors.New("oauth: not found")
+	ErrInactive = errors.New("oauth: record inactive")
+)
