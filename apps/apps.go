@@ -52,8 +52,12 @@ type App struct {
 	Attestation      Attestation `json:"attestation"`
 	Status           Status      `json:"status"`
 	StatusReason     string      `json:"status_reason,omitempty"`
-	CreatedAt        time.Time   `json:"created_at"`
-	UpdatedAt        time.Time   `json:"updated_at"`
+	// TokensValidAfter cuts off every grant made before it: a suspension or
+	// denial sets it, so the app's existing tokens stay dead even if the app
+	// is approved again later.
+	TokensValidAfter time.Time `json:"tokens_valid_after,omitempty"`
+	CreatedAt        time.Time `json:"created_at"`
+	UpdatedAt        time.Time `json:"updated_at"`
 }
 
 // Approved reports whether the app may authorize members and use tokens.

@@ -1,0 +1,189 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/ory/fosite"
+
+	"github.com/patientaccess/gateway/apps"
+	"github.com/patientaccess/gateway/oauth/smart"
+)
+
+// serveAuthorize is the authorization endpoint (RFC 6749 §3.1, SMART
+// standalone launch). GET shows the consent page (after sign-in); POST
+// records the member's decision. The OAuth parameters always travel in the
+// query string; the consent form posts back to the same URL.
+func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if r.Method == http.MethodPost {
+		if err := s.deps.CSRF.Verify(r); err != nil {
+			s.errorPage(w, http.StatusForbidden, "This form has expired",
+				"For your security the request was not accepted. Go back to the app and start again.")
+			return
+		}
+	}
+	app, ok := s.checkApp(w, r)
+	if !ok {
+		return
+	}
+	oauthReq := s.narrowedRequest(r, app)
+	ar, err := s.provider.NewAuthorizeRequest(ctx, oauthReq)
+	if err == nil {
+		err = s.checkSMART(ar)
+	}
+	if err != nil {
+		s.audit(ctx, apps.Event{Action: "authorize", Outcome: "denied", ClientID: app.ClientID, Reason: fosite.ErrorToRFC6749Error(err).ErrorField})
+		s.logOAuthError(ctx, "authorization request refused", err)
+		s.provider.WriteAuthorizeError(ctx, w, ar, err)
+		return
+	}
+	member, signedIn := s.CurrentMember(r)
+	if !signedIn {
+		http.Redirect(w, r, PathLogin+"?return_to="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+		return
+	}
+	consent := s.buildConsent(app, ar)
+	if r.Method != http.MethodPost {
+		s.renderConsent(w, r, app, member, consent)
+		return
+	}
+	if r.PostFormValue("decision") != "allow" {
+		s.audit(ctx, apps.Event{Action: "authorize", Outcome: "denied", ClientID: app.ClientID, Member: member.Username, Patient: member.PatientID, Reason: "member denied"})
+		s.provider.WriteAuthorizeError(ctx, w, ar, fosite.ErrAccessDenied.WithHint("The member did not allow access."))
+		return
+	}
+	s.approve(ctx, w, ar, app, member, consent.granted(r.PostForm["share"]))
+}
+
+// checkApp refuses, with an error page and never a redirect, an unknown or
+// unapproved app and a redirect URI that is not registered exactly.
+func (s *Server) checkApp(w http.ResponseWriter, r *http.Request) (apps.App, bool) {
+	q := r.URL.Query()
+	app, err := s.deps.Apps.GetApp(r.Context(), q.Get("client_id"))
+	if errors.Is(err, apps.ErrNotFound) || (err == nil && q.Get("client_id") == "") {
+		s.errorPage(w, http.StatusBadRequest, "Unknown app", "The app that sent you here is not registered with your health plan. No data was shared.")
+		return app, false
+	}
+	if err != nil {
+		s.deps.Logger.ErrorContext(r.Context(), "load app", "err", err)
+		s.errorPage(w, http.StatusInternalServerError, "Something went wrong", "We could not check this app. Please try again later.")
+		return app, false
+	}
+	if !app.Approved() {
+		s.audit(r.Context(), apps.Event{Action: "authorize", Outcome: "denied", ClientID: app.ClientID, Reason: "app " + string(app.Status)})
+		s.errorPage(w, http.StatusForbidden, "This app cannot connect right now", appStatusMessage(app))
+		return app, false
+	}
+	if !slices.Contains(app.RedirectURIs, q.Get("redirect_uri")) {
+		s.errorPage(w, http.StatusBadRequest, "This link is not valid",
+			"The app asked to send you back to an address it has not registered with your health plan. For your safety we stopped here. No data was shared.")
+		return app, false
+	}
+	return app, true
+}
+
+func appStatusMessage(a apps.App) string {
+	switch a.Status {
+	case apps.StatusPending:
+		return "Your health plan is still reviewing " + a.Name + ". It can connect once the review is done. No data was shared."
+	case apps.StatusSuspended:
+		return "Your health plan has suspended " + a.Name + " for a security reason: " + reasonOr(a.StatusReason) + ". No data was shared."
+	default:
+		return "Your health plan has not approved " + a.Name + " because of a security risk: " + reasonOr(a.StatusReason) + ". No data was shared."
+	}
+}
+
+func reasonOr(r string) string {
+	if r == "" {
+		return "no reason recorded"
+	}
+	return r
+}
+
+// narrowedRequest gives fosite the query parameters only, with the scope
+// narrowed to what the app is registered for: requested ∩ registered.
+func (s *Server) narrowedRequest(r *http.Request, app apps.App) *http.Request {
+	q := r.URL.Query()
+	if raw := q.Get("scope"); raw != "" {
+		q.Set("scope", strings.Join(narrowScopes(strings.Fields(raw), app.Scopes), " "))
+	}
+	r2 := r.Clone(r.Context())
+	r2.Form = q
+	r2.PostForm = url.Values{}
+	r2.Body = http.NoBody
+	r2.ContentLength = 0
+	return r2
+}
+
+// narrowScopes keeps each requested scope the registered ones cover; for a
+// requested scope wider than the registration (patient/*.read against
+// patient/Coverage.read) it keeps the registered scopes it covers.
+func narrowScopes(requested, registered []string) []string {
+	var out []string
+	add := func(s string) {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	for _, raw := range requested {
+		if smart.Strategy(registered, raw) {
+			add(raw)
+			continue
+		}
+		req, err := smart.Parse(raw)
+		if err != nil || !req.IsResource() {
+			continue
+		}
+		for _, g := range registered {
+			if gs, err := smart.Parse(g); err == nil && gs.IsResource() && smart.Covers(req, gs) {
+				add(g)
+			}
+		}
+	}
+	return out
+}
+
+// checkSMART applies the SMART rules fosite does not know: `aud` must name
+// this FHIR server (SMART App Launch 2.x §2.0.6), and PKCE must be S256
+// (checked here too so the member is not asked to consent in vain).
+func (s *Server) checkSMART(ar fosite.AuthorizeRequester) error {
+	form := ar.GetRequestForm()
+	aud := strings.TrimSuffix(form.Get("aud"), "/")
+	if aud != strings.TrimSuffix(s.cfg.FHIRBaseURL, "/") {
+		return fosite.ErrInvalidRequest.WithHint("The 'aud' parameter must be this server's FHIR base URL.")
+	}
+	if form.Get("code_challenge") == "" || form.Get("code_challenge_method") != "S256" {
+		return fosite.ErrInvalidRequest.WithHint("PKCE with code_challenge_method=S256 is required.")
+	}
+	return nil
+}
+
+// approve records the grant and sends the member back to the app with a code.
+func (s *Server) approve(ctx context.Context, w http.ResponseWriter, ar fosite.AuthorizeRequester, app apps.App, m Member, granted []string) {
+	for _, sc := range granted {
+		ar.GrantScope(sc)
+	}
+	ar.GrantAudience(s.cfg.FHIRBaseURL)
+	sess := s.newMemberSession(ar, m)
+	g := apps.Grant{ID: ar.GetID(), Member: m.Username, Patient: m.PatientID, ClientID: app.ClientID,
+		Scopes: granted, CreatedAt: s.now()}
+	if err := s.deps.Apps.CreateGrant(ctx, g); err != nil {
+		s.deps.Logger.ErrorContext(ctx, "store grant", "err", err)
+		s.provider.WriteAuthorizeError(ctx, w, ar, fosite.ErrServerError)
+		return
+	}
+	resp, err := s.provider.NewAuthorizeResponse(ctx, ar, sess)
+	if err != nil {
+		s.logOAuthError(ctx, "authorization response refused", err)
+		s.provider.WriteAuthorizeError(ctx, w, ar, err)
+		return
+	}
+	s.audit(ctx, apps.Event{Action: "authorize", Outcome: "success", ClientID: app.ClientID, Member: m.Username,
+		Patient: m.PatientID, Reason: strings.Join(granted, " ")})
+	s.provider.WriteAuthorizeResponse(ctx, w, ar, resp)
+}

@@ -1,0 +1,132 @@
+package oauth
+
+import (
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	jose "github.com/go-jose/go-jose/v3"
+)
+
+// The paths of the authorization server's endpoints, under the issuer.
+// Clients find them from the discovery documents, never from these names.
+const (
+	PathAuthorize  = "/oauth/authorize"
+	PathToken      = "/oauth/token"
+	PathIntrospect = "/oauth/introspect"
+	PathRevoke     = "/oauth/revoke"
+	PathJWKS       = "/oauth/jwks"
+	PathLogin      = "/login"
+	PathLogout     = "/logout"
+	PathAccount    = "/account/apps"
+)
+
+// Capabilities are the SMART App Launch capabilities this server offers
+// (SMART App Launch 2.x, "Capability Sets").
+var Capabilities = []string{
+	"launch-standalone",
+	"client-public",
+	"client-confidential-symmetric",
+	"context-standalone-patient",
+	"permission-offline",
+	"permission-patient",
+	"permission-v1",
+	"permission-v2",
+	"sso-openid-connect",
+}
+
+// ScopesSupported are the scopes advertised in discovery.
+var ScopesSupported = []string{
+	"openid", "fhirUser", "launch/patient", "offline_access",
+	"patient/*.read", "patient/*.rs",
+	"patient/Patient.read", "patient/Patient.rs",
+	"patient/Coverage.read", "patient/Coverage.rs",
+	"patient/ExplanationOfBenefit.read", "patient/ExplanationOfBenefit.rs",
+}
+
+// keyID names the signing key in the JWKS and in id_token headers.
+func keyID(pub *rsa.PublicKey) (string, error) {
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return "", fmt.Errorf("encode public key: %w", err)
+	}
+	sum := sha256.Sum256(der)
+	return base64.RawURLEncoding.EncodeToString(sum[:12]), nil
+}
+
+func jwksDocument(pub *rsa.PublicKey) ([]byte, error) {
+	kid, err := keyID(pub)
+	if err != nil {
+		return nil, err
+	}
+	set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: pub, KeyID: kid, Algorithm: "RS256", Use: "sig"}}}
+	b, err := json.Marshal(set)
+	if err != nil {
+		return nil, fmt.Errorf("encode JWKS: %w", err)
+	}
+	return b, nil
+}
+
+// smartConfiguration is {fhir}/.well-known/smart-configuration.
+func (s *Server) smartConfiguration() map[string]any {
+	iss := s.cfg.Issuer
+	return map[string]any{
+		"issuer":                                iss,
+		"jwks_uri":                              iss + PathJWKS,
+		"authorization_endpoint":                iss + PathAuthorize,
+		"token_endpoint":                        iss + PathToken,
+		"introspection_endpoint":                iss + PathIntrospect,
+		"revocation_endpoint":                   iss + PathRevoke,
+		"management_endpoint":                   iss + PathAccount,
+		"grant_types_supported":                 []string{"authorization_code", "refresh_token"},
+		"response_types_supported":              []string{"code"},
+		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post", "none"},
+		"scopes_supported":                      ScopesSupported,
+		"code_challenge_methods_supported":      []string{"S256"},
+		"capabilities":                          Capabilities,
+	}
+}
+
+// openIDConfiguration is {base}/.well-known/openid-configuration.
+func (s *Server) openIDConfiguration() map[string]any {
+	iss := s.cfg.Issuer
+	return map[string]any{
+		"issuer":                                iss,
+		"authorization_endpoint":                iss + PathAuthorize,
+		"token_endpoint":                        iss + PathToken,
+		"introspection_endpoint":                iss + PathIntrospect,
+		"revocation_endpoint":                   iss + PathRevoke,
+		"jwks_uri":                              iss + PathJWKS,
+		"response_types_supported":              []string{"code"},
+		"grant_types_supported":                 []string{"authorization_code", "refresh_token"},
+		"subject_types_supported":               []string{"public"},
+		"id_token_signing_alg_values_supported": []string{"RS256"},
+		"scopes_supported":                      ScopesSupported,
+		"claims_supported":                      []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "fhirUser", "name"},
+		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post", "none"},
+		"code_challenge_methods_supported":      []string{"S256"},
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (s *Server) serveSMARTConfiguration(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.smartConfiguration())
+}
+
+func (s *Server) serveOpenIDConfiguration(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.openIDConfiguration())
+}
+
+func (s *Server) serveJWKS(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(s.jwks)
+}

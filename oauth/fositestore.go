@@ -1,0 +1,190 @@
+package oauth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/handler/oauth2"
+	"github.com/ory/fosite/handler/openid"
+	"github.com/ory/fosite/handler/pkce"
+
+	"github.com/patientaccess/gateway/apps"
+)
+
+// AppSource is what the authorization server needs of the app registry and
+// its grants. apps.Store satisfies it.
+type AppSource interface {
+	GetApp(ctx context.Context, clientID string) (apps.App, error)
+	GetGrant(ctx context.Context, id string) (apps.Grant, error)
+	RevokeGrant(ctx context.Context, id string, at time.Time) error
+}
+
+// fositeStore adapts a TokenStore and the app registry to every storage
+// interface the wired fosite handlers use. It stores a small projection of
+// each request and rebuilds the client on every read, so that an app
+// suspended a second ago, or a grant the member just revoked, is seen at once.
+type fositeStore struct {
+	tokens   TokenStore
+	apps     AppSource
+	audience string // the FHIR base URL every token is granted for
+	now      func() time.Time
+}
+
+// The compile-time proof that the store has every method the handlers need.
+var (
+	_ fosite.ClientManager               = (*fositeStore)(nil)
+	_ oauth2.CoreStorage                 = (*fositeStore)(nil)
+	_ oauth2.TokenRevocationStorage      = (*fositeStore)(nil)
+	_ pkce.PKCERequestStorage            = (*fositeStore)(nil)
+	_ openid.OpenIDConnectRequestStorage = (*fositeStore)(nil)
+)
+
+// storedRequest is the projection of a fosite request kept with each token.
+type storedRequest struct {
+	ID                string          `json:"id"`
+	RequestedAt       time.Time       `json:"requested_at"`
+	ClientID          string          `json:"client_id"`
+	RequestedScopes   []string        `json:"requested_scopes"`
+	GrantedScopes     []string        `json:"granted_scopes"`
+	RequestedAudience []string        `json:"requested_audience,omitempty"`
+	GrantedAudience   []string        `json:"granted_audience,omitempty"`
+	Form              url.Values      `json:"form,omitempty"`
+	Session           json.RawMessage `json:"session"`
+}
+
+// GetClient returns an approved app as a fosite client. Any other app is
+// "not found" to fosite: the authorize handler has already told the member
+// why, and the token endpoint answers invalid_client.
+func (s *fositeStore) GetClient(ctx context.Context, id string) (fosite.Client, error) {
+	app, err := s.apps.GetApp(ctx, id)
+	if errors.Is(err, apps.ErrNotFound) {
+		return nil, fosite.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get client: %w", err)
+	}
+	if !app.Approved() {
+		return nil, fosite.ErrNotFound
+	}
+	return s.client(app), nil
+}
+
+func (s *fositeStore) client(app apps.App) *fosite.DefaultClient {
+	return &fosite.DefaultClient{
+		ID:            app.ClientID,
+		Secret:        app.SecretHash,
+		RedirectURIs:  app.RedirectURIs,
+		GrantTypes:    []string{"authorization_code", "refresh_token"},
+		ResponseTypes: []string{"code"},
+		Scopes:        app.Scopes,
+		Audience:      []string{s.audience},
+		Public:        app.Public,
+	}
+}
+
+// ClientAssertionJWTValid is part of fosite.ClientManager; private_key_jwt
+// client authentication is not offered yet, so no assertion is ever known.
+func (s *fositeStore) ClientAssertionJWTValid(context.Context, string) error { return nil }
+
+// SetClientAssertionJWT is part of fosite.ClientManager; see ClientAssertionJWTValid.
+func (s *fositeStore) SetClientAssertionJWT(context.Context, string, time.Time) error {
+	return errors.New("client assertions are not supported")
+}
+
+func (s *fositeStore) create(ctx context.Context, kind TokenKind, sig, accessSig string, r fosite.Requester, exp time.Time) error {
+	sess, err := json.Marshal(r.GetSession())
+	if err != nil {
+		return fmt.Errorf("encode %s session: %w", kind, err)
+	}
+	proj := storedRequest{
+		ID: r.GetID(), RequestedAt: r.GetRequestedAt(), ClientID: r.GetClient().GetID(),
+		RequestedScopes: r.GetRequestedScopes(), GrantedScopes: r.GetGrantedScopes(),
+		RequestedAudience: r.GetRequestedAudience(), GrantedAudience: r.GetGrantedAudience(),
+		Form: r.GetRequestForm(), Session: sess,
+	}
+	data, err := json.Marshal(proj)
+	if err != nil {
+		return fmt.Errorf("encode %s request: %w", kind, err)
+	}
+	if exp.IsZero() {
+		exp = s.now().Add(time.Hour)
+	}
+	rec := TokenRecord{RequestID: r.GetID(), ClientID: proj.ClientID, Active: true,
+		ExpiresAt: exp, AccessSignature: accessSig, Request: data}
+	if err := s.tokens.CreateToken(ctx, kind, sig, rec); err != nil {
+		return fmt.Errorf("store %s: %w", kind, err)
+	}
+	return nil
+}
+
+// loaded is a token read back: the rebuilt request, whether the record is
+// still active, and whether its app and grant still allow use.
+type loaded struct {
+	req    fosite.Requester
+	active bool
+	live   bool
+}
+
+// get loads a record and rebuilds the request, with a fresh client read from
+// the registry, so the caller can refuse a token whose record is inactive,
+// whose app is no longer approved or whose grant was revoked.
+func (s *fositeStore) get(ctx context.Context, kind TokenKind, sig string, session fosite.Session) (loaded, error) {
+	rec, err := s.tokens.GetToken(ctx, kind, sig)
+	if errors.Is(err, ErrNotFound) {
+		return loaded{}, fosite.ErrNotFound
+	}
+	if err != nil {
+		return loaded{}, fmt.Errorf("load %s: %w", kind, err)
+	}
+	var proj storedRequest
+	if err := json.Unmarshal(rec.Request, &proj); err != nil {
+		return loaded{}, fmt.Errorf("decode %s request: %w", kind, err)
+	}
+	if session != nil {
+		if err := json.Unmarshal(proj.Session, session); err != nil {
+			return loaded{}, fmt.Errorf("decode %s session: %w", kind, err)
+		}
+	}
+	app, err := s.apps.GetApp(ctx, proj.ClientID)
+	if err != nil && !errors.Is(err, apps.ErrNotFound) {
+		return loaded{}, fmt.Errorf("load client of %s: %w", kind, err)
+	}
+	req := &fosite.Request{
+		ID: proj.ID, RequestedAt: proj.RequestedAt, Client: s.client(app),
+		RequestedScope: proj.RequestedScopes, GrantedScope: proj.GrantedScopes,
+		RequestedAudience: proj.RequestedAudience, GrantedAudience: proj.GrantedAudience,
+		Form: proj.Form, Session: session,
+	}
+	if req.Form == nil {
+		req.Form = url.Values{}
+	}
+	live, err := s.live(ctx, app, proj.ID)
+	if err != nil {
+		return loaded{}, err
+	}
+	return loaded{req: req, active: rec.Active, live: live}, nil
+}
+
+// live reports whether tokens of this app and grant may still be used.
+func (s *fositeStore) live(ctx context.Context, app apps.App, grantID string) (bool, error) {
+	if !app.Approved() {
+		return false, nil
+	}
+	g, err := s.apps.GetGrant(ctx, grantID)
+	if errors.Is(err, apps.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("load grant: %w", err)
+	}
+	return g.Active() && !g.CreatedAt.Before(app.TokensValidAfter), nil
+}
+
+func isNotFound(err error) bool {
+	return errors.Is(err, apps.ErrNotFound) || errors.Is(err, ErrNotFound) || errors.Is(err, fosite.ErrNotFound)
+}

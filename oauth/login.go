@@ -1,0 +1,163 @@
+package oauth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// HashPassword returns the stored form of a member's password (bcrypt).
+func HashPassword(password string) (string, error) {
+	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	if err != nil {
+		return "", fmt.Errorf("hash password: %w", err)
+	}
+	return string(h), nil
+}
+
+// dummyHash is compared against when the username is unknown, so that a
+// wrong username takes as long as a wrong password.
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("no such member"), bcrypt.DefaultCost)
+
+func (s *Server) cookieName() string {
+	if s.secure() {
+		return "__Host-pag_session"
+	}
+	return "pag_session"
+}
+
+func (s *Server) secure() bool { return strings.HasPrefix(s.cfg.Issuer, "https://") }
+
+// sessionID is the stored id of a cookie value: the value itself is never stored.
+func sessionID(cookie string) string {
+	sum := sha256.Sum256([]byte(cookie))
+	return hex.EncodeToString(sum[:])
+}
+
+// CurrentMember returns the signed-in member of a request, if any.
+func (s *Server) CurrentMember(r *http.Request) (Member, bool) {
+	c, err := r.Cookie(s.cookieName())
+	if err != nil || c.Value == "" {
+		return Member{}, false
+	}
+	ls, err := s.deps.Storage.GetSession(r.Context(), sessionID(c.Value))
+	if err != nil || !s.now().Before(ls.ExpiresAt) {
+		return Member{}, false
+	}
+	m, err := s.deps.Storage.GetMember(r.Context(), ls.Member)
+	if err != nil {
+		return Member{}, false
+	}
+	return m, true
+}
+
+// localPath accepts only a path on this server as a post-login destination
+// (no scheme, no host, no "//" or "\" tricks), so login cannot be used as an
+// open redirect.
+func localPath(p string) (string, bool) {
+	if p == "" || !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.ContainsAny(p, "\\\r\n") {
+		return "", false
+	}
+	u, err := url.Parse(p)
+	if err != nil || u.Scheme != "" || u.Host != "" {
+		return "", false
+	}
+	return p, true
+}
+
+type loginPage struct {
+	CSRF     string
+	ReturnTo string
+	Username string
+	Error    string
+}
+
+func (s *Server) serveLoginForm(w http.ResponseWriter, r *http.Request) {
+	ret, ok := localPath(r.URL.Query().Get("return_to"))
+	if !ok {
+		ret = PathAccount
+	}
+	s.render(w, http.StatusOK, "login.html", loginPage{CSRF: s.deps.CSRF.Token(w, r), ReturnTo: ret})
+}
+
+func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
+	if err := s.deps.CSRF.Verify(r); err != nil {
+		s.errorPage(w, http.StatusForbidden, "This form has expired", "Please go back, reload the page and try again.")
+		return
+	}
+	ret, ok := localPath(r.PostFormValue("return_to"))
+	if !ok {
+		ret = PathAccount
+	}
+	username := strings.TrimSpace(r.PostFormValue("username"))
+	m, err := s.authenticate(r.Context(), username, r.PostFormValue("password"))
+	if err != nil {
+		s.deps.Logger.InfoContext(r.Context(), "member sign-in failed")
+		s.render(w, http.StatusUnauthorized, "login.html", loginPage{CSRF: s.deps.CSRF.Token(w, r), ReturnTo: ret,
+			Username: username, Error: "That username and password do not match our records."})
+		return
+	}
+	if err := s.startSession(w, r, m); err != nil {
+		s.deps.Logger.ErrorContext(r.Context(), "start member session", "err", err)
+		s.errorPage(w, http.StatusInternalServerError, "Something went wrong", "We could not sign you in. Please try again.")
+		return
+	}
+	http.Redirect(w, r, ret, http.StatusSeeOther)
+}
+
+var errBadLogin = errors.New("bad username or password")
+
+func (s *Server) authenticate(ctx context.Context, username, password string) (Member, error) {
+	m, err := s.deps.Storage.GetMember(ctx, username)
+	if err != nil {
+		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		if errors.Is(err, ErrNotFound) {
+			return Member{}, errBadLogin
+		}
+		return Member{}, fmt.Errorf("load member: %w", err)
+	}
+	if bcrypt.CompareHashAndPassword([]byte(m.PasswordHash), []byte(password)) != nil {
+		return Member{}, errBadLogin
+	}
+	return m, nil
+}
+
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, m Member) error {
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return fmt.Errorf("session id: %w", err)
+	}
+	value := base64.RawURLEncoding.EncodeToString(raw)
+	now := s.now()
+	ls := LoginSession{ID: sessionID(value), Member: m.Username, CreatedAt: now, ExpiresAt: now.Add(s.cfg.LoginLifespan)}
+	if err := s.deps.Storage.PutSession(r.Context(), ls); err != nil {
+		return fmt.Errorf("store session: %w", err)
+	}
+	http.SetCookie(w, &http.Cookie{Name: s.cookieName(), Value: value, Path: "/", HttpOnly: true,
+		Secure: s.secure(), SameSite: http.SameSiteLaxMode, MaxAge: int(s.cfg.LoginLifespan.Seconds())})
+	return nil
+}
+
+func (s *Server) serveLogout(w http.ResponseWriter, r *http.Request) {
+	if err := s.deps.CSRF.Verify(r); err != nil {
+		s.errorPage(w, http.StatusForbidden, "This form has expired", "Please go back, reload the page and try again.")
+		return
+	}
+	if c, err := r.Cookie(s.cookieName()); err == nil {
+		if err := s.deps.Storage.DeleteSession(r.Context(), sessionID(c.Value)); err != nil {
+			s.deps.Logger.ErrorContext(r.Context(), "end member session", "err", err)
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: s.cookieName(), Value: "", Path: "/", HttpOnly: true,
+		Secure: s.secure(), SameSite: http.SameSiteLaxMode, MaxAge: -1})
+	http.Redirect(w, r, PathLogin, http.StatusSeeOther)
+}

@@ -1,0 +1,235 @@
+package oauth
+
+import (
+	"context"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/compose"
+	"github.com/ory/fosite/handler/oauth2"
+	"github.com/ory/fosite/handler/openid"
+	"github.com/ory/fosite/handler/pkce"
+	"github.com/ory/fosite/token/jwt"
+
+	"github.com/patientaccess/gateway/apps"
+	"github.com/patientaccess/gateway/oauth/smart"
+)
+
+// Config is the authorization server's configuration.
+type Config struct {
+	// Issuer is the gateway's base URL, e.g. https://api.plan.example; the
+	// OAuth endpoints live under it and it is the id_token issuer.
+	Issuer string
+	// FHIRBaseURL is the FHIR base, Issuer+"/fhir": the only accepted `aud`.
+	FHIRBaseURL string
+	// TokenSecret is the HMAC key for codes and tokens (at least 32 bytes);
+	// every replica must share it.
+	TokenSecret []byte
+	// SigningKey signs id_tokens (RS256); every replica must share it.
+	SigningKey *rsa.PrivateKey
+	// Lifespans; zero values take the defaults below.
+	AccessTokenLifespan  time.Duration // default 1h
+	RefreshTokenLifespan time.Duration // default 90 days
+	AuthCodeLifespan     time.Duration // default 1 minute
+	LoginLifespan        time.Duration // default 30 minutes
+}
+
+// Defaults for Config's zero lifespans.
+const (
+	DefaultAccessTokenLifespan  = time.Hour
+	DefaultRefreshTokenLifespan = 90 * 24 * time.Hour
+	DefaultAuthCodeLifespan     = time.Minute
+	DefaultLoginLifespan        = 30 * time.Minute
+)
+
+// Validate reports every problem with the configuration at once.
+func (c Config) Validate() error {
+	var errs []error
+	if !strings.HasPrefix(c.Issuer, "http://") && !strings.HasPrefix(c.Issuer, "https://") {
+		errs = append(errs, errors.New("issuer must be an http(s) URL"))
+	}
+	if c.FHIRBaseURL == "" {
+		errs = append(errs, errors.New("FHIR base URL is required"))
+	}
+	if len(c.TokenSecret) < 32 {
+		errs = append(errs, errors.New("token secret must be at least 32 bytes"))
+	}
+	if c.SigningKey == nil {
+		errs = append(errs, errors.New("signing key is required"))
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Config) setDefaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.AccessTokenLifespan, DefaultAccessTokenLifespan)
+	def(&c.RefreshTokenLifespan, DefaultRefreshTokenLifespan)
+	def(&c.AuthCodeLifespan, DefaultAuthCodeLifespan)
+	def(&c.LoginLifespan, DefaultLoginLifespan)
+}
+
+// CSRF issues and checks the anti-forgery token of the login and consent
+// forms. gateway/web.CSRF implements it.
+type CSRF interface {
+	Token(w http.ResponseWriter, r *http.Request) string
+	Verify(r *http.Request) error
+}
+
+// Apps is what the server needs of the app registry: apps.Store satisfies it.
+type Apps interface {
+	AppSource
+	CreateGrant(ctx context.Context, g apps.Grant) error
+	ListGrants(ctx context.Context, member string) ([]apps.Grant, error)
+}
+
+// Deps are the Server's collaborators.
+type Deps struct {
+	Storage Storage
+	Apps    Apps
+	Audit   apps.Auditor // may be nil
+	CSRF    CSRF
+	Logger  *slog.Logger
+	Now     func() time.Time // nil means time.Now
+	// ResourceTypes are the FHIR types the gateway serves, offered one by one
+	// on the consent page when an app asks for patient/*.
+	ResourceTypes []string
+}
+
+// Server is the authorization server: fosite wired by hand with typed
+// handlers, plus the gateway's login, consent and account pages.
+type Server struct {
+	cfg      Config
+	deps     Deps
+	provider *fosite.Fosite
+	store    *fositeStore
+	pages    *template.Template
+	jwks     []byte
+	now      func() time.Time
+}
+
+// New builds the server. It fails on an invalid configuration or a template
+// that does not parse.
+func New(cfg Config, deps Deps) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("oauth config: %w", err)
+	}
+	cfg.setDefaults()
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	pages, err := parsePages()
+	if err != nil {
+		return nil, err
+	}
+	jwks, err := jwksDocument(&cfg.SigningKey.PublicKey)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, deps: deps, pages: pages, jwks: jwks, now: deps.Now}
+	s.store = &fositeStore{tokens: deps.Storage, apps: deps.Apps, audience: cfg.FHIRBaseURL, now: deps.Now}
+	s.provider = s.wire()
+	return s, nil
+}
+
+// wire builds the fosite provider with typed handler structs (not compose's
+// untyped factories), so a store that lacks a method fails to compile.
+func (s *Server) wire() *fosite.Fosite {
+	fc := &fosite.Config{
+		AccessTokenLifespan:            s.cfg.AccessTokenLifespan,
+		RefreshTokenLifespan:           s.cfg.RefreshTokenLifespan,
+		AuthorizeCodeLifespan:          s.cfg.AuthCodeLifespan,
+		IDTokenLifespan:                s.cfg.AccessTokenLifespan,
+		IDTokenIssuer:                  s.cfg.Issuer,
+		AccessTokenIssuer:              s.cfg.Issuer,
+		TokenURL:                       s.cfg.Issuer + PathToken,
+		GlobalSecret:                   s.cfg.TokenSecret,
+		EnforcePKCE:                    true,
+		EnablePKCEPlainChallengeMethod: false,
+		ScopeStrategy:                  smart.Strategy,
+		AudienceMatchingStrategy:       exactAudience,
+		RefreshTokenScopes:             []string{"offline_access"},
+		ClientSecretsHasher:            sha256Hasher{},
+		SendDebugMessagesToClients:     false,
+		MinParameterEntropy:            8,
+	}
+	hmacStrategy := compose.NewOAuth2HMACStrategy(fc)
+	key := s.cfg.SigningKey
+	signer := &jwt.DefaultSigner{GetPrivateKey: func(context.Context) (interface{}, error) { return key, nil }}
+	idTokens := &openid.DefaultStrategy{Signer: signer, Config: fc}
+
+	authCode := &oauth2.AuthorizeExplicitGrantHandler{
+		AccessTokenStrategy: hmacStrategy, RefreshTokenStrategy: hmacStrategy, AuthorizeCodeStrategy: hmacStrategy,
+		CoreStorage: s.store, TokenRevocationStorage: s.store, Config: fc,
+	}
+	refresh := &oauth2.RefreshTokenGrantHandler{
+		AccessTokenStrategy: hmacStrategy, RefreshTokenStrategy: hmacStrategy,
+		TokenRevocationStorage: s.store, Config: fc,
+	}
+	pkceHandler := &pkce.Handler{AuthorizeCodeStrategy: hmacStrategy, Storage: s.store, Config: fc}
+	oidcHelper := &openid.IDTokenHandleHelper{IDTokenStrategy: idTokens}
+	oidcExplicit := &openid.OpenIDConnectExplicitHandler{
+		IDTokenHandleHelper:           oidcHelper,
+		OpenIDConnectRequestValidator: openid.NewOpenIDConnectRequestValidator(signer, fc),
+		OpenIDConnectRequestStorage:   s.store,
+		Config:                        fc,
+	}
+	oidcRefresh := &openid.OpenIDConnectRefreshHandler{IDTokenHandleHelper: oidcHelper, Config: fc}
+	introspect := &oauth2.CoreValidator{CoreStrategy: hmacStrategy, CoreStorage: s.store, Config: fc}
+	revoke := &oauth2.TokenRevocationHandler{
+		TokenRevocationStorage: s.store, AccessTokenStrategy: hmacStrategy, RefreshTokenStrategy: hmacStrategy,
+	}
+
+	// The PKCE handler must come after the authorize-code handler.
+	fc.AuthorizeEndpointHandlers = fosite.AuthorizeEndpointHandlers{authCode, pkceHandler, oidcExplicit}
+	fc.TokenEndpointHandlers = fosite.TokenEndpointHandlers{authCode, refresh, pkceHandler, oidcExplicit, oidcRefresh}
+	fc.TokenIntrospectionHandlers = fosite.TokenIntrospectionHandlers{introspect}
+	fc.RevocationHandlers = fosite.RevocationHandlers{revoke}
+	return fosite.NewOAuth2Provider(s.store, fc)
+}
+
+// exactAudience accepts only audiences the client is registered for,
+// compared exactly (fosite's default is a prefix match). SMART's own `aud`
+// parameter is checked by the authorize handler.
+func exactAudience(haystack []string, needle []string) error {
+	for _, n := range needle {
+		ok := false
+		for _, h := range haystack {
+			ok = ok || h == n
+		}
+		if !ok {
+			return fosite.ErrInvalidRequest.WithHint("The requested audience is not allowed.")
+		}
+	}
+	return nil
+}
+
+// sha256Hasher compares client secrets by their SHA-256, in constant time.
+// Secrets are 256-bit server-generated values, so a slow hash adds nothing.
+type sha256Hasher struct{}
+
+// Compare implements fosite.Hasher.
+func (sha256Hasher) Compare(_ context.Context, hash, data []byte) error {
+	if !apps.SecretMatches(hash, string(data)) {
+		return errors.New("client secret does not match")
+	}
+	return nil
+}
+
+// Hash implements fosite.Hasher.
+func (sha256Hasher) Hash(_ context.Context, data []byte) ([]byte, error) {
+	return apps.HashSecret(string(data)), nil
+}

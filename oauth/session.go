@@ -1,0 +1,48 @@
+package oauth
+
+import (
+	"github.com/mohae/deepcopy"
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/handler/openid"
+	"github.com/ory/fosite/token/jwt"
+)
+
+// Session is what the gateway keeps with every code and token: the OpenID
+// Connect session fosite needs plus the SMART launch context.
+type Session struct {
+	*openid.DefaultSession `json:"oidc"`
+
+	Member   string `json:"member"`    // the member's login name
+	Patient  string `json:"patient"`   // the FHIR Patient id every token of the grant is limited to
+	FHIRUser string `json:"fhir_user"` // absolute URL of the member's Patient resource
+	GrantID  string `json:"grant_id"`  // the apps.Grant this session was issued under
+}
+
+// NewSession returns an empty session for fosite to fill from storage.
+func NewSession() *Session {
+	return &Session{DefaultSession: &openid.DefaultSession{
+		Claims:  &jwt.IDTokenClaims{},
+		Headers: &jwt.Headers{},
+	}}
+}
+
+// Clone returns a deep copy, as fosite requires of sessions.
+func (s *Session) Clone() fosite.Session {
+	if s == nil {
+		return nil
+	}
+	return deepcopy.Copy(s).(fosite.Session)
+}
+
+// GetExtraClaims adds the SMART context to introspection responses
+// (RFC 7662 allows extra members).
+func (s *Session) GetExtraClaims() map[string]interface{} {
+	claims := map[string]interface{}{}
+	if s.Patient != "" {
+		claims["patient"] = s.Patient
+	}
+	if s.FHIRUser != "" {
+		claims["fhirUser"] = s.FHIRUser
+	}
+	return claims
+}

@@ -1,0 +1,150 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/ory/fosite"
+
+	"github.com/patientaccess/gateway/apps"
+)
+
+// serveToken is the token endpoint (RFC 6749 §3.2): authorization_code and
+// refresh_token grants. The response adds SMART's `patient` launch context
+// and says "Bearer" as SMART's examples do.
+func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	session := NewSession()
+	ar, err := s.provider.NewAccessRequest(ctx, r, session)
+	if err != nil {
+		s.audit(ctx, apps.Event{Action: "token", Outcome: "denied", ClientID: clientIDOf(r), Reason: fosite.ErrorToRFC6749Error(err).ErrorField})
+		s.logOAuthError(ctx, "token request refused", err)
+		s.provider.WriteAccessError(ctx, w, ar, err)
+		return
+	}
+	resp, err := s.provider.NewAccessResponse(ctx, ar)
+	if err != nil {
+		s.audit(ctx, apps.Event{Action: "token", Outcome: "denied", ClientID: ar.GetClient().GetID(), Reason: fosite.ErrorToRFC6749Error(err).ErrorField})
+		s.logOAuthError(ctx, "token response refused", err)
+		s.provider.WriteAccessError(ctx, w, ar, err)
+		return
+	}
+	sess, _ := ar.GetSession().(*Session)
+	if sess != nil && sess.Patient != "" {
+		resp.SetExtra("patient", sess.Patient)
+	}
+	resp.SetTokenType("Bearer")
+	s.audit(ctx, apps.Event{Action: "token", Outcome: "success", ClientID: ar.GetClient().GetID(),
+		Member: memberOf(sess), Patient: patientOf(sess), Reason: strings.Join(ar.GetGrantTypes(), " ")})
+	s.provider.WriteAccessResponse(ctx, w, ar, resp)
+}
+
+// serveIntrospect is RFC 7662 introspection; the caller must authenticate
+// as a confidential client (or present an active access token).
+func (s *Server) serveIntrospect(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	ir, err := s.provider.NewIntrospectionRequest(ctx, r, NewSession())
+	if err != nil && !errors.Is(err, fosite.ErrInactiveToken) && !errors.Is(err, fosite.ErrRequestUnauthorized) {
+		s.logOAuthError(ctx, "introspection refused", err)
+	}
+	if err != nil {
+		s.provider.WriteIntrospectionError(ctx, w, err)
+		return
+	}
+	s.provider.WriteIntrospectionResponse(ctx, w, ir)
+}
+
+// serveRevoke is RFC 7009 revocation. Revoking either token of a grant ends
+// the whole grant.
+func (s *Server) serveRevoke(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	err := s.provider.NewRevocationRequest(ctx, r)
+	if err != nil {
+		s.logOAuthError(ctx, "revocation refused", err)
+	} else {
+		s.audit(ctx, apps.Event{Action: "token.revoke", Outcome: "success", ClientID: clientIDOf(r)})
+	}
+	s.provider.WriteRevocationResponse(ctx, w, err)
+}
+
+// TokenInfo is what a valid access token allows.
+type TokenInfo struct {
+	ClientID string
+	Member   string
+	Patient  string
+	Scopes   []string
+	GrantID  string
+}
+
+// ErrInvalidToken means a bearer token is unknown, expired or revoked, or
+// its app or grant no longer allows use.
+var ErrInvalidToken = errors.New("oauth: invalid token")
+
+// CheckToken validates an access token for the FHIR API. It reads the store
+// every time (no cache), so a revocation on any replica is seen at once.
+func (s *Server) CheckToken(ctx context.Context, token string) (TokenInfo, error) {
+	if token == "" {
+		return TokenInfo{}, ErrInvalidToken
+	}
+	_, ar, err := s.provider.IntrospectToken(ctx, token, fosite.AccessToken, NewSession())
+	if err != nil {
+		rfc := fosite.ErrorToRFC6749Error(err)
+		if rfc.CodeField >= 500 {
+			return TokenInfo{}, fmt.Errorf("check token: %w", err)
+		}
+		return TokenInfo{}, ErrInvalidToken
+	}
+	sess, ok := ar.GetSession().(*Session)
+	if !ok || sess.Patient == "" {
+		return TokenInfo{}, ErrInvalidToken
+	}
+	return TokenInfo{ClientID: ar.GetClient().GetID(), Member: sess.Member, Patient: sess.Patient,
+		Scopes: ar.GetGrantedScopes(), GrantID: ar.GetID()}, nil
+}
+
+func (s *Server) audit(ctx context.Context, e apps.Event) {
+	if s.deps.Audit == nil {
+		return
+	}
+	if e.Time.IsZero() {
+		e.Time = s.now()
+	}
+	if err := s.deps.Audit.Record(ctx, e); err != nil {
+		s.deps.Logger.ErrorContext(ctx, "audit event not recorded", "action", e.Action, "err", err)
+	}
+}
+
+// logOAuthError logs why fosite refused a request: the safe error name and
+// the internal cause for server errors. Never the request's form.
+func (s *Server) logOAuthError(ctx context.Context, msg string, err error) {
+	rfc := fosite.ErrorToRFC6749Error(err)
+	if rfc.CodeField >= 500 {
+		s.deps.Logger.ErrorContext(ctx, msg, "error", rfc.ErrorField, "cause", rfc.DebugField)
+		return
+	}
+	s.deps.Logger.InfoContext(ctx, msg, "error", rfc.ErrorField, "hint", rfc.HintField)
+}
+
+func clientIDOf(r *http.Request) string {
+	if id, _, ok := r.BasicAuth(); ok {
+		return id
+	}
+	return r.PostFormValue("client_id")
+}
+
+func memberOf(s *Session) string {
+	if s == nil {
+		return ""
+	}
+	return s.Member
+}
+
+func patientOf(s *Session) string {
+	if s == nil {
+		return ""
+	}
+	return s.Patient
+}
