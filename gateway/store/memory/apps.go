@@ -1,0 +1,172 @@
+package memory
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/patientaccess/gateway/apps"
+)
+
+// CreateApp stores a new app; apps.ErrAlreadyExists if the client id is taken.
+func (s *Store) CreateApp(_ context.Context, a apps.App) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.apps[a.ClientID]; ok {
+		return fmt.Errorf("create app: %w", apps.ErrAlreadyExists)
+	}
+	s.apps[a.ClientID] = copyApp(a)
+	s.wrote()
+	return nil
+}
+
+// GetApp returns the app with that client id, or apps.ErrNotFound.
+func (s *Store) GetApp(_ context.Context, clientID string) (apps.App, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.apps[clientID]
+	if !ok {
+		return apps.App{}, fmt.Errorf("get app: %w", apps.ErrNotFound)
+	}
+	return copyApp(a), nil
+}
+
+// UpdateApp replaces an existing app; apps.ErrNotFound if there is none.
+func (s *Store) UpdateApp(_ context.Context, a apps.App) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.apps[a.ClientID]; !ok {
+		return fmt.Errorf("update app: %w", apps.ErrNotFound)
+	}
+	s.apps[a.ClientID] = copyApp(a)
+	s.wrote()
+	return nil
+}
+
+// ListApps returns every app, oldest CreatedAt first (ties by client id).
+// The result is never nil.
+func (s *Store) ListApps(_ context.Context) ([]apps.App, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]apps.App, 0, len(s.apps))
+	for _, a := range s.apps {
+		out = append(out, copyApp(a))
+	}
+	slices.SortFunc(out, func(x, y apps.App) int {
+		if c := x.CreatedAt.Compare(y.CreatedAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.ClientID, y.ClientID)
+	})
+	return out, nil
+}
+
+// CreateGrant stores a new grant; apps.ErrAlreadyExists if the id is taken.
+func (s *Store) CreateGrant(_ context.Context, g apps.Grant) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.grants[g.ID]; ok {
+		return fmt.Errorf("create grant: %w", apps.ErrAlreadyExists)
+	}
+	s.grants[g.ID] = copyGrant(g)
+	s.byMember[g.Member] = append(s.byMember[g.Member], g.ID)
+	s.wrote()
+	return nil
+}
+
+// GetGrant returns the grant with that id, or apps.ErrNotFound.
+func (s *Store) GetGrant(_ context.Context, id string) (apps.Grant, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, ok := s.grants[id]
+	if !ok {
+		return apps.Grant{}, fmt.Errorf("get grant: %w", apps.ErrNotFound)
+	}
+	return copyGrant(g), nil
+}
+
+// ListGrants returns the member's grants, newest CreatedAt first (ties by
+// id), revoked ones included. The result is never nil.
+func (s *Store) ListGrants(_ context.Context, member string) ([]apps.Grant, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids := s.byMember[member]
+	out := make([]apps.Grant, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, copyGrant(s.grants[id]))
+	}
+	slices.SortFunc(out, func(x, y apps.Grant) int {
+		if c := y.CreatedAt.Compare(x.CreatedAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.ID, y.ID)
+	})
+	return out, nil
+}
+
+// RevokeGrant marks the grant revoked at the given time. Revoking a revoked
+// grant keeps the first revocation time and is not an error;
+// apps.ErrNotFound if there is no such grant.
+func (s *Store) RevokeGrant(_ context.Context, id string, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, ok := s.grants[id]
+	if !ok {
+		return fmt.Errorf("revoke grant: %w", apps.ErrNotFound)
+	}
+	if g.RevokedAt == nil {
+		g.RevokedAt = &at
+		s.grants[id] = g
+		s.wrote()
+	}
+	return nil
+}
+
+// AppendEvent adds an audit event. Beyond MaxEvents the oldest are dropped.
+func (s *Store) AppendEvent(_ context.Context, e apps.Event) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.events = append(s.events, copyEvent(e))
+	// Trim in batches of a quarter so appending stays amortised O(1).
+	if len(s.events) >= MaxEvents+MaxEvents/4 {
+		s.events = slices.Clone(s.events[len(s.events)-MaxEvents:])
+	}
+	s.wrote()
+	return nil
+}
+
+// ListEvents returns up to limit of the newest MaxEvents events, newest
+// first. A limit of zero or less returns none. The result is never nil.
+func (s *Store) ListEvents(_ context.Context, limit int) ([]apps.Event, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := min(max(limit, 0), len(s.events), MaxEvents)
+	out := make([]apps.Event, 0, n)
+	for i := len(s.events) - 1; len(out) < n; i-- {
+		out = append(out, copyEvent(s.events[i]))
+	}
+	return out, nil
+}
+
+func copyApp(a apps.App) apps.App {
+	a.RedirectURIs = slices.Clone(a.RedirectURIs)
+	a.SecretHash = slices.Clone(a.SecretHash)
+	a.Scopes = slices.Clone(a.Scopes)
+	return a
+}
+
+func copyGrant(g apps.Grant) apps.Grant {
+	g.Scopes = slices.Clone(g.Scopes)
+	if g.RevokedAt != nil {
+		at := *g.RevokedAt
+		g.RevokedAt = &at
+	}
+	return g
+}
+
+func copyEvent(e apps.Event) apps.Event {
+	e.ResourceTypes = slices.Clone(e.ResourceTypes)
+	return e
+}

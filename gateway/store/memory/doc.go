@@ -1,0 +1,17 @@
+// Package memory is the in-memory storage backend: the embedded default
+// when no Redis is configured. Its Store implements apps.Store and
+// oauth.Storage and passes the conformance suite in gateway/store/storetest.
+//
+// Nothing survives a restart, and nothing is shared between replicas, so it
+// suits one process (demo, development, tests) only.
+//
+// Expiry mirrors the Redis backend: a token record is gone at its
+// ExpiresAt+oauth.InactiveTail and a login session at its ExpiresAt, judged
+// with the injected clock on every read. Expired entries are also swept out
+// every sweepEvery writes, so memory does not grow without bound; there is
+// no background goroutine. Audit events are kept up to MaxEvents, the oldest
+// dropped first, like the Redis stream's MAXLEN.
+//
+// One mutex guards everything. Values go in and come out as deep copies, so
+// a caller can never change stored data through a slice it holds.
+package memory

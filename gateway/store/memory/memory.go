@@ -1,0 +1,92 @@
+package memory
+
+import (
+	"sync"
+	"time"
+
+	"github.com/patientaccess/gateway/apps"
+	"github.com/patientaccess/gateway/oauth"
+)
+
+// MaxEvents is how many audit events the store keeps; beyond it the oldest
+// are dropped. It matches the Redis backend's default stream bound.
+const MaxEvents = 100_000
+
+// sweepEvery is how many writes pass between two sweeps of expired tokens
+// and sessions.
+const sweepEvery = 1024
+
+// Store is an in-memory apps.Store and oauth.Storage. The zero value is not
+// usable; call New.
+type Store struct {
+	now func() time.Time
+
+	mu        sync.Mutex
+	writes    int
+	apps      map[string]apps.App
+	grants    map[string]apps.Grant
+	byMember  map[string][]string // member -> grant ids
+	events    []apps.Event
+	members   map[string]oauth.Member
+	sessions  map[string]oauth.LoginSession
+	tokens    map[tokenKey]oauth.TokenRecord
+	byRequest map[string]map[tokenKey]struct{} // request id -> its token keys
+}
+
+// The compile-time proof that Store is a complete backend.
+var (
+	_ apps.Store    = (*Store)(nil)
+	_ oauth.Storage = (*Store)(nil)
+)
+
+type tokenKey struct {
+	kind oauth.TokenKind
+	sig  string
+}
+
+// New returns an empty store that judges expiry with now (time.Now if nil).
+func New(now func() time.Time) *Store {
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{
+		now:       now,
+		apps:      map[string]apps.App{},
+		grants:    map[string]apps.Grant{},
+		byMember:  map[string][]string{},
+		members:   map[string]oauth.Member{},
+		sessions:  map[string]oauth.LoginSession{},
+		tokens:    map[tokenKey]oauth.TokenRecord{},
+		byRequest: map[string]map[tokenKey]struct{}{},
+	}
+}
+
+// wrote counts a write and sweeps expired entries every sweepEvery writes.
+// The caller holds s.mu.
+func (s *Store) wrote() {
+	s.writes++
+	if s.writes%sweepEvery != 0 {
+		return
+	}
+	now := s.now()
+	for k, rec := range s.tokens {
+		if tokenExpired(rec, now) {
+			s.removeToken(k)
+		}
+	}
+	for id, sess := range s.sessions {
+		if sessionExpired(sess, now) {
+			delete(s.sessions, id)
+		}
+	}
+}
+
+// tokenExpired reports whether a record is past its expiry plus tail.
+func tokenExpired(rec oauth.TokenRecord, now time.Time) bool {
+	return !now.Before(rec.ExpiresAt.Add(oauth.InactiveTail))
+}
+
+// sessionExpired reports whether a session is past its expiry.
+func sessionExpired(sess oauth.LoginSession, now time.Time) bool {
+	return !now.Before(sess.ExpiresAt)
+}

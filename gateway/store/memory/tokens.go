@@ -1,0 +1,172 @@
+package memory
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/patientaccess/gateway/oauth"
+)
+
+// CreateToken stores a record, replacing any with the same kind and
+// signature, and adds it to its request's index.
+func (s *Store) CreateToken(_ context.Context, kind oauth.TokenKind, signature string, rec oauth.TokenRecord) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := tokenKey{kind, signature}
+	if _, ok := s.tokens[k]; ok {
+		s.removeToken(k)
+	}
+	s.tokens[k] = copyRecord(rec)
+	idx := s.byRequest[rec.RequestID]
+	if idx == nil {
+		idx = map[tokenKey]struct{}{}
+		s.byRequest[rec.RequestID] = idx
+	}
+	idx[k] = struct{}{}
+	s.wrote()
+	return nil
+}
+
+// GetToken returns the record, active or not, or oauth.ErrNotFound when it
+// is absent or past its expiry plus oauth.InactiveTail.
+func (s *Store) GetToken(_ context.Context, kind oauth.TokenKind, signature string) (oauth.TokenRecord, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, ok := s.live(tokenKey{kind, signature})
+	if !ok {
+		return oauth.TokenRecord{}, fmt.Errorf("get %s token: %w", kind, oauth.ErrNotFound)
+	}
+	return copyRecord(rec), nil
+}
+
+// DeleteToken removes a record; removing a missing record is not an error.
+func (s *Store) DeleteToken(_ context.Context, kind oauth.TokenKind, signature string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.removeToken(tokenKey{kind, signature})
+	s.wrote()
+	return nil
+}
+
+// DeactivateToken turns an active record inactive and returns it as it was:
+// oauth.ErrInactive if it was already inactive, oauth.ErrNotFound if there
+// is none (or it expired).
+func (s *Store) DeactivateToken(_ context.Context, kind oauth.TokenKind, signature string) (oauth.TokenRecord, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := tokenKey{kind, signature}
+	rec, ok := s.live(k)
+	if !ok {
+		return oauth.TokenRecord{}, fmt.Errorf("deactivate %s token: %w", kind, oauth.ErrNotFound)
+	}
+	if !rec.Active {
+		return copyRecord(rec), fmt.Errorf("deactivate %s token: %w", kind, oauth.ErrInactive)
+	}
+	was := copyRecord(rec)
+	rec.Active = false
+	s.tokens[k] = rec
+	s.wrote()
+	return was, nil
+}
+
+// RevokeRequest removes every record of the given kinds (all kinds if none
+// are given) issued under requestID.
+func (s *Store) RevokeRequest(_ context.Context, requestID string, kinds ...oauth.TokenKind) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k := range s.byRequest[requestID] {
+		if len(kinds) == 0 || slices.Contains(kinds, k.kind) {
+			s.removeToken(k)
+		}
+	}
+	s.wrote()
+	return nil
+}
+
+// live returns the record if it exists and has not expired; an expired one
+// is removed. The caller holds s.mu.
+func (s *Store) live(k tokenKey) (oauth.TokenRecord, bool) {
+	rec, ok := s.tokens[k]
+	if !ok {
+		return oauth.TokenRecord{}, false
+	}
+	if tokenExpired(rec, s.now()) {
+		s.removeToken(k)
+		return oauth.TokenRecord{}, false
+	}
+	return rec, true
+}
+
+// removeToken deletes a record and its index entry. The caller holds s.mu.
+func (s *Store) removeToken(k tokenKey) {
+	rec, ok := s.tokens[k]
+	if !ok {
+		return
+	}
+	delete(s.tokens, k)
+	idx := s.byRequest[rec.RequestID]
+	delete(idx, k)
+	if len(idx) == 0 {
+		delete(s.byRequest, rec.RequestID)
+	}
+}
+
+// PutMember creates or replaces the member.
+func (s *Store) PutMember(_ context.Context, m oauth.Member) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.members[m.Username] = m
+	s.wrote()
+	return nil
+}
+
+// GetMember returns the member with that username, or oauth.ErrNotFound.
+func (s *Store) GetMember(_ context.Context, username string) (oauth.Member, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, ok := s.members[username]
+	if !ok {
+		return oauth.Member{}, fmt.Errorf("get member: %w", oauth.ErrNotFound)
+	}
+	return m, nil
+}
+
+// PutSession stores a session until its ExpiresAt.
+func (s *Store) PutSession(_ context.Context, sess oauth.LoginSession) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sessions[sess.ID] = sess
+	s.wrote()
+	return nil
+}
+
+// GetSession returns the session, or oauth.ErrNotFound if it is absent or
+// expired.
+func (s *Store) GetSession(_ context.Context, id string) (oauth.LoginSession, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess, ok := s.sessions[id]
+	if ok && sessionExpired(sess, s.now()) {
+		delete(s.sessions, id)
+		ok = false
+	}
+	if !ok {
+		return oauth.LoginSession{}, fmt.Errorf("get session: %w", oauth.ErrNotFound)
+	}
+	return sess, nil
+}
+
+// DeleteSession ends a session; deleting a missing one is not an error.
+func (s *Store) DeleteSession(_ context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.sessions, id)
+	s.wrote()
+	return nil
+}
+
+func copyRecord(rec oauth.TokenRecord) oauth.TokenRecord {
+	rec.Request = slices.Clone(rec.Request)
+	return rec
+}
