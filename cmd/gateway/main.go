@@ -1,0 +1,17 @@
+// Command gateway is the Patient Access Gateway's one binary: `serve` runs
+// the server; `apps …` administers the app registry through the admin API.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

@@ -1,0 +1,132 @@
+package gateway
+
+import (
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Config is everything an operator can set. Each field names its flag and
+// environment variable; flags win over the environment.
+type Config struct {
+	// Addr is where the server listens (--addr, GATEWAY_ADDR). Default 127.0.0.1:8080.
+	Addr string
+	// BaseURL is what the gateway calls itself in links, discovery and
+	// tokens (--base-url, GATEWAY_BASE_URL). Default http://{Addr}.
+	BaseURL string
+	// RedisURL selects the Redis store (GATEWAY_REDIS_URL): redis://,
+	// rediss://, redis+sentinel:// or redis+cluster://. Empty: in-memory.
+	RedisURL string
+	// Demo seeds the demo members, data and app (--demo, GATEWAY_DEMO).
+	// Default: on when no store is configured.
+	Demo bool
+	// DemoPassword is the demo members' password (GATEWAY_DEMO_PASSWORD);
+	// generated and printed when empty.
+	DemoPassword string
+	// AdminToken is the admin API's bearer credential (GATEWAY_ADMIN_TOKEN).
+	// Empty: generated and printed in demo mode; the admin API is off otherwise.
+	AdminToken string
+	// TokenSecret is the HMAC key for codes and tokens (GATEWAY_TOKEN_SECRET,
+	// at least 32 characters). Replicas must share it. Generated when empty,
+	// so tokens do not survive a restart.
+	TokenSecret string
+	// SigningKeyFile is a PEM RSA private key that signs id_tokens
+	// (GATEWAY_SIGNING_KEY_FILE). Replicas must share it. Generated when empty.
+	SigningKeyFile string
+}
+
+// ParseConfig reads the `serve` flags and the environment.
+func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	var c Config
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.Addr, "addr", envOr(getenv, "GATEWAY_ADDR", "127.0.0.1:8080"), "listen address")
+	fs.StringVar(&c.BaseURL, "base-url", getenv("GATEWAY_BASE_URL"), "public base URL (default http://ADDR)")
+	demoDefault := getenv("GATEWAY_REDIS_URL") == ""
+	if v := getenv("GATEWAY_DEMO"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return c, fmt.Errorf("GATEWAY_DEMO: %q is not true or false", v)
+		}
+		demoDefault = b
+	}
+	fs.BoolVar(&c.Demo, "demo", demoDefault, "seed demo members, data and app")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("serve takes no arguments, got %q", fs.Args())
+	}
+	c.RedisURL = getenv("GATEWAY_REDIS_URL")
+	c.DemoPassword = getenv("GATEWAY_DEMO_PASSWORD")
+	c.AdminToken = getenv("GATEWAY_ADMIN_TOKEN")
+	c.TokenSecret = getenv("GATEWAY_TOKEN_SECRET")
+	c.SigningKeyFile = getenv("GATEWAY_SIGNING_KEY_FILE")
+	if c.BaseURL == "" {
+		c.BaseURL = "http://" + c.Addr
+	}
+	c.BaseURL = strings.TrimSuffix(c.BaseURL, "/")
+	return c, c.Validate()
+}
+
+func envOr(getenv func(string) string, key, def string) string {
+	if v := getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// Validate reports every problem at once and changes nothing.
+func (c Config) Validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("addr %q: want host:port", c.Addr))
+	}
+	u, err := url.Parse(c.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		errs = append(errs, fmt.Errorf("base URL %q: want an absolute http(s) URL without query", c.BaseURL))
+	}
+	if c.TokenSecret != "" && len(c.TokenSecret) < 32 {
+		errs = append(errs, errors.New("GATEWAY_TOKEN_SECRET must be at least 32 characters"))
+	}
+	if c.AdminToken != "" && len(c.AdminToken) < 16 {
+		errs = append(errs, errors.New("GATEWAY_ADMIN_TOKEN must be at least 16 characters"))
+	}
+	return errors.Join(errs...)
+}
+
+// FHIRBaseURL is the FHIR base: {base}/fhir.
+func (c Config) FHIRBaseURL() string { return c.BaseURL + "/fhir" }
+
+// loadSigningKey reads a PEM RSA private key (PKCS#1 or PKCS#8).
+func loadSigningKey(path string) (*rsa.PrivateKey, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read signing key: %w", err)
+	}
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil, errors.New("signing key: no PEM block")
+	}
+	if k, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
+		return k, nil
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("signing key: %w", err)
+	}
+	rk, ok := k.(*rsa.PrivateKey)
+	if !ok {
+		return nil, errors.New("signing key: not an RSA key")
+	}
+	return rk, nil
+}

@@ -1,0 +1,72 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/patientaccess/gateway/apps"
+	"github.com/patientaccess/gateway/fhir"
+	"github.com/patientaccess/gateway/oauth"
+)
+
+// DemoClientID is the fixed client id of the demo app seeded in demo mode.
+const DemoClientID = "demo-app"
+
+// DemoInfo is what demo mode seeded, for the start-up banner.
+type DemoInfo struct {
+	Members           []fhir.DemoMember
+	Password          string
+	PasswordGenerated bool
+	App               apps.App
+}
+
+// seedDemo creates the demo members and the demo app. It is idempotent, so
+// several replicas (or restarts) can seed the same Redis.
+func seedDemo(ctx context.Context, st Store, cfg Config, now func() time.Time) (*DemoInfo, error) {
+	info := &DemoInfo{Members: fhir.DemoMembers(), Password: cfg.DemoPassword}
+	if info.Password == "" {
+		p, err := randomString(9)
+		if err != nil {
+			return nil, err
+		}
+		info.Password, info.PasswordGenerated = p, true
+	}
+	hash, err := oauth.HashPassword(info.Password)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range info.Members {
+		err := st.PutMember(ctx, oauth.Member{Username: m.Username, DisplayName: m.DisplayName, PasswordHash: hash, PatientID: m.PatientID})
+		if err != nil {
+			return nil, fmt.Errorf("seed demo member: %w", err)
+		}
+	}
+	app, err := seedDemoApp(ctx, st, cfg, now())
+	if err != nil {
+		return nil, err
+	}
+	info.App = app
+	return info, nil
+}
+
+func seedDemoApp(ctx context.Context, st Store, cfg Config, now time.Time) (apps.App, error) {
+	app := apps.App{
+		ClientID: DemoClientID, Name: "Demo Health Tracker", Developer: "Patient Access Gateway demo",
+		RedirectURIs:     []string{cfg.BaseURL + "/demo/callback", "http://127.0.0.1:9000/callback"},
+		Public:           true,
+		Scopes:           apps.DefaultScopes,
+		PrivacyPolicyURL: cfg.BaseURL + "/demo/privacy", TermsURL: cfg.BaseURL + "/demo/terms",
+		Attestation: apps.AttestationAttested, Status: apps.StatusApproved,
+		StatusReason: "seeded in demo mode", CreatedAt: now, UpdatedAt: now,
+	}
+	err := st.CreateApp(ctx, app)
+	if errors.Is(err, apps.ErrAlreadyExists) {
+		return st.GetApp(ctx, DemoClientID)
+	}
+	if err != nil {
+		return apps.App{}, fmt.Errorf("seed demo app: %w", err)
+	}
+	return app, nil
+}

@@ -1,0 +1,195 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/patientaccess/gateway/apps"
+	"github.com/patientaccess/gateway/fhir"
+	"github.com/patientaccess/gateway/gateway/admin"
+	"github.com/patientaccess/gateway/gateway/telemetry"
+	"github.com/patientaccess/gateway/gateway/web"
+	"github.com/patientaccess/gateway/oauth"
+)
+
+// Store is what the gateway needs of a storage backend.
+type Store interface {
+	apps.Store
+	oauth.Storage
+}
+
+// Gateway is the assembled server.
+type Gateway struct {
+	Config   Config
+	Handler  http.Handler
+	OAuth    *oauth.Server
+	Registry *apps.Registry
+	Store    Store
+	// Demo is set in demo mode: the seeded logins and app, for the banner.
+	Demo *DemoInfo
+	// AdminTokenGenerated is true when the admin token was generated here.
+	AdminTokenGenerated bool
+
+	closers []func() error
+}
+
+// Options are the collaborators New takes besides the Config.
+type Options struct {
+	Logger *slog.Logger
+	Now    func() time.Time
+	// Store overrides the store the Config selects (tests use it).
+	Store Store
+}
+
+// New builds the gateway: store, demo seed, OAuth, FHIR and admin APIs.
+func New(ctx context.Context, cfg Config, opts Options) (*Gateway, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	g := &Gateway{Config: cfg}
+	if err := g.openStore(opts); err != nil {
+		return nil, err
+	}
+	if err := g.secrets(); err != nil {
+		return nil, g.fail(err)
+	}
+	fhirSource := fhir.NewMemorySource()
+	if cfg.Demo {
+		if err := fhir.LoadDemo(fhirSource); err != nil {
+			return nil, g.fail(fmt.Errorf("load demo data: %w", err))
+		}
+	}
+	auditor := storeAuditor{store: g.Store, logger: opts.Logger, now: opts.Now}
+	g.Registry = &apps.Registry{Store: g.Store, Audit: auditor, Now: opts.Now}
+	oauthServer, err := g.newOAuth(opts, auditor)
+	if err != nil {
+		return nil, g.fail(err)
+	}
+	g.OAuth = oauthServer
+	if cfg.Demo {
+		demo, err := seedDemo(ctx, g.Store, g.Config, opts.Now)
+		if err != nil {
+			return nil, g.fail(err)
+		}
+		g.Demo = demo
+	}
+	fhirHandler := &fhir.Handler{
+		BaseURL: cfg.FHIRBaseURL(), Tokens: tokenChecker{oauthServer}, Source: fhirSource,
+		Audit: auditor, Logger: opts.Logger, Now: opts.Now,
+		OAuth: fhir.OAuthURIs{
+			Authorize: cfg.BaseURL + oauth.PathAuthorize, Token: cfg.BaseURL + oauth.PathToken,
+			Revoke: cfg.BaseURL + oauth.PathRevoke, Introspect: cfg.BaseURL + oauth.PathIntrospect,
+		},
+	}
+	adminHandler := &admin.Handler{Registry: g.Registry, Store: g.Store, Token: cfg.AdminToken, Logger: opts.Logger}
+	g.Handler = g.routes(opts.Logger, oauthServer, fhirHandler, adminHandler)
+	return g, nil
+}
+
+// secrets fills in the generated secrets the configuration left empty.
+func (g *Gateway) secrets() error {
+	if g.Config.TokenSecret == "" {
+		s, err := randomString(32)
+		if err != nil {
+			return err
+		}
+		g.Config.TokenSecret = s
+	}
+	if g.Config.AdminToken == "" && g.Config.Demo {
+		s, err := randomString(24)
+		if err != nil {
+			return err
+		}
+		g.Config.AdminToken = s
+		g.AdminTokenGenerated = true
+	}
+	return nil
+}
+
+func (g *Gateway) newOAuth(opts Options, auditor apps.Auditor) (*oauth.Server, error) {
+	key, err := g.signingKey()
+	if err != nil {
+		return nil, err
+	}
+	cfg := g.Config
+	csrf := &web.CSRF{Key: deriveKey(cfg.TokenSecret, "csrf"), Secure: isHTTPS(cfg.BaseURL)}
+	return oauth.New(oauth.Config{
+		Issuer: cfg.BaseURL, FHIRBaseURL: cfg.FHIRBaseURL(),
+		TokenSecret: []byte(cfg.TokenSecret), SigningKey: key,
+	}, oauth.Deps{
+		Storage: g.Store, Apps: g.Store, Audit: auditor, CSRF: csrf, Logger: opts.Logger, Now: opts.Now,
+		ResourceTypes: fhir.ResourceTypes,
+	})
+}
+
+func (g *Gateway) signingKey() (*rsa.PrivateKey, error) {
+	if g.Config.SigningKeyFile != "" {
+		return loadSigningKey(g.Config.SigningKeyFile)
+	}
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, fmt.Errorf("generate signing key: %w", err)
+	}
+	return k, nil
+}
+
+// Close releases the store connection.
+func (g *Gateway) Close() error {
+	var errs []error
+	for _, c := range g.closers {
+		errs = append(errs, c())
+	}
+	return errors.Join(errs...)
+}
+
+func (g *Gateway) fail(err error) error {
+	_ = g.Close()
+	return err
+}
+
+// Serve runs the HTTP server until ctx ends, then shuts down gracefully.
+func (g *Gateway) Serve(ctx context.Context, logger *slog.Logger) error {
+	srv := &http.Server{
+		Addr: g.Config.Addr, Handler: g.Handler,
+		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second,
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("listen on %s: %w", g.Config.Addr, err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdownCtx)
+}
+
+// SetupTelemetry starts OpenTelemetry tracing as the environment asks.
+func SetupTelemetry(ctx context.Context, getenv func(string) string) (func(context.Context) error, error) {
+	return telemetry.Setup(ctx, "patient-access-gateway", getenv)
+}
+
+func randomString(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := io.ReadFull(rand.Reader, b); err != nil {
+		return "", fmt.Errorf("generate secret: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}

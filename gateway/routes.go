@@ -1,0 +1,136 @@
+package gateway
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/patientaccess/gateway/apps"
+	"github.com/patientaccess/gateway/fhir"
+	"github.com/patientaccess/gateway/gateway/admin"
+	"github.com/patientaccess/gateway/gateway/telemetry"
+	"github.com/patientaccess/gateway/gateway/web"
+	"github.com/patientaccess/gateway/oauth"
+)
+
+// routes is the one list of everything the gateway serves, and the
+// middleware around it.
+func (g *Gateway) routes(logger *slog.Logger, o *oauth.Server, f *fhir.Handler, a *admin.Handler) http.Handler {
+	mux := http.NewServeMux()
+	o.Mount(mux)
+	f.Mount(mux)
+	a.Mount(mux)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /readyz", g.serveReady)
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, oauth.PathAccount, http.StatusFound)
+	})
+
+	cors := &web.CORS{AllowedOrigin: g.appOrigin}
+	var h http.Handler = corsFor(mux, cors.Wrap(mux))
+	h = telemetry.Middleware(h, "gateway")
+	h = (&web.Headers{HTTPS: isHTTPS(g.Config.BaseURL)}).Wrap(h)
+	h = web.AccessLog(logger, h)
+	return web.RequestID(h)
+}
+
+// corsFor sends the browser-facing API (FHIR, discovery, token, revocation,
+// JWKS) through CORS and everything else (pages, admin) straight on.
+func corsFor(plain, withCORS http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		if strings.HasPrefix(p, "/fhir/") || strings.HasPrefix(p, "/.well-known/") ||
+			p == oauth.PathToken || p == oauth.PathRevoke || p == oauth.PathJWKS {
+			withCORS.ServeHTTP(w, r)
+			return
+		}
+		plain.ServeHTTP(w, r)
+	})
+}
+
+// appOrigin allows the origins of approved apps' registered redirect URIs.
+// It reads the registry on every request, so a suspension applies at once.
+func (g *Gateway) appOrigin(ctx context.Context, origin string) bool {
+	list, err := g.Store.ListApps(ctx)
+	if err != nil {
+		return false
+	}
+	for _, a := range list {
+		if !a.Approved() {
+			continue
+		}
+		for _, u := range a.RedirectURIs {
+			if o, ok := web.OriginOf(u); ok && o == origin {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// pinger is implemented by stores that can check their connection.
+type pinger interface {
+	Ping(ctx context.Context) error
+}
+
+func (g *Gateway) serveReady(w http.ResponseWriter, r *http.Request) {
+	if p, ok := g.Store.(pinger); ok {
+		if err := p.Ping(r.Context()); err != nil {
+			w.Header().Set("Retry-After", "5")
+			http.Error(w, "store unavailable", http.StatusServiceUnavailable)
+			return
+		}
+	}
+	_, _ = w.Write([]byte("ready\n"))
+}
+
+// tokenChecker adapts the authorization server to the FHIR API's TokenChecker.
+type tokenChecker struct{ s *oauth.Server }
+
+func (t tokenChecker) CheckToken(ctx context.Context, token string) (fhir.Access, error) {
+	info, err := t.s.CheckToken(ctx, token)
+	if err == oauth.ErrInvalidToken {
+		return fhir.Access{}, fhir.ErrInvalidToken
+	}
+	if err != nil {
+		return fhir.Access{}, err
+	}
+	return fhir.Access{Patient: info.Patient, Scopes: info.Scopes, ClientID: info.ClientID, Member: info.Member}, nil
+}
+
+// storeAuditor persists audit events, from the OAuth side and the FHIR side.
+type storeAuditor struct {
+	store  apps.Store
+	logger *slog.Logger
+	now    func() time.Time
+}
+
+// Record implements apps.Auditor.
+func (a storeAuditor) Record(ctx context.Context, e apps.Event) error {
+	e.RequestID = web.RequestIDFrom(ctx)
+	if e.Time.IsZero() {
+		e.Time = a.now()
+	}
+	return a.store.AppendEvent(ctx, e)
+}
+
+// RecordFHIR implements fhir.Auditor.
+func (a storeAuditor) RecordFHIR(ctx context.Context, e fhir.Event) {
+	err := a.Record(ctx, apps.Event{Action: e.Action, Outcome: e.Outcome, Member: e.Member, Patient: e.Patient,
+		ClientID: e.ClientID, ResourceTypes: e.ResourceTypes, Count: e.Count, Reason: e.Reason})
+	if err != nil {
+		a.logger.ErrorContext(ctx, "audit event not recorded", "action", e.Action, "err", err)
+	}
+}
+
+func deriveKey(secret, label string) []byte {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(label))
+	return m.Sum(nil)
+}
+
+func isHTTPS(base string) bool { return strings.HasPrefix(base, "https://") }
