@@ -1,0 +1,326 @@
+package gateway_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"html"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+	"golang.org/x/oauth2"
+
+	"github.com/patientaccess/gateway/gateway"
+	"github.com/patientaccess/gateway/gateway/store/memory"
+	redisstore "github.com/patientaccess/gateway/gateway/store/redis"
+)
+
+const (
+	demoPassword = "correct horse battery"
+	adminToken   = "test-admin-token-0123456789"
+	appRedirect  = "https://app.example.test/callback"
+)
+
+// harness is a running gateway with a real HTTP server, on one store.
+type harness struct {
+	t       *testing.T
+	base    string
+	fhir    string
+	gw      *gateway.Gateway
+	disco   map[string]any
+	patient map[string]string // member → Patient id
+}
+
+// stores are the backends every end-to-end test runs on.
+func stores(t *testing.T) map[string]func(t *testing.T) gateway.Store {
+	return map[string]func(t *testing.T) gateway.Store{
+		"memory": func(*testing.T) gateway.Store { return memory.New(nil) },
+		"redis":  openRedis,
+	}
+}
+
+// openRedis connects to the test Redis with a prefix of its own and removes
+// its keys afterwards. Without Redis the test fails in CI and skips locally.
+func openRedis(t *testing.T) gateway.Store {
+	t.Helper()
+	u := os.Getenv("GATEWAY_TEST_REDIS_URL")
+	if u == "" {
+		u = "redis://127.0.0.1:6379/15"
+	}
+	opts, err := goredis.ParseURL(u)
+	if err != nil {
+		t.Fatalf("GATEWAY_TEST_REDIS_URL: %v", err)
+	}
+	client := goredis.NewClient(opts)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := client.Ping(ctx).Err(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("redis at %s does not answer: %v", u, err)
+		}
+		t.Skipf("redis at %s does not answer (set CI=1 to fail instead): %v", u, err)
+	}
+	prefix := fmt.Sprintf("pagtest:%s:%d:", strings.ReplaceAll(t.Name(), "/", "_"), time.Now().UnixNano())
+	t.Cleanup(func() {
+		ctx := context.Background()
+		iter := client.Scan(ctx, 0, prefix+"*", 500).Iterator()
+		for iter.Next(ctx) {
+			client.Del(ctx, iter.Val())
+		}
+		_ = client.Close()
+	})
+	return redisstore.New(client, redisstore.WithPrefix(prefix))
+}
+
+func newHarness(t *testing.T, open func(t *testing.T) gateway.Store) *harness {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(nil)
+	base := "http://" + srv.Listener.Addr().String()
+	cfg := gateway.Config{Addr: srv.Listener.Addr().String(), BaseURL: base, Demo: true,
+		DemoPassword: demoPassword, AdminToken: adminToken}
+	gw, err := gateway.New(context.Background(), cfg, gateway.Options{Store: open(t)})
+	if err != nil {
+		t.Fatalf("gateway.New: %v", err)
+	}
+	srv.Config.Handler = gw.Handler
+	srv.Start()
+	t.Cleanup(srv.Close)
+	h := &harness{t: t, base: base, fhir: base + "/fhir", gw: gw, patient: map[string]string{}}
+	for _, m := range gw.Demo.Members {
+		h.patient[m.Username] = m.PatientID
+	}
+	h.getJSON(base+"/fhir/.well-known/smart-configuration", &h.disco)
+	return h
+}
+
+func (h *harness) endpoint(name string) string {
+	s, _ := h.disco[name].(string)
+	if s == "" {
+		h.t.Fatalf("smart-configuration has no %s", name)
+	}
+	return s
+}
+
+func (h *harness) getJSON(u string, v any) {
+	h.t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		h.t.Fatalf("GET %s: %v", u, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		h.t.Fatalf("GET %s: %s", u, resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		h.t.Fatalf("GET %s: %v", u, err)
+	}
+}
+
+// admin calls the admin API and decodes its JSON answer.
+func (h *harness) admin(method, path string, body any, out any) int {
+	h.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = strings.NewReader(string(b))
+	}
+	req, _ := http.NewRequest(method, h.base+path, rd)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	if out != nil {
+		_ = json.NewDecoder(resp.Body).Decode(out)
+	}
+	return resp.StatusCode
+}
+
+// registerApp registers an app through the admin API and, unless status is
+// "pending", decides it. It returns an OAuth client config for it.
+func (h *harness) registerApp(public bool, status string) *oauth2.Config {
+	h.t.Helper()
+	var reg struct {
+		ClientID     string `json:"client_id"`
+		ClientSecret string `json:"client_secret"`
+	}
+	code := h.admin("POST", "/admin/apps", map[string]any{
+		"name": "Test Tracker", "developer": "Test Co", "redirect_uris": []string{appRedirect},
+		"public": public, "privacy_policy_url": "https://app.example.test/privacy",
+		"scope": "launch/patient openid fhirUser offline_access patient/*.read patient/*.rs",
+	}, &reg)
+	if code != http.StatusCreated || reg.ClientID == "" {
+		h.t.Fatalf("register app: status %d", code)
+	}
+	if status != "pending" {
+		verb := map[string]string{"approved": "approve", "denied": "deny", "suspended": "suspend"}[status]
+		if code := h.admin("POST", "/admin/apps/"+reg.ClientID+"/"+verb, map[string]string{"reason": "test"}, nil); code != 200 {
+			h.t.Fatalf("%s app: status %d", verb, code)
+		}
+	}
+	style := oauth2.AuthStyleInHeader
+	if public {
+		style = oauth2.AuthStyleInParams
+	}
+	return &oauth2.Config{
+		ClientID: reg.ClientID, ClientSecret: reg.ClientSecret, RedirectURL: appRedirect,
+		Scopes: []string{"launch/patient", "openid", "fhirUser", "offline_access", "patient/*.read"},
+		Endpoint: oauth2.Endpoint{AuthURL: h.endpoint("authorization_endpoint"),
+			TokenURL: h.endpoint("token_endpoint"), AuthStyle: style},
+	}
+}
+
+// browser is a member's browser: a cookie jar, and redirects followed on
+// the gateway but not to the app.
+type browser struct {
+	t      *testing.T
+	client *http.Client
+	base   string
+}
+
+func (h *harness) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		if !strings.HasPrefix(req.URL.String(), h.base) {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}}
+	return &browser{t: h.t, client: c, base: h.base}
+}
+
+// page is a fetched HTML page.
+type page struct {
+	status int
+	url    *url.URL
+	body   string
+	header http.Header
+}
+
+func (b *browser) do(req *http.Request) page {
+	b.t.Helper()
+	resp, err := b.client.Do(req)
+	if err != nil {
+		b.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return page{status: resp.StatusCode, url: resp.Request.URL, body: string(body), header: resp.Header}
+}
+
+func (b *browser) get(u string) page {
+	req, _ := http.NewRequest("GET", u, nil)
+	return b.do(req)
+}
+
+func (b *browser) post(u string, form url.Values) page {
+	req, _ := http.NewRequest("POST", u, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return b.do(req)
+}
+
+var (
+	csrfRE   = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+	actionRE = regexp.MustCompile(`<form method="post" action="([^"]+)"`)
+	returnRE = regexp.MustCompile(`name="return_to" value="([^"]*)"`)
+)
+
+func (p page) field(t *testing.T, re *regexp.Regexp) string {
+	t.Helper()
+	m := re.FindStringSubmatch(p.body)
+	if m == nil {
+		t.Fatalf("page %s (status %d) has no %s:\n%s", p.url, p.status, re, p.body)
+	}
+	return html.UnescapeString(m[1])
+}
+
+// login signs the member in from the login page p.
+func (b *browser) login(p page, user string) page {
+	b.t.Helper()
+	return b.post(b.base+"/login", url.Values{"csrf_token": {p.field(b.t, csrfRE)},
+		"return_to": {p.field(b.t, returnRE)}, "username": {user}, "password": {demoPassword}})
+}
+
+// consent answers the consent page p.
+func (b *browser) consent(p page, decision string, share ...string) page {
+	b.t.Helper()
+	action := p.field(b.t, actionRE)
+	return b.post(b.base+action, url.Values{"csrf_token": {p.field(b.t, csrfRE)}, "decision": {decision}, "share": share})
+}
+
+// launch is one standalone launch: the authorize URL with PKCE S256 and aud.
+type launch struct {
+	conf     *oauth2.Config
+	verifier string
+	state    string
+	url      string
+}
+
+func (h *harness) newLaunch(conf *oauth2.Config, extra ...oauth2.AuthCodeOption) launch {
+	l := launch{conf: conf, verifier: oauth2.GenerateVerifier(), state: oauth2.GenerateVerifier()[:20]}
+	opts := append([]oauth2.AuthCodeOption{oauth2.S256ChallengeOption(l.verifier), oauth2.SetAuthURLParam("aud", h.fhir)}, extra...)
+	l.url = conf.AuthCodeURL(l.state, opts...)
+	return l
+}
+
+// authorize runs the member's side of a launch and returns the code.
+func (h *harness) authorize(b *browser, l launch, user string, share ...string) string {
+	h.t.Helper()
+	p := b.get(l.url)
+	if p.url.Path == "/login" {
+		p = b.login(p, user)
+	}
+	if p.status != 200 || !strings.Contains(p.body, "HIPAA") {
+		h.t.Fatalf("want the consent page, got %d %s:\n%s", p.status, p.url, p.body)
+	}
+	if len(share) == 0 {
+		share = []string{"Patient", "Coverage", "ExplanationOfBenefit", "offline_access"}
+	}
+	r := b.consent(p, "allow", share...)
+	return h.codeFrom(r, l.state)
+}
+
+// codeFrom reads the code from the redirect back to the app, checking state.
+func (h *harness) codeFrom(p page, state string) string {
+	h.t.Helper()
+	loc, err := url.Parse(p.header.Get("Location"))
+	if err != nil || p.status != http.StatusSeeOther && p.status != http.StatusFound || !strings.HasPrefix(loc.String(), appRedirect) {
+		h.t.Fatalf("want a redirect to the app, got %d Location=%q:\n%s", p.status, p.header.Get("Location"), p.body)
+	}
+	if got := loc.Query().Get("state"); got != state {
+		h.t.Fatalf("state = %q, want %q", got, state)
+	}
+	code := loc.Query().Get("code")
+	if code == "" {
+		h.t.Fatalf("no code in %s", loc)
+	}
+	return code
+}
+
+// fhirGet calls the FHIR API with a bearer token and returns status and body.
+func (h *harness) fhirGet(token, path string) (int, map[string]any) {
+	h.t.Helper()
+	req, _ := http.NewRequest("GET", h.fhir+path, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	return resp.StatusCode, body
+}
