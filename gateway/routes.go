@@ -12,6 +12,7 @@ import (
 	"github.com/patientaccess/gateway/apps"
 	"github.com/patientaccess/gateway/fhir"
 	"github.com/patientaccess/gateway/gateway/admin"
+	"github.com/patientaccess/gateway/gateway/demoapp"
 	"github.com/patientaccess/gateway/gateway/telemetry"
 	"github.com/patientaccess/gateway/gateway/web"
 	"github.com/patientaccess/gateway/oauth"
@@ -24,6 +25,9 @@ func (g *Gateway) routes(logger *slog.Logger, o *oauth.Server, f *fhir.Handler, 
 	o.Mount(mux)
 	f.Mount(mux)
 	a.Mount(mux)
+	if g.Demo != nil {
+		(&demoapp.Handler{BaseURL: g.Config.BaseURL, ClientID: g.Demo.App.ClientID, Logger: logger}).Mount(mux)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", g.serveReady)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
