@@ -88,4 +88,3 @@ func TestConfigValidateReportsEverything(t *testing.T) {
 		}
 	}
 }
-
