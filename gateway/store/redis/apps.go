@@ -1,0 +1,271 @@
+package redis
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/patientaccess/gateway/apps"
+)
+
+// putAppScript sets an app's JSON only if absent (ARGV[4] = "NX") or only
+// if present ("XX"), and indexes its id. It returns 1 if it wrote.
+// KEYS: app, index. ARGV: app JSON, score, client id, mode.
+var putAppScript = goredis.NewScript(`
+if not redis.call('SET', KEYS[1], ARGV[1], ARGV[4]) then return 0 end
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+return 1`)
+
+// CreateApp stores a new app; apps.ErrAlreadyExists if the client id is taken.
+func (s *Store) CreateApp(ctx context.Context, a apps.App) error {
+	return s.putApp(ctx, a, "NX", "create app", apps.ErrAlreadyExists)
+}
+
+// UpdateApp replaces an existing app; apps.ErrNotFound if there is none.
+func (s *Store) UpdateApp(ctx context.Context, a apps.App) error {
+	return s.putApp(ctx, a, "XX", "update app", apps.ErrNotFound)
+}
+
+func (s *Store) putApp(ctx context.Context, a apps.App, mode, what string, refused error) error {
+	data, err := json.Marshal(a)
+	if err != nil {
+		return fmt.Errorf("redis: %s: %w", what, err)
+	}
+	keys := []string{s.appKey(a.ClientID), s.appIndexKey()}
+	wrote, err := putAppScript.Run(ctx, s.c, keys, data, a.CreatedAt.UnixMilli(), a.ClientID, mode).Int()
+	if err != nil {
+		return fmt.Errorf("redis: %s: %w", what, err)
+	}
+	if wrote != 1 {
+		return fmt.Errorf("redis: %s: %w", what, refused)
+	}
+	return nil
+}
+
+// GetApp returns the app with that client id, or apps.ErrNotFound.
+func (s *Store) GetApp(ctx context.Context, clientID string) (apps.App, error) {
+	var a apps.App
+	if err := s.getJSON(ctx, s.appKey(clientID), &a); err != nil {
+		return apps.App{}, fmt.Errorf("redis: get app: %w", err)
+	}
+	return a, nil
+}
+
+// ListApps returns every app, oldest CreatedAt first (ties by client id).
+// The result is never nil.
+func (s *Store) ListApps(ctx context.Context) ([]apps.App, error) {
+	ids, err := s.c.ZRange(ctx, s.appIndexKey(), 0, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("redis: list apps: %w", err)
+	}
+	out := make([]apps.App, 0, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = s.appKey(id)
+	}
+	vals, err := s.c.MGet(ctx, keys...).Result() // one slot: the {apps} tag
+	if err != nil {
+		return nil, fmt.Errorf("redis: list apps: %w", err)
+	}
+	for _, v := range vals {
+		data, ok := v.(string)
+		if !ok {
+			continue
+		}
+		var a apps.App
+		if err := json.Unmarshal([]byte(data), &a); err != nil {
+			return nil, fmt.Errorf("redis: list apps: decode: %w", err)
+		}
+		out = append(out, a)
+	}
+	slices.SortFunc(out, func(x, y apps.App) int {
+		if c := x.CreatedAt.Compare(y.CreatedAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.ClientID, y.ClientID)
+	})
+	return out, nil
+}
+
+// CreateGrant stores a new grant and indexes it under its member;
+// apps.ErrAlreadyExists if the id is taken.
+func (s *Store) CreateGrant(ctx context.Context, g apps.Grant) error {
+	data, err := json.Marshal(g)
+	if err != nil {
+		return fmt.Errorf("redis: create grant: %w", err)
+	}
+	ok, err := s.c.SetNX(ctx, s.grantKey(g.ID), data, 0).Result()
+	if err != nil {
+		return fmt.Errorf("redis: create grant: %w", err)
+	}
+	if !ok {
+		return fmt.Errorf("redis: create grant: %w", apps.ErrAlreadyExists)
+	}
+	z := goredis.Z{Score: float64(g.CreatedAt.UnixMilli()), Member: g.ID}
+	if err := s.c.ZAdd(ctx, s.grantsKey(g.Member), z).Err(); err != nil {
+		// Undo, so that a retry can succeed; if this fails too the grant
+		// exists unlisted, which the retry reports as ErrAlreadyExists.
+		s.c.Del(context.WithoutCancel(ctx), s.grantKey(g.ID))
+		return fmt.Errorf("redis: create grant: index: %w", err)
+	}
+	return nil
+}
+
+// GetGrant returns the grant with that id, or apps.ErrNotFound.
+func (s *Store) GetGrant(ctx context.Context, id string) (apps.Grant, error) {
+	var g apps.Grant
+	if err := s.getJSON(ctx, s.grantKey(id), &g); err != nil {
+		return apps.Grant{}, fmt.Errorf("redis: get grant: %w", err)
+	}
+	return g, nil
+}
+
+// ListGrants returns the member's grants, newest CreatedAt first (ties by
+// id), revoked ones included. The result is never nil.
+func (s *Store) ListGrants(ctx context.Context, member string) ([]apps.Grant, error) {
+	ids, err := s.c.ZRange(ctx, s.grantsKey(member), 0, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("redis: list grants: %w", err)
+	}
+	// Grants live in different slots: a pipeline, which the cluster client
+	// splits by node, rather than MGET.
+	cmds := make([]*goredis.StringCmd, len(ids))
+	_, err = s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for i, id := range ids {
+			cmds[i] = p.Get(ctx, s.grantKey(id))
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, goredis.Nil) {
+		return nil, fmt.Errorf("redis: list grants: %w", err)
+	}
+	out := make([]apps.Grant, 0, len(ids))
+	for _, cmd := range cmds {
+		data, err := cmd.Bytes()
+		if errors.Is(err, goredis.Nil) {
+			continue
+		}
+		var g apps.Grant
+		if err == nil {
+			err = json.Unmarshal(data, &g)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("redis: list grants: %w", err)
+		}
+		if g.Member == member {
+			out = append(out, g)
+		}
+	}
+	slices.SortFunc(out, func(x, y apps.Grant) int {
+		if c := y.CreatedAt.Compare(x.CreatedAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.ID, y.ID)
+	})
+	return out, nil
+}
+
+// maxTxAttempts bounds RevokeGrant's optimistic retries.
+const maxTxAttempts = 10
+
+// RevokeGrant marks the grant revoked at the given time. Revoking a revoked
+// grant keeps the first revocation time and is not an error;
+// apps.ErrNotFound if there is no such grant.
+func (s *Store) RevokeGrant(ctx context.Context, id string, at time.Time) error {
+	key := s.grantKey(id)
+	revoke := func(tx *goredis.Tx) error {
+		var g apps.Grant
+		if err := getJSON(ctx, tx, key, &g); err != nil {
+			return err
+		}
+		if g.RevokedAt != nil {
+			return nil
+		}
+		g.RevokedAt = &at
+		data, err := json.Marshal(g)
+		if err != nil {
+			return err
+		}
+		_, err = tx.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+			p.Set(ctx, key, data, goredis.KeepTTL)
+			return nil
+		})
+		return err
+	}
+	for range maxTxAttempts {
+		err := s.c.Watch(ctx, revoke, key)
+		if errors.Is(err, goredis.TxFailedErr) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("redis: revoke grant: %w", err)
+		}
+		return nil
+	}
+	return fmt.Errorf("redis: revoke grant: gave up after %d conflicting writes", maxTxAttempts)
+}
+
+// AppendEvent adds an audit event to the stream, trimming it to about the
+// configured bound.
+func (s *Store) AppendEvent(ctx context.Context, e apps.Event) error {
+	data, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("redis: append event: %w", err)
+	}
+	args := &goredis.XAddArgs{Stream: s.eventsKey(), MaxLen: s.maxEvents, Approx: true, Values: []any{"e", data}}
+	if err := s.c.XAdd(ctx, args).Err(); err != nil {
+		return fmt.Errorf("redis: append event: %w", err)
+	}
+	return nil
+}
+
+// ListEvents returns up to limit events, newest first. A limit of zero or
+// less returns none. The result is never nil.
+func (s *Store) ListEvents(ctx context.Context, limit int) ([]apps.Event, error) {
+	if limit <= 0 {
+		return []apps.Event{}, nil
+	}
+	msgs, err := s.c.XRevRangeN(ctx, s.eventsKey(), "+", "-", int64(limit)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("redis: list events: %w", err)
+	}
+	out := make([]apps.Event, 0, len(msgs))
+	for _, m := range msgs {
+		data, _ := m.Values["e"].(string)
+		var e apps.Event
+		if err := json.Unmarshal([]byte(data), &e); err != nil {
+			return nil, fmt.Errorf("redis: list events: decode %s: %w", m.ID, err)
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// getJSON decodes a JSON value into v. A missing key is ErrNotFound of the
+// package that owns v's type, so callers can wrap it directly.
+func (s *Store) getJSON(ctx context.Context, key string, v any) error {
+	return getJSON(ctx, s.c, key, v)
+}
+
+func getJSON(ctx context.Context, c goredis.Cmdable, key string, v any) error {
+	data, err := c.Get(ctx, key).Bytes()
+	if errors.Is(err, goredis.Nil) {
+		return notFound(v)
+	}
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("decode: %w", err)
+	}
+	return nil
+}

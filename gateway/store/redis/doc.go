@@ -1,0 +1,69 @@
+// Package redis is the Redis storage backend: its Store implements
+// apps.Store and oauth.Storage over github.com/redis/go-redis/v9 and passes
+// the conformance suite in gateway/store/storetest. It is the only package
+// that imports go-redis. It works unchanged against one node, Sentinel and
+// Cluster (see ParseURL for the URL forms).
+//
+// # Keys
+//
+// Every key starts with the prefix (default "pag:"; it must not contain a
+// brace). Keys that one Lua script touches share a Cluster hash tag, so all
+// of them live in one slot:
+//
+//	{apps}:app:<client id>        app JSON                        no expiry
+//	{apps}:index                  sorted set of client ids        no expiry
+//	grant:<id>                    grant JSON                      no expiry
+//	grants:<member>               sorted set of the member's grant ids
+//	member:<username>             member JSON                     no expiry
+//	sess:<id>                     login session JSON              PEXPIREAT ExpiresAt
+//	events                        stream of audit events          XADD MAXLEN ~ bound
+//	tok:<kind>:<signature>        the request id (a pointer)      PEXPIREAT ExpiresAt+InactiveTail
+//	{req:<id>}:tok:<kind>:<sig>   hash: rec (JSON), active, exp   PEXPIREAT ExpiresAt+InactiveTail
+//	{req:<id>}:toks               set of "<kind>:<sig>"           the latest of its records' deadlines
+//
+// # Tokens, and why records carry the request's hash tag
+//
+// fosite finds a token by its signature, but revokes by request id, and
+// oauth.TokenStore promises that revoking a request removes all of its
+// records or none. In a Cluster, records keyed by signature alone would be
+// spread over many slots, and no single script could delete them together.
+// So a record lives under its request's hash tag, next to the request's
+// index set, and a small pointer key maps the signature to the request id:
+//
+//   - CreateToken runs one script in the request's slot (write the record,
+//     add it to the index, extend the index's expiry), then sets the
+//     pointer. A reader that finds the pointer finds the record.
+//   - GetToken reads the pointer, then the record: two round trips.
+//   - DeactivateToken reads the pointer, then runs one check-and-set script
+//     on the record key alone; the active flag is a field of that hash, so
+//     concurrent callers are serialised by Redis and exactly one wins.
+//   - RevokeRequest reads the index, then runs one script in the
+//     request's slot whose KEYS are the index and the chosen records. The
+//     script first checks that the index holds no record of the wanted
+//     kinds beyond those it was given (a token issued in between); if it
+//     does, it changes nothing and the call retries. So every record is
+//     removed, or none, and every key a script touches is declared, which
+//     keeps scripts correct on Cluster even while a slot migrates.
+//     Pointers are left to expire: a pointer whose record is gone reads as
+//     oauth.ErrNotFound.
+//   - DeleteToken removes the record and its index entry in one script,
+//     then the pointer. If it fails between the two, the leftover pointer
+//     is harmless and expires.
+//
+// # Expiry
+//
+// Every token and session key has an absolute deadline (PEXPIREAT), so
+// Redis itself drops them. Reads also compare the stored deadline with the
+// injected clock (WithNow), which keeps the backend exact between Redis's
+// lazy and active expiry, and lets the conformance suite test expiry
+// without sleeping. Apps, grants and members do not expire. The audit
+// stream is capped near its bound (default DefaultMaxEvents) with
+// approximate trimming, so slightly more may be kept.
+//
+// # Grants
+//
+// CreateGrant sets the grant key only if absent, then adds its id to the
+// member's index; if the second step fails it deletes the grant again
+// (best effort) and returns the error. RevokeGrant is an optimistic
+// WATCH/MULTI transaction on the grant key alone.
+package redis

@@ -1,0 +1,227 @@
+package redis_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/patientaccess/gateway/apps"
+	"github.com/patientaccess/gateway/gateway/store/redis"
+	"github.com/patientaccess/gateway/gateway/store/storetest"
+	"github.com/patientaccess/gateway/oauth"
+)
+
+// testURL is the Redis the tests use; database 15 keeps them apart from
+// anything in database 0.
+func testURL() string {
+	if u := os.Getenv("GATEWAY_TEST_REDIS_URL"); u != "" {
+		return u
+	}
+	return "redis://127.0.0.1:6379/15"
+}
+
+// testClient connects to the test Redis. When it does not answer, the test
+// fails in CI (CI set) and is skipped elsewhere.
+func testClient(t testing.TB) goredis.UniversalClient {
+	t.Helper()
+	opts, err := redis.ParseURL(testURL())
+	if err != nil {
+		t.Fatalf("GATEWAY_TEST_REDIS_URL: %v", err)
+	}
+	c := goredis.NewUniversalClient(opts)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := c.Ping(ctx).Err(); err != nil {
+		c.Close()
+		msg := fmt.Sprintf("Redis at %v does not answer (%v); start one or set GATEWAY_TEST_REDIS_URL", opts.Addrs, err)
+		if os.Getenv("CI") != "" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// newStore returns a store on c under a fresh key prefix, whose keys are
+// deleted when t ends (by SCAN on the prefix, never FLUSHDB).
+func newStore(t testing.TB, c goredis.UniversalClient, opts ...redis.Option) (*redis.Store, string) {
+	t.Helper()
+	b := make([]byte, 8)
+	rand.Read(b)
+	prefix := "pagtest:" + hex.EncodeToString(b) + ":"
+	t.Cleanup(func() {
+		for _, key := range scanKeys(t, c, prefix) {
+			if err := c.Del(context.Background(), key).Err(); err != nil {
+				t.Errorf("cleanup: %v", err)
+			}
+		}
+	})
+	return redis.New(c, append([]redis.Option{redis.WithPrefix(prefix)}, opts...)...), prefix
+}
+
+// scanKeys lists the keys under prefix, on every master of a cluster.
+func scanKeys(t testing.TB, c goredis.UniversalClient, prefix string) []string {
+	t.Helper()
+	ctx := context.Background()
+	var keys []string
+	scan := func(ctx context.Context, n goredis.Cmdable) error {
+		iter := n.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+		for iter.Next(ctx) {
+			keys = append(keys, iter.Val())
+		}
+		return iter.Err()
+	}
+	var err error
+	if cc, ok := c.(*goredis.ClusterClient); ok {
+		err = cc.ForEachMaster(ctx, func(ctx context.Context, n *goredis.Client) error { return scan(ctx, n) })
+	} else {
+		err = scan(ctx, c)
+	}
+	if err != nil {
+		t.Fatalf("scan %s*: %v", prefix, err)
+	}
+	return keys
+}
+
+func TestConformance(t *testing.T) {
+	c := testClient(t)
+	c.AddHook(sameSlotHook{t})
+	storetest.Run(t, func(t *testing.T, clock *storetest.Clock) storetest.Backend {
+		s, _ := newStore(t, c, redis.WithNow(clock.Now))
+		return s
+	})
+}
+
+// TestEveryKeyExpires writes one of everything and checks that exactly the
+// durable keys (apps, grants, members, events) have no expiry.
+func TestEveryKeyExpires(t *testing.T) {
+	ctx := context.Background()
+	c := testClient(t)
+	s, prefix := newStore(t, c)
+	now := time.Now().UTC()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(s.CreateApp(ctx, apps.App{ClientID: "app1", CreatedAt: now}))
+	must(s.CreateGrant(ctx, apps.Grant{ID: "g1", Member: "alice", CreatedAt: now}))
+	must(s.AppendEvent(ctx, apps.Event{Time: now, Action: "token"}))
+	must(s.PutMember(ctx, oauth.Member{Username: "alice"}))
+	must(s.PutSession(ctx, oauth.LoginSession{ID: "s1", ExpiresAt: now.Add(time.Hour)}))
+	for _, k := range oauth.AllKinds {
+		must(s.CreateToken(ctx, k, "sig-"+string(k), oauth.TokenRecord{RequestID: "g1", Active: true, ExpiresAt: now.Add(time.Hour)}))
+	}
+	durable := []string{"{apps}:", "grant:", "grants:", "member:", "events"}
+	keys := scanKeys(t, c, prefix)
+	if len(keys) != 7+2*len(oauth.AllKinds)+1 {
+		t.Errorf("found %d keys, want %d: %q", len(keys), 7+2*len(oauth.AllKinds)+1, keys)
+	}
+	for _, key := range keys {
+		ttl, err := c.PTTL(ctx, key).Result()
+		must(err)
+		name := strings.TrimPrefix(key, prefix)
+		isDurable := false
+		for _, d := range durable {
+			isDurable = isDurable || strings.HasPrefix(name, d)
+		}
+		if isDurable != (ttl == -1) {
+			t.Errorf("key %s: PTTL %v, durable %v", name, ttl, isDurable)
+		}
+	}
+}
+
+func TestOpen(t *testing.T) {
+	ctx := context.Background()
+	testClient(t) // skips without Redis
+	s, c, err := redis.Open(ctx, testURL(), 2*time.Second)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer c.Close()
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("Ping: %v", err)
+	}
+	_, _, err = redis.Open(ctx, "redis://:Sup3rSecretPw@127.0.0.1:1/0", time.Second)
+	if err == nil || strings.Contains(err.Error(), "Sup3rSecretPw") {
+		t.Fatalf("Open on a closed port: %v", err)
+	}
+}
+
+func BenchmarkGetToken(b *testing.B) {
+	ctx := context.Background()
+	s, _ := newStore(b, testClient(b))
+	rec := oauth.TokenRecord{RequestID: "req1", ClientID: "app1", Active: true,
+		ExpiresAt: time.Now().Add(time.Hour), Request: make([]byte, 512)}
+	if err := s.CreateToken(ctx, oauth.KindAccess, "sig1", rec); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := s.GetToken(ctx, oauth.KindAccess, "sig1"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// sameSlotHook fails the test if a script or MGET touches keys with
+// different Cluster hash tags: what would be a CROSSSLOT error on Redis
+// Cluster, caught on a single node.
+type sameSlotHook struct{ t *testing.T }
+
+func (h sameSlotHook) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+
+func (h sameSlotHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error {
+		h.check(cmd.Args())
+		return next(ctx, cmd)
+	}
+}
+
+func (h sameSlotHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		for _, cmd := range cmds {
+			h.check(cmd.Args())
+		}
+		return next(ctx, cmds)
+	}
+}
+
+func (h sameSlotHook) check(args []any) {
+	var keys []any
+	switch strings.ToLower(fmt.Sprint(args[0])) {
+	case "eval", "evalsha":
+		var n int
+		fmt.Sscan(fmt.Sprint(args[2]), &n)
+		keys = args[3 : 3+n]
+	case "mget", "del":
+		keys = args[1:]
+	}
+	for _, k := range keys {
+		if tag(fmt.Sprint(k)) != tag(fmt.Sprint(keys[0])) || tag(fmt.Sprint(k)) == "" && len(keys) > 1 {
+			h.t.Errorf("%v touches keys in different Cluster slots: %v", args[0], keys)
+			return
+		}
+	}
+}
+
+// tag is a key's Cluster hash tag, or "" if it has none.
+func tag(key string) string {
+	open := strings.Index(key, "{")
+	if open < 0 {
+		return ""
+	}
+	end := strings.Index(key[open+1:], "}")
+	if end <= 0 {
+		return ""
+	}
+	return key[open+1 : open+1+end]
+}

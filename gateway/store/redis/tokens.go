@@ -1,0 +1,285 @@
+package redis
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/patientaccess/gateway/oauth"
+)
+
+// The token scripts. Scripts are immutable values; Run sends EVALSHA and
+// falls back to EVAL when the server does not have the script yet.
+var (
+	// createTokenScript writes a record and adds it to its request's index,
+	// keeping the index alive as long as its longest-lived record.
+	// KEYS: record, index. ARGV: record JSON, active flag, deadline (ms), index member.
+	createTokenScript = goredis.NewScript(`
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'rec', ARGV[1], 'active', ARGV[2])
+redis.call('PEXPIREAT', KEYS[1], ARGV[3])
+redis.call('SADD', KEYS[2], ARGV[4])
+local cur = redis.pcall('PEXPIRETIME', KEYS[2])
+if type(cur) ~= 'number' then -- before Redis 7.0: derive it from PTTL
+  cur = redis.call('PTTL', KEYS[2])
+  if cur >= 0 then
+    local t = redis.call('TIME')
+    cur = cur + tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  end
+end
+if cur < tonumber(ARGV[3]) then redis.call('PEXPIREAT', KEYS[2], ARGV[3]) end
+return 1`)
+
+	// deactivateScript is the check-and-set on one record key. It returns
+	// nil if there is no record, else {1, rec} if this call deactivated it
+	// or {0, rec} if it was already inactive. KEYS: record.
+	deactivateScript = goredis.NewScript(`
+local v = redis.call('HMGET', KEYS[1], 'rec', 'active')
+if not v[1] then return false end
+if v[2] == '1' then
+  redis.call('HSET', KEYS[1], 'active', '0')
+  return {1, v[1]}
+end
+return {0, v[1]}`)
+
+	// deleteTokenScript removes a record and its index entry.
+	// KEYS: record, index. ARGV: index member.
+	deleteTokenScript = goredis.NewScript(`
+redis.call('DEL', KEYS[1])
+redis.call('SREM', KEYS[2], ARGV[1])
+return 1`)
+
+	// revokeScript deletes the records it is given and their index
+	// entries, but only if they are every record of the wanted kinds the
+	// index holds now; otherwise (a token was issued since the caller read
+	// the index) it changes nothing and returns 0, and the caller retries.
+	// KEYS: index, records... ARGV: number of kinds k, k kinds (none: all),
+	// then the index member of each record, in KEYS order.
+	revokeScript = goredis.NewScript(`
+local k = tonumber(ARGV[1])
+local want, given = {}, {}
+for i = 2, k + 1 do want[ARGV[i]] = true end
+for i = k + 2, #ARGV do given[ARGV[i]] = true end
+for _, m in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local kind = string.match(m, '^([^:]*):')
+  if (k == 0 or want[kind]) and not given[m] then return 0 end
+end
+for i = 2, #KEYS do
+  redis.call('DEL', KEYS[i])
+  redis.call('SREM', KEYS[1], ARGV[k + i])
+end
+return 1`)
+)
+
+// CreateToken stores a record, replacing any with the same kind and
+// signature, and adds it to its request's index. The record and the keys
+// that find it expire at ExpiresAt+oauth.InactiveTail.
+func (s *Store) CreateToken(ctx context.Context, kind oauth.TokenKind, signature string, rec oauth.TokenRecord) error {
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("redis: encode %s token: %w", kind, err)
+	}
+	active := "0"
+	if rec.Active {
+		active = "1"
+	}
+	deadline := tokenDeadline(rec)
+	keys := []string{s.recordPrefix(rec.RequestID) + member(kind, signature), s.indexKey(rec.RequestID)}
+	if err := createTokenScript.Run(ctx, s.c, keys, data, active, deadline, member(kind, signature)).Err(); err != nil {
+		return fmt.Errorf("redis: create %s token: %w", kind, err)
+	}
+	if err := s.c.Do(ctx, "SET", s.pointerKey(kind, signature), rec.RequestID, "PXAT", deadline).Err(); err != nil {
+		return fmt.Errorf("redis: create %s token pointer: %w", kind, err)
+	}
+	return nil
+}
+
+// GetToken returns the record, active or not, or oauth.ErrNotFound when it
+// is absent or past its expiry plus oauth.InactiveTail.
+func (s *Store) GetToken(ctx context.Context, kind oauth.TokenKind, signature string) (oauth.TokenRecord, error) {
+	key, err := s.recordKey(ctx, kind, signature)
+	if err != nil {
+		return oauth.TokenRecord{}, fmt.Errorf("redis: get %s token: %w", kind, err)
+	}
+	v, err := s.c.HMGet(ctx, key, "rec", "active").Result()
+	if err != nil {
+		return oauth.TokenRecord{}, fmt.Errorf("redis: get %s token: %w", kind, err)
+	}
+	data, ok := v[0].(string)
+	if !ok {
+		return oauth.TokenRecord{}, fmt.Errorf("redis: get %s token: %w", kind, oauth.ErrNotFound)
+	}
+	return s.decodeRecord(kind, data, v[1] == "1")
+}
+
+// DeleteToken removes a record; removing a missing record is not an error.
+func (s *Store) DeleteToken(ctx context.Context, kind oauth.TokenKind, signature string) error {
+	requestID, err := s.c.Get(ctx, s.pointerKey(kind, signature)).Result()
+	if errors.Is(err, goredis.Nil) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("redis: delete %s token: %w", kind, err)
+	}
+	m := member(kind, signature)
+	keys := []string{s.recordPrefix(requestID) + m, s.indexKey(requestID)}
+	if err := deleteTokenScript.Run(ctx, s.c, keys, m).Err(); err != nil {
+		return fmt.Errorf("redis: delete %s token: %w", kind, err)
+	}
+	if err := s.c.Del(ctx, s.pointerKey(kind, signature)).Err(); err != nil {
+		return fmt.Errorf("redis: delete %s token pointer: %w", kind, err)
+	}
+	return nil
+}
+
+// DeactivateToken atomically turns an active record inactive and returns it
+// as it was: oauth.ErrInactive if it was already inactive, oauth.ErrNotFound
+// if there is none (or it expired).
+func (s *Store) DeactivateToken(ctx context.Context, kind oauth.TokenKind, signature string) (oauth.TokenRecord, error) {
+	key, err := s.recordKey(ctx, kind, signature)
+	if err != nil {
+		return oauth.TokenRecord{}, fmt.Errorf("redis: deactivate %s token: %w", kind, err)
+	}
+	res, err := deactivateScript.Run(ctx, s.c, []string{key}).Slice()
+	if errors.Is(err, goredis.Nil) {
+		return oauth.TokenRecord{}, fmt.Errorf("redis: deactivate %s token: %w", kind, oauth.ErrNotFound)
+	}
+	if err != nil {
+		return oauth.TokenRecord{}, fmt.Errorf("redis: deactivate %s token: %w", kind, err)
+	}
+	won, _ := res[0].(int64)
+	data, _ := res[1].(string)
+	rec, err := s.decodeRecord(kind, data, won == 1)
+	if err != nil {
+		return oauth.TokenRecord{}, err
+	}
+	if won != 1 {
+		return rec, fmt.Errorf("redis: deactivate %s token: %w", kind, oauth.ErrInactive)
+	}
+	return rec, nil
+}
+
+// RevokeRequest removes every record of the given kinds (all kinds if
+// none are given) issued under requestID: it reads the request's index,
+// then deletes those records in one script that first checks the index
+// has not grown meanwhile, retrying if it has.
+func (s *Store) RevokeRequest(ctx context.Context, requestID string, kinds ...oauth.TokenKind) error {
+	index := s.indexKey(requestID)
+	for range maxTxAttempts {
+		members, err := s.c.SMembers(ctx, index).Result()
+		if err != nil {
+			return fmt.Errorf("redis: revoke request: %w", err)
+		}
+		keys := []string{index}
+		args := []any{len(kinds)}
+		for _, k := range kinds {
+			args = append(args, string(k))
+		}
+		for _, m := range members {
+			kind, _, _ := strings.Cut(m, ":")
+			if len(kinds) == 0 || slices.Contains(kinds, oauth.TokenKind(kind)) {
+				keys = append(keys, s.recordPrefix(requestID)+m)
+				args = append(args, m)
+			}
+		}
+		done, err := revokeScript.Run(ctx, s.c, keys, args...).Int()
+		if err != nil {
+			return fmt.Errorf("redis: revoke request: %w", err)
+		}
+		if done == 1 {
+			return nil
+		}
+	}
+	return fmt.Errorf("redis: revoke request: gave up after %d concurrent changes", maxTxAttempts)
+}
+
+// TokenExpiry returns when Redis will drop the record, after checking that
+// its pointer expires at the same moment and its request's index no
+// earlier. oauth.ErrNotFound if there is no record.
+func (s *Store) TokenExpiry(ctx context.Context, kind oauth.TokenKind, signature string) (time.Time, error) {
+	requestID, err := s.c.Get(ctx, s.pointerKey(kind, signature)).Result()
+	if errors.Is(err, goredis.Nil) {
+		return time.Time{}, fmt.Errorf("redis: %s token expiry: %w", kind, oauth.ErrNotFound)
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("redis: %s token expiry: %w", kind, err)
+	}
+	names := []string{"pointer", "record", "index"}
+	keys := []string{s.pointerKey(kind, signature), s.recordPrefix(requestID) + member(kind, signature), s.indexKey(requestID)}
+	at := make([]int64, len(keys))
+	for i, key := range keys {
+		if at[i], err = s.expireTime(ctx, key); err != nil {
+			return time.Time{}, fmt.Errorf("redis: %s token %s expiry: %w", kind, names[i], err)
+		}
+	}
+	if at[0] != at[1] || at[2] < at[1] {
+		return time.Time{}, fmt.Errorf("redis: %s token expiries disagree: pointer %d, record %d, index %d ms", kind, at[0], at[1], at[2])
+	}
+	return time.UnixMilli(at[1]).UTC(), nil
+}
+
+// expireTime returns a key's PEXPIRETIME, oauth.ErrNotFound if the key is
+// missing, or an error if it never expires.
+func (s *Store) expireTime(ctx context.Context, key string) (int64, error) {
+	ms, err := s.c.PExpireTime(ctx, key).Result()
+	if err != nil {
+		return 0, err
+	}
+	switch ms {
+	case -2:
+		return 0, oauth.ErrNotFound
+	case -1:
+		return 0, errors.New("key has no expiry")
+	}
+	return int64(ms / time.Millisecond), nil
+}
+
+// recordKey follows a signature's pointer to its record key.
+func (s *Store) recordKey(ctx context.Context, kind oauth.TokenKind, signature string) (string, error) {
+	requestID, err := s.c.Get(ctx, s.pointerKey(kind, signature)).Result()
+	if errors.Is(err, goredis.Nil) {
+		return "", oauth.ErrNotFound
+	}
+	if err != nil {
+		return "", err
+	}
+	return s.recordPrefix(requestID) + member(kind, signature), nil
+}
+
+// decodeRecord decodes a stored record, sets its active flag and applies
+// the read-side expiry check.
+func (s *Store) decodeRecord(kind oauth.TokenKind, data string, active bool) (oauth.TokenRecord, error) {
+	var rec oauth.TokenRecord
+	if err := json.Unmarshal([]byte(data), &rec); err != nil {
+		return oauth.TokenRecord{}, fmt.Errorf("redis: decode %s token: %w", kind, err)
+	}
+	rec.Active = active
+	if !s.now().Before(rec.ExpiresAt.Add(oauth.InactiveTail)) {
+		return oauth.TokenRecord{}, fmt.Errorf("redis: %s token: %w", kind, oauth.ErrNotFound)
+	}
+	return rec, nil
+}
+
+// tokenDeadline is when Redis drops a record: ExpiresAt+InactiveTail in
+// milliseconds, rounded up so Redis never drops it before the read-side
+// check would.
+func tokenDeadline(rec oauth.TokenRecord) int64 {
+	return ceilMilli(rec.ExpiresAt.Add(oauth.InactiveTail))
+}
+
+// ceilMilli converts a deadline for PEXPIREAT, rounding up to the next
+// millisecond. Redis refuses a deadline at or before the epoch, so those
+// become 1 ms, which is already past.
+func ceilMilli(t time.Time) int64 {
+	ms := t.UnixMilli()
+	if t.After(time.UnixMilli(ms)) {
+		ms++
+	}
+	return max(ms, 1)
+}
