@@ -69,6 +69,7 @@ func TestLocalPath(t *testing.T) {
 		{"/\\evil.example", false},
 		{"javascript:alert(1)", false},
 		{"/ok\r\nSet-Cookie: x=y", false},
+		{"/\t/evil.example", false},
 	}
 	for _, tc := range tests {
 		if _, ok := localPath(tc.in); ok != tc.ok {

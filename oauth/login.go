@@ -64,7 +64,12 @@ func (s *Server) CurrentMember(r *http.Request) (Member, bool) {
 // (no scheme, no host, no "//" or "\" tricks), so login cannot be used as an
 // open redirect.
 func localPath(p string) (string, bool) {
-	if p == "" || !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.ContainsAny(p, "\\\r\n") {
+	if p == "" || !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.ContainsRune(p, '\\') {
+		return "", false
+	}
+	// Browsers drop tabs and newlines from URLs, so "/\t/evil" would become
+	// "//evil": refuse every control character.
+	if strings.IndexFunc(p, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
 		return "", false
 	}
 	u, err := url.Parse(p)
