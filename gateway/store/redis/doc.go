@@ -18,7 +18,7 @@
 //	sess:<id>                     login session JSON              PEXPIREAT ExpiresAt
 //	events                        stream of audit events          XADD MAXLEN ~ bound
 //	tok:<kind>:<signature>        the request id (a pointer)      PEXPIREAT ExpiresAt+InactiveTail
-//	{req:<id>}:tok:<kind>:<sig>   hash: rec (JSON), active, exp   PEXPIREAT ExpiresAt+InactiveTail
+//	{req:<id>}:tok:<kind>:<sig>   hash: rec (JSON), active        PEXPIREAT ExpiresAt+InactiveTail
 //	{req:<id>}:toks               set of "<kind>:<sig>"           the latest of its records' deadlines
 //
 // # Tokens, and why records carry the request's hash tag
@@ -59,6 +59,9 @@
 // without sleeping. Apps, grants and members do not expire. The audit
 // stream is capped near its bound (default DefaultMaxEvents) with
 // approximate trimming, so slightly more may be kept.
+//
+// Redis 6.2 or later is required (SET … PXAT); TokenExpiry and
+// SessionExpiry, used by the tests, need 7.0 (PEXPIRETIME).
 //
 // # Grants
 //
