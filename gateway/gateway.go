@@ -61,7 +61,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Gateway, error) {
 		opts.Now = time.Now
 	}
 	g := &Gateway{Config: cfg}
-	if err := g.openStore(opts); err != nil {
+	if err := g.openStore(ctx, opts); err != nil {
 		return nil, err
 	}
 	if err := g.secrets(); err != nil {

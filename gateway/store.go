@@ -1,7 +1,9 @@
 package gateway
 
 import (
+	"context"
 	"fmt"
+	"time"
 
 	"github.com/patientaccess/gateway/gateway/store/memory"
 	"github.com/patientaccess/gateway/gateway/store/redis"
@@ -9,12 +11,12 @@ import (
 
 // openStore opens the store the configuration selects: Redis when
 // GATEWAY_REDIS_URL is set, the in-memory store otherwise.
-func (g *Gateway) openStore(opts Options) error {
+func (g *Gateway) openStore(ctx context.Context, opts Options) error {
 	switch {
 	case opts.Store != nil:
 		g.Store = opts.Store
 	case g.Config.RedisURL != "":
-		st, client, err := redis.Open(g.Config.RedisURL)
+		st, client, err := redis.Open(ctx, g.Config.RedisURL, 5*time.Second, redis.WithNow(opts.Now))
 		if err != nil {
 			return fmt.Errorf("open redis store: %w", err)
 		}
