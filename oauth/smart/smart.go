@@ -2,11 +2,16 @@
 // matching a requested scope against allowed ones, deciding whether scopes
 // permit an interaction on a resource type, and describing scopes in plain
 // words for the consent page. It is pure: no I/O, standard library only.
+//
+// Reference: SMART App Launch 2.x, "Scopes and Launch Context".
 package smart
 
-// CONTRACT STUB: the bodies below are being written; the signatures are fixed.
-
-import "net/url"
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+)
 
 // Context is the launch context a resource scope applies to.
 type Context string
@@ -18,10 +23,12 @@ const (
 	ContextSystem  Context = "system"
 )
 
-// Interaction is one FHIR REST interaction a scope may permit.
+// Interaction is one FHIR REST interaction a scope may permit; a set of them
+// is a bit mask.
 type Interaction uint8
 
-// The interactions of SMART v2 (c r u d s). v1 ".read" means r+s, ".write" c+u+d, "*" all.
+// The interactions of SMART v2 (c r u d s). v1 ".read" means r+s, ".write"
+// c+u+d, ".*" all five.
 const (
 	Create Interaction = 1 << iota
 	Read
@@ -29,6 +36,8 @@ const (
 	Delete
 	Search
 )
+
+const allInteractions = Create | Read | Update | Delete | Search
 
 // Scope is one parsed scope.
 type Scope struct {
@@ -46,28 +55,119 @@ type Scope struct {
 // IsResource reports whether s is a resource scope.
 func (s Scope) IsResource() bool { return s.Context != "" }
 
+// Restricted reports whether the scope carries a v2 search restriction
+// (e.g. ?category=…). Permits treats a restricted scope as permitting
+// nothing: the FHIR layer must enforce the restriction itself before it may
+// rely on such a scope (deny by default).
+func (s Scope) Restricted() bool { return len(s.Query) > 0 }
+
+// ErrMalformed is wrapped by every parse error.
+var ErrMalformed = errors.New("malformed scope")
+
 // Parse parses one scope. Unknown non-resource scopes are returned as
-// Special; malformed resource scopes are an error.
-func Parse(raw string) (Scope, error) { panic("not implemented") }
-
-// Permits reports whether s permits interaction i on resourceType in context c.
-func (s Scope) Permits(c Context, resourceType string, i Interaction) bool { panic("not implemented") }
-
-// Permits reports whether any of the raw scopes permits interaction i on
-// resourceType in context c. Malformed scopes permit nothing.
-func Permits(scopes []string, c Context, resourceType string, i Interaction) bool {
-	panic("not implemented")
+// Special; a scope that starts like a resource scope but is malformed is an
+// error, as are empty scopes and scopes with whitespace or control characters.
+func Parse(raw string) (Scope, error) {
+	if raw == "" {
+		return Scope{}, fmt.Errorf("%w: empty", ErrMalformed)
+	}
+	if strings.IndexFunc(raw, func(r rune) bool { return r <= ' ' || r == 0x7f || r == '"' || r == '\\' }) >= 0 {
+		return Scope{}, fmt.Errorf("%w: %q has a space, quote, backslash or control character", ErrMalformed, raw)
+	}
+	ctx, rest, ok := strings.Cut(raw, "/")
+	if !ok || !isContext(ctx) {
+		return Scope{Raw: raw, Special: raw}, nil
+	}
+	return parseResource(raw, Context(ctx), rest)
 }
 
-// Covers reports whether allowed grants at least everything requested does:
-// same context (or wider), same type or "*", a superset of interactions,
-// and no search restriction that requested lacks.
-func Covers(allowed, requested Scope) bool { panic("not implemented") }
+func isContext(s string) bool {
+	switch Context(s) {
+	case ContextPatient, ContextUser, ContextSystem:
+		return true
+	}
+	return false
+}
 
-// Strategy is a fosite.ScopeStrategy: it reports whether needle is covered
-// by any scope in haystack (exact match for non-resource scopes).
-func Strategy(haystack []string, needle string) bool { panic("not implemented") }
+func parseResource(raw string, ctx Context, rest string) (Scope, error) {
+	bad := func(why string) (Scope, error) { return Scope{}, fmt.Errorf("%w: %q: %s", ErrMalformed, raw, why) }
+	typ, perm, ok := strings.Cut(rest, ".")
+	if !ok {
+		return bad("no permission after the resource type")
+	}
+	if !validType(typ) {
+		return bad("resource type must be * or a FHIR type name")
+	}
+	perm, query, hasQuery := strings.Cut(perm, "?")
+	s := Scope{Raw: raw, Context: ctx, ResourceType: typ}
+	switch perm {
+	case "read":
+		s.Interactions = Read | Search
+	case "write":
+		s.Interactions = Create | Update | Delete
+	case "*":
+		s.Interactions = allInteractions
+	default:
+		bits, ok := parseV2(perm)
+		if !ok {
+			return bad("permission must be read, write, * or letters of cruds in order")
+		}
+		s.Interactions, s.V2 = bits, true
+	}
+	if hasQuery {
+		if !s.V2 {
+			return bad("only v2 scopes take a search restriction")
+		}
+		q, err := url.ParseQuery(query)
+		if err != nil || query == "" {
+			return bad("search restriction is not a valid query")
+		}
+		s.Query = q
+	}
+	return s, nil
+}
 
-// Describe says in plain words what a scope lets an app do, for the
-// consent page, e.g. "Read and search your claims and explanations of benefits".
-func Describe(raw string) string { panic("not implemented") }
+func validType(t string) bool {
+	if t == "*" {
+		return true
+	}
+	if t == "" || t[0] < 'A' || t[0] > 'Z' {
+		return false
+	}
+	for _, r := range t {
+		if (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// parseV2 reads a non-empty subsequence of "cruds", in that order.
+func parseV2(p string) (Interaction, bool) {
+	const order = "cruds"
+	var bits Interaction
+	next := 0
+	for i := 0; i < len(p); i++ {
+		k := strings.IndexByte(order[next:], p[i])
+		if k < 0 {
+			return 0, false
+		}
+		next += k + 1
+		bits |= 1 << (next - 1)
+	}
+	return bits, p != ""
+}
+
+// ParseList parses a space-separated scope parameter (RFC 6749 §3.3),
+// failing on the first malformed scope with an error that names it.
+func ParseList(space string) ([]Scope, error) {
+	var out []Scope
+	for _, raw := range strings.Fields(space) {
+		s, err := Parse(raw)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
