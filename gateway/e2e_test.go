@@ -43,6 +43,9 @@ func TestStandaloneLaunch(t *testing.T) {
 			if code != 200 || len(entries(bundle)) == 0 {
 				t.Fatalf("search own EOBs: %d, %d entries", code, len(entries(bundle)))
 			}
+			if code, _ := h.fhirGet(tok.RefreshToken, "/Patient/"+alice); code != 401 {
+				t.Fatalf("a refresh token was accepted as a bearer token: %d", code)
+			}
 			if code, _ := h.fhirGet(tok.AccessToken, "/Patient/"+bob); code != 404 {
 				t.Fatalf("read bob's Patient with alice's token: %d, want 404", code)
 			}

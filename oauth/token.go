@@ -89,7 +89,11 @@ func (s *Server) CheckToken(ctx context.Context, token string) (TokenInfo, error
 	if token == "" {
 		return TokenInfo{}, ErrInvalidToken
 	}
-	_, ar, err := s.provider.IntrospectToken(ctx, token, fosite.AccessToken, NewSession())
+	use, ar, err := s.provider.IntrospectToken(ctx, token, fosite.AccessToken, NewSession())
+	if err == nil && use != fosite.AccessToken {
+		// fosite falls back to refresh tokens; they are not bearer credentials.
+		return TokenInfo{}, ErrInvalidToken
+	}
 	if err != nil {
 		rfc := fosite.ErrorToRFC6749Error(err)
 		if rfc.CodeField >= 500 {
