@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -217,4 +218,26 @@ func (h *harness) introspect(conf *oauth2.Config, token string) map[string]any {
 	var out map[string]any
 	_ = jsonDecode(resp.Body, &out)
 	return out
+}
+
+// TestIntrospection: an app learns about its own tokens, with the SMART
+// context; another app learns nothing.
+func TestIntrospection(t *testing.T) {
+	h := newHarness(t, memoryStore)
+	conf := h.registerApp(false, "approved")
+	other := h.registerApp(false, "approved")
+	tok := h.launchAs(conf, "alice")
+	got := h.introspect(conf, tok.AccessToken)
+	if got["active"] != true || got["patient"] != h.patient["alice"] || got["client_id"] != conf.ClientID ||
+		got["scope"] == nil || got["exp"] == nil || !strings.HasSuffix(fmt.Sprint(got["fhirUser"]), "Patient/"+h.patient["alice"]) {
+		t.Fatalf("own token introspection: %v", got)
+	}
+	if got := h.introspect(other, tok.AccessToken); got["active"] != false || len(got) != 1 {
+		t.Fatalf("another app's introspection of the token: %v, want only active=false", got)
+	}
+	bad := *conf
+	bad.ClientSecret = "wrong"
+	if got := h.introspect(&bad, tok.AccessToken); got["active"] == true {
+		t.Fatalf("introspection with a wrong secret: %v", got)
+	}
 }

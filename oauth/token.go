@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/ory/fosite"
@@ -42,17 +43,25 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	s.provider.WriteAccessResponse(ctx, w, ar, resp)
 }
 
-// serveIntrospect is RFC 7662 introspection; the caller must authenticate
-// as a confidential client (or present an active access token).
+// serveIntrospect is RFC 7662 introspection. The caller must authenticate
+// as a confidential client, and learns only about its own tokens: any other
+// token is reported inactive, so one app cannot probe another's.
 func (s *Server) serveIntrospect(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	ir, err := s.provider.NewIntrospectionRequest(ctx, r, NewSession())
-	if err != nil && !errors.Is(err, fosite.ErrInactiveToken) && !errors.Is(err, fosite.ErrRequestUnauthorized) {
-		s.logOAuthError(ctx, "introspection refused", err)
+	if strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
+		s.provider.WriteIntrospectionError(ctx, w, fosite.ErrRequestUnauthorized.WithHint("Authenticate with the client's credentials."))
+		return
 	}
+	ir, err := s.provider.NewIntrospectionRequest(ctx, r, NewSession())
 	if err != nil {
+		if !errors.Is(err, fosite.ErrInactiveToken) {
+			s.logOAuthError(ctx, "introspection refused", err)
+		}
 		s.provider.WriteIntrospectionError(ctx, w, err)
 		return
+	}
+	if ir.IsActive() && ir.GetAccessRequester().GetClient().GetID() != clientIDOf(r) {
+		ir = &fosite.IntrospectionResponse{Active: false}
 	}
 	s.provider.WriteIntrospectionResponse(ctx, w, ir)
 }
@@ -134,6 +143,9 @@ func (s *Server) logOAuthError(ctx context.Context, msg string, err error) {
 
 func clientIDOf(r *http.Request) string {
 	if id, _, ok := r.BasicAuth(); ok {
+		if unescaped, err := url.QueryUnescape(id); err == nil {
+			return unescaped // RFC 6749 §2.3.1 form-encodes Basic credentials
+		}
 		return id
 	}
 	return r.PostFormValue("client_id")
