@@ -1,0 +1,186 @@
+package apps
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Limits on registration fields: generous for real apps, small enough that
+// one registration cannot bloat the store or the consent page.
+const (
+	maxName         = 200  // characters
+	maxRedirectURIs = 10   // per app
+	maxURL          = 2000 // bytes
+	maxScopes       = 100  // per app
+	maxScope        = 200  // bytes per scope
+	maxReason       = 1000 // bytes
+)
+
+// forbiddenScheme reports schemes that must never receive an authorization
+// response: they run code or read local files.
+func forbiddenScheme(scheme string) bool {
+	switch scheme {
+	case "javascript", "data", "file", "vbscript", "blob", "about":
+		return true
+	}
+	return false
+}
+
+// Validate reports every problem with the registration at once, as an error
+// wrapping ErrInvalid, or nil. Scopes are checked only for shape (non-empty,
+// no spaces); the SMART grammar is the caller's to check.
+func (reg Registration) Validate() error {
+	var p []string
+	p = append(p, checkText("name", reg.Name, true)...)
+	p = append(p, checkText("developer", reg.Developer, false)...)
+	p = append(p, checkRedirectURIs(reg.RedirectURIs)...)
+	p = append(p, checkLink("privacy_policy_url", reg.PrivacyPolicyURL)...)
+	p = append(p, checkLink("terms_url", reg.TermsURL)...)
+	p = append(p, checkScopes(reg.Scopes)...)
+	switch reg.Attestation {
+	case "", AttestationNone, AttestationAttested, AttestationDeclined:
+	default:
+		p = append(p, fmt.Sprintf("attestation must be attested, declined or none, not %q", reg.Attestation))
+	}
+	return errList(p)
+}
+
+func checkText(field, v string, required bool) []string {
+	v = strings.TrimSpace(v)
+	switch {
+	case v == "" && required:
+		return []string{field + " is required"}
+	case !utf8.ValidString(v):
+		return []string{field + " is not valid UTF-8"}
+	case utf8.RuneCountInString(v) > maxName:
+		return []string{fmt.Sprintf("%s is longer than %d characters", field, maxName)}
+	case hasControl(v):
+		return []string{field + " contains control characters"}
+	}
+	return nil
+}
+
+func checkRedirectURIs(uris []string) []string {
+	if len(uris) == 0 {
+		return []string{"at least one redirect URI is required"}
+	}
+	if len(uris) > maxRedirectURIs {
+		return []string{fmt.Sprintf("at most %d redirect URIs are allowed", maxRedirectURIs)}
+	}
+	var p []string
+	seen := map[string]bool{}
+	for _, u := range uris {
+		if seen[u] {
+			p = append(p, fmt.Sprintf("redirect URI %q is listed twice", u))
+			continue
+		}
+		seen[u] = true
+		if msg := checkRedirectURI(u); msg != "" {
+			p = append(p, fmt.Sprintf("redirect URI %q %s", u, msg))
+		}
+	}
+	return p
+}
+
+// checkRedirectURI returns what is wrong with one redirect URI, or "".
+// RFC 6749 §3.1.2 asks for an absolute URI without a fragment; OAuth 2.0
+// Security BCP (RFC 9700 §2.1) asks for https; RFC 8252 §7 lets native apps
+// use http on the loopback interface or a private-use scheme named after a
+// domain they own, in reverse order.
+func checkRedirectURI(raw string) string {
+	u, msg := parseAbsolute(raw)
+	if msg != "" {
+		return msg
+	}
+	if strings.Contains(raw, "#") {
+		return "must not have a fragment"
+	}
+	switch {
+	case u.Scheme == "https" || u.Scheme == "http":
+		return checkWebURL(u)
+	case forbiddenScheme(u.Scheme):
+		return "uses a forbidden scheme"
+	case !strings.Contains(u.Scheme, "."):
+		return "must use https, http on a loopback host, or a reverse-domain private-use scheme such as com.example.app:/callback (RFC 8252 §7.1)"
+	}
+	return ""
+}
+
+// checkLink checks an optional link shown to members: absolute https, or
+// http on a loopback host.
+func checkLink(field, raw string) []string {
+	if raw == "" {
+		return nil
+	}
+	u, msg := parseAbsolute(raw)
+	if msg == "" && u.Scheme != "https" && u.Scheme != "http" {
+		msg = "must use https"
+	}
+	if msg == "" {
+		msg = checkWebURL(u)
+	}
+	if msg != "" {
+		return []string{fmt.Sprintf("%s %q %s", field, raw, msg)}
+	}
+	return nil
+}
+
+func parseAbsolute(raw string) (*url.URL, string) {
+	if len(raw) > maxURL {
+		return nil, fmt.Sprintf("is longer than %d bytes", maxURL)
+	}
+	if strings.IndexFunc(raw, unicode.IsSpace) >= 0 || hasControl(raw) {
+		return nil, "contains spaces or control characters"
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, "is not a valid URL"
+	}
+	if u.Scheme == "" {
+		return nil, "must be an absolute URL"
+	}
+	if u.User != nil {
+		return nil, "must not contain credentials"
+	}
+	return u, ""
+}
+
+// checkWebURL checks an http(s) URL: it needs a host, and plain http is
+// allowed only on a loopback host.
+func checkWebURL(u *url.URL) string {
+	if u.Host == "" || u.Hostname() == "" {
+		return "must have a host"
+	}
+	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		return "must use https (http is allowed only for 127.0.0.1, [::1] and localhost)"
+	}
+	return ""
+}
+
+func isLoopback(host string) bool {
+	switch strings.ToLower(host) {
+	case "127.0.0.1", "::1", "localhost":
+		return true
+	}
+	return false
+}
+
+func checkScopes(scopes []string) []string {
+	if len(scopes) > maxScopes {
+		return []string{fmt.Sprintf("at most %d scopes are allowed", maxScopes)}
+	}
+	var p []string
+	for _, s := range scopes {
+		if s == "" || len(s) > maxScope || strings.IndexFunc(s, unicode.IsSpace) >= 0 || hasControl(s) {
+			p = append(p, fmt.Sprintf("scope %q is empty, too long, or contains spaces", s))
+		}
+	}
+	return p
+}
+
+func hasControl(s string) bool {
+	return strings.IndexFunc(s, unicode.IsControl) >= 0
+}
