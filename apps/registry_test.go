@@ -1,0 +1,365 @@
+package apps
+
+import (
+	"context"
+	"errors"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeStore is a map-based Store for the registry's tests; grants are not
+// used by the registry.
+type fakeStore struct {
+	mu        sync.Mutex
+	apps      map[string]App
+	order     []string
+	events    []Event
+	failWrite error
+}
+
+func newFakeStore() *fakeStore { return &fakeStore{apps: map[string]App{}} }
+
+func (f *fakeStore) CreateApp(_ context.Context, a App) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failWrite != nil {
+		return f.failWrite
+	}
+	if _, ok := f.apps[a.ClientID]; ok {
+		return ErrAlreadyExists
+	}
+	f.apps[a.ClientID] = a
+	f.order = append(f.order, a.ClientID)
+	return nil
+}
+
+func (f *fakeStore) GetApp(_ context.Context, id string) (App, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	a, ok := f.apps[id]
+	if !ok {
+		return App{}, ErrNotFound
+	}
+	return a, nil
+}
+
+func (f *fakeStore) UpdateApp(_ context.Context, a App) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failWrite != nil {
+		return f.failWrite
+	}
+	if _, ok := f.apps[a.ClientID]; !ok {
+		return ErrNotFound
+	}
+	f.apps[a.ClientID] = a
+	return nil
+}
+
+func (f *fakeStore) ListApps(context.Context) ([]App, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := []App{}
+	for _, id := range f.order {
+		out = append(out, f.apps[id])
+	}
+	return out, nil
+}
+
+func (f *fakeStore) CreateGrant(context.Context, Grant) error            { return errors.New("unused") }
+func (f *fakeStore) GetGrant(context.Context, string) (Grant, error)     { return Grant{}, ErrNotFound }
+func (f *fakeStore) ListGrants(context.Context, string) ([]Grant, error) { return nil, nil }
+func (f *fakeStore) RevokeGrant(context.Context, string, time.Time) error {
+	return ErrNotFound
+}
+
+func (f *fakeStore) AppendEvent(_ context.Context, e Event) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.events = append(f.events, e)
+	return nil
+}
+
+func (f *fakeStore) ListEvents(_ context.Context, limit int) ([]Event, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := slices.Clone(f.events)
+	slices.Reverse(out)
+	return out[:min(limit, len(out))], nil
+}
+
+// storeAudit records events into the fake store.
+type storeAudit struct{ s *fakeStore }
+
+func (a storeAudit) Record(ctx context.Context, e Event) error { return a.s.AppendEvent(ctx, e) }
+
+type failingAudit struct{}
+
+func (failingAudit) Record(context.Context, Event) error { return errors.New("audit down") }
+
+var _ Store = (*fakeStore)(nil)
+
+var t0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func newTestRegistry() (*Registry, *fakeStore, *time.Time) {
+	st := newFakeStore()
+	now := t0
+	return &Registry{Store: st, Audit: storeAudit{st}, Now: func() time.Time { return now }}, st, &now
+}
+
+func validReg() Registration {
+	return Registration{Name: "Tracker", Developer: "Acme", RedirectURIs: []string{"https://app.example.com/cb"}}
+}
+
+func TestRegisterValid(t *testing.T) {
+	idPattern := regexp.MustCompile(`^[A-Za-z0-9_-]{22,}$`)
+	tests := []struct {
+		name   string
+		mutate func(*Registration)
+	}{
+		{"confidential https", func(*Registration) {}},
+		{"public", func(r *Registration) { r.Public = true }},
+		{"loopback ipv4", func(r *Registration) { r.RedirectURIs = []string{"http://127.0.0.1:9000/callback"} }},
+		{"loopback ipv6", func(r *Registration) { r.RedirectURIs = []string{"http://[::1]:8080/cb"} }},
+		{"localhost", func(r *Registration) { r.RedirectURIs = []string{"http://localhost/cb"} }},
+		{"native scheme", func(r *Registration) { r.RedirectURIs = []string{"com.example.app:/callback"} }},
+		{"links", func(r *Registration) {
+			r.PrivacyPolicyURL, r.TermsURL = "https://example.com/privacy", "http://localhost:3000/terms"
+		}},
+		{"scopes given", func(r *Registration) { r.Scopes = []string{"openid", "patient/Coverage.rs"} }},
+		{"attested", func(r *Registration) { r.Attestation = AttestationAttested }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			reg, st, _ := newTestRegistry()
+			in := validReg()
+			tc.mutate(&in)
+			app, secret, err := reg.Register(context.Background(), in)
+			if err != nil {
+				t.Fatalf("Register: %v", err)
+			}
+			if !idPattern.MatchString(app.ClientID) {
+				t.Errorf("client id %q is not 22+ URL-safe characters", app.ClientID)
+			}
+			if app.Status != StatusPending || !app.CreatedAt.Equal(t0) || !app.UpdatedAt.Equal(t0) {
+				t.Errorf("status %q created %v updated %v, want pending at %v", app.Status, app.CreatedAt, app.UpdatedAt, t0)
+			}
+			if in.Public != (secret == "") || in.Public != (app.SecretHash == nil) {
+				t.Errorf("public=%v but secret=%q hash=%x", in.Public, secret, app.SecretHash)
+			}
+			if !in.Public && !SecretMatches(app.SecretHash, secret) {
+				t.Error("stored hash does not match the returned secret")
+			}
+			wantScopes := in.Scopes
+			if len(wantScopes) == 0 {
+				wantScopes = DefaultScopes
+			}
+			if !slices.Equal(app.Scopes, wantScopes) {
+				t.Errorf("scopes %v, want %v", app.Scopes, wantScopes)
+			}
+			if in.Attestation == "" && app.Attestation != AttestationNone {
+				t.Errorf("attestation %q, want none", app.Attestation)
+			}
+			stored, err := st.GetApp(context.Background(), app.ClientID)
+			if err != nil || stored.ClientID != app.ClientID || !slices.Equal(stored.RedirectURIs, in.RedirectURIs) {
+				t.Errorf("stored %+v, %v", stored, err)
+			}
+			if len(st.events) != 1 || st.events[0].Action != "app.register" || st.events[0].ClientID != app.ClientID {
+				t.Errorf("events %+v, want one app.register", st.events)
+			}
+		})
+	}
+}
+
+func TestRegisterUniqueIDs(t *testing.T) {
+	reg, _, _ := newTestRegistry()
+	seen := map[string]bool{}
+	for range 50 {
+		app, secret, err := reg.Register(context.Background(), validReg())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen[app.ClientID] || seen[secret] {
+			t.Fatalf("repeated id or secret after %d registrations", len(seen)/2)
+		}
+		seen[app.ClientID], seen[secret] = true, true
+	}
+}
+
+func TestRegisterDefaultScopesNotAliased(t *testing.T) {
+	reg, _, _ := newTestRegistry()
+	app, _, err := reg.Register(context.Background(), validReg())
+	if err != nil {
+		t.Fatal(err)
+	}
+	app.Scopes[0] = "changed"
+	if DefaultScopes[0] == "changed" {
+		t.Fatal("the registered app shares DefaultScopes' backing array")
+	}
+}
+
+func TestRegisterStoreFailure(t *testing.T) {
+	reg, st, _ := newTestRegistry()
+	st.failWrite = errors.New("disk full")
+	if _, _, err := reg.Register(context.Background(), validReg()); err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Fatalf("err = %v, want the store's error", err)
+	}
+	if len(st.events) != 0 {
+		t.Fatalf("a failed registration was audited: %+v", st.events)
+	}
+}
+
+func TestRegisterAuditFailureKeepsSecret(t *testing.T) {
+	st := newFakeStore()
+	reg := &Registry{Store: st, Audit: failingAudit{}}
+	app, secret, err := reg.Register(context.Background(), validReg())
+	if err == nil {
+		t.Fatal("audit failure not reported")
+	}
+	if app.ClientID == "" || secret == "" || !SecretMatches(app.SecretHash, secret) {
+		t.Fatalf("stored app or secret lost: %+v %q", app, secret)
+	}
+}
+
+func TestDecide(t *testing.T) {
+	tests := []struct {
+		name    string
+		to      Status
+		reason  string
+		action  string
+		wantErr error
+	}{
+		{"approve without reason", StatusApproved, "", "app.approve", nil},
+		{"approve with reason", StatusApproved, "meets criteria", "app.approve", nil},
+		{"deny", StatusDenied, "redirect host serves malware", "app.deny", nil},
+		{"suspend", StatusSuspended, "leaked secret", "app.suspend", nil},
+		{"deny without reason", StatusDenied, "  ", "", ErrInvalid},
+		{"suspend without reason", StatusSuspended, "", "", ErrInvalid},
+		{"back to pending", StatusPending, "x", "", ErrInvalid},
+		{"unknown status", Status("banned"), "x", "", ErrInvalid},
+		{"control characters in reason", StatusDenied, "bad\x00", "", ErrInvalid},
+		{"reason too long", StatusDenied, strings.Repeat("x", maxReason+1), "", ErrInvalid},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			reg, st, now := newTestRegistry()
+			app, _, err := reg.Register(context.Background(), validReg())
+			if err != nil {
+				t.Fatal(err)
+			}
+			*now = t0.Add(time.Hour)
+			got, err := reg.Decide(context.Background(), app.ClientID, tc.to, tc.reason)
+			if tc.wantErr != nil {
+				if !errors.Is(err, tc.wantErr) {
+					t.Fatalf("err = %v, want %v", err, tc.wantErr)
+				}
+				if s, _ := st.GetApp(context.Background(), app.ClientID); s.Status != StatusPending || len(st.events) != 1 {
+					t.Fatalf("a refused decision changed something: status %q, %d events", s.Status, len(st.events))
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Decide: %v", err)
+			}
+			stored, _ := st.GetApp(context.Background(), app.ClientID)
+			if stored.Status != tc.to || stored.StatusReason != strings.TrimSpace(tc.reason) || !stored.UpdatedAt.Equal(*now) {
+				t.Errorf("stored %q %q %v", stored.Status, stored.StatusReason, stored.UpdatedAt)
+			}
+			if got.Status != stored.Status || !got.TokensValidAfter.Equal(stored.TokensValidAfter) {
+				t.Errorf("returned app %+v differs from stored %+v", got, stored)
+			}
+			cuts := tc.to != StatusApproved
+			if cuts != stored.TokensValidAfter.After(*now) {
+				t.Errorf("TokensValidAfter = %v at %v; cut off expected: %v", stored.TokensValidAfter, *now, cuts)
+			}
+			last := st.events[len(st.events)-1]
+			if last.Action != tc.action || last.ClientID != app.ClientID || last.Reason != stored.StatusReason || last.Outcome != "success" || !last.Time.Equal(*now) {
+				t.Errorf("audit event %+v", last)
+			}
+		})
+	}
+}
+
+func TestDecideUnknownApp(t *testing.T) {
+	reg, st, _ := newTestRegistry()
+	if _, err := reg.Decide(context.Background(), "nope", StatusApproved, ""); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("err = %v, want ErrNotFound", err)
+	}
+	if len(st.events) != 0 {
+		t.Fatalf("events: %+v", st.events)
+	}
+}
+
+// TestDecideLifecycle: suspension then re-approval keeps the old tokens dead
+// (TokensValidAfter never moves back); repeated decisions are audited.
+func TestDecideLifecycle(t *testing.T) {
+	reg, st, now := newTestRegistry()
+	ctx := context.Background()
+	app, _, _ := reg.Register(ctx, validReg())
+	steps := []struct {
+		to     Status
+		reason string
+	}{
+		{StatusApproved, ""}, {StatusApproved, ""}, {StatusSuspended, "leak"}, {StatusApproved, "fixed"}, {StatusDenied, "again"},
+	}
+	var cut time.Time
+	for i, s := range steps {
+		*now = t0.Add(time.Duration(i+1) * time.Minute)
+		got, err := reg.Decide(ctx, app.ClientID, s.to, s.reason)
+		if err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		if s.to != StatusApproved {
+			cut = now.Add(time.Nanosecond)
+		}
+		if !got.TokensValidAfter.Equal(cut) {
+			t.Fatalf("step %d: TokensValidAfter %v, want %v", i, got.TokensValidAfter, cut)
+		}
+	}
+	var actions []string
+	for _, e := range st.events {
+		actions = append(actions, e.Action)
+	}
+	want := []string{"app.register", "app.approve", "app.approve", "app.suspend", "app.approve", "app.deny"}
+	if !slices.Equal(actions, want) {
+		t.Fatalf("audit actions %v, want %v", actions, want)
+	}
+}
+
+func TestDecideAuditFailure(t *testing.T) {
+	st := newFakeStore()
+	reg := &Registry{Store: st}
+	app, _, err := reg.Register(context.Background(), validReg())
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.Audit = failingAudit{}
+	got, err := reg.Decide(context.Background(), app.ClientID, StatusSuspended, "leak")
+	if err == nil || got.Status != StatusSuspended {
+		t.Fatalf("Decide = %q, %v; want the stored decision and the audit error", got.Status, err)
+	}
+	if s, _ := st.GetApp(context.Background(), app.ClientID); s.Status != StatusSuspended {
+		t.Fatalf("stored status %q", s.Status)
+	}
+}
+
+func TestGetAndList(t *testing.T) {
+	reg, _, _ := newTestRegistry()
+	ctx := context.Background()
+	a, _, _ := reg.Register(ctx, validReg())
+	b, _, _ := reg.Register(ctx, validReg())
+	if got, err := reg.Get(ctx, b.ClientID); err != nil || got.ClientID != b.ClientID {
+		t.Fatalf("Get = %+v, %v", got, err)
+	}
+	if _, err := reg.Get(ctx, "missing"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Get missing: %v", err)
+	}
+	list, err := reg.List(ctx)
+	if err != nil || len(list) != 2 || list[0].ClientID != a.ClientID || list[1].ClientID != b.ClientID {
+		t.Fatalf("List = %+v, %v", list, err)
+	}
+}

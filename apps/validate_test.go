@@ -1,0 +1,62 @@
+package apps
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestRegisterInvalid(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(*Registration)
+		want   []string // substrings of the error, one per problem
+	}{
+		{"no name", func(r *Registration) { r.Name = "  " }, []string{"name is required"}},
+		{"long name", func(r *Registration) { r.Name = strings.Repeat("é", maxName+1) }, []string{"name is longer than 200"}},
+		{"control in developer", func(r *Registration) { r.Developer = "Ac\nme" }, []string{"developer contains control"}},
+		{"no redirect", func(r *Registration) { r.RedirectURIs = nil }, []string{"at least one redirect URI"}},
+		{"relative", func(r *Registration) { r.RedirectURIs = []string{"/cb"} }, []string{"must be an absolute URL"}},
+		{"fragment", func(r *Registration) { r.RedirectURIs = []string{"https://a.example/cb#x"} }, []string{"fragment"}},
+		{"empty fragment", func(r *Registration) { r.RedirectURIs = []string{"https://a.example/cb#"} }, []string{"fragment"}},
+		{"http remote", func(r *Registration) { r.RedirectURIs = []string{"http://a.example/cb"} }, []string{"must use https"}},
+		{"http loopback lookalike", func(r *Registration) { r.RedirectURIs = []string{"http://127.0.0.1.evil.example/cb"} }, []string{"must use https"}},
+		{"https no host", func(r *Registration) { r.RedirectURIs = []string{"https:///cb"} }, []string{"must have a host"}},
+		{"javascript", func(r *Registration) { r.RedirectURIs = []string{"javascript:alert(1)"} }, []string{"forbidden scheme"}},
+		{"data", func(r *Registration) { r.RedirectURIs = []string{"data:text/html,hi"} }, []string{"forbidden scheme"}},
+		{"file", func(r *Registration) { r.RedirectURIs = []string{"file:///etc/passwd"} }, []string{"forbidden scheme"}},
+		{"upper-case javascript", func(r *Registration) { r.RedirectURIs = []string{"JavaScript:alert(1)"} }, []string{"forbidden scheme"}},
+		{"scheme without dot", func(r *Registration) { r.RedirectURIs = []string{"myapp:/cb"} }, []string{"reverse-domain"}},
+		{"credentials", func(r *Registration) { r.RedirectURIs = []string{"https://u:p@a.example/cb"} }, []string{"credentials"}},
+		{"space", func(r *Registration) { r.RedirectURIs = []string{"https://a.example/c b"} }, []string{"spaces"}},
+		{"duplicate", func(r *Registration) { r.RedirectURIs = []string{"https://a.example/cb", "https://a.example/cb"} }, []string{"listed twice"}},
+		{"privacy http", func(r *Registration) { r.PrivacyPolicyURL = "http://a.example/p" }, []string{"privacy_policy_url", "must use https"}},
+		{"terms custom scheme", func(r *Registration) { r.TermsURL = "com.example:/t" }, []string{"terms_url", "must use https"}},
+		{"terms relative", func(r *Registration) { r.TermsURL = "terms.html" }, []string{"terms_url", "absolute"}},
+		{"attestation", func(r *Registration) { r.Attestation = "maybe" }, []string{"attestation must be"}},
+		{"empty scope", func(r *Registration) { r.Scopes = []string{"openid", ""} }, []string{"scope \"\""}},
+		{"everything at once", func(r *Registration) {
+			*r = Registration{RedirectURIs: []string{"http://a.example/cb", "javascript:x"}, TermsURL: "ftp://x", Attestation: "?"}
+		}, []string{"name is required", "\"http://a.example/cb\" must use https", "\"javascript:x\" uses a forbidden", "terms_url", "attestation"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			reg, st, _ := newTestRegistry()
+			in := validReg()
+			tc.mutate(&in)
+			_, secret, err := reg.Register(context.Background(), in)
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("err = %v, want ErrInvalid", err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+			if secret != "" || len(st.apps) != 0 || len(st.events) != 0 {
+				t.Errorf("a refused registration changed something")
+			}
+		})
+	}
+}
