@@ -19,8 +19,8 @@ const MaxBodyBytes = 64 << 10
 
 // Limits of the audit log listing.
 const (
-	defaultLimit = 100      // audit events when ?limit is absent
-	maxLimit     = 1000     // audit events at most
+	defaultLimit = 100  // audit events when ?limit is absent
+	maxLimit     = 1000 // audit events at most
 )
 
 const offDescription = "the admin API is off: set GATEWAY_ADMIN_TOKEN"
