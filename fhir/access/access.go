@@ -1,124 +1,128 @@
+// Package access is the FHIR API's access decision, kept pure: given what a
+// bearer token allows and what a request asks for, it returns a Decision
+// with its reason. It denies by default: every rule must pass for a request
+// to be allowed. It does no I/O; the fhir package gathers the facts, asks,
+// and renders the answer as HTTP.
+//
+// References: SMART App Launch 2.x "Scopes and Launch Context" (patient/
+// scopes), FHIR R4 Patient CompartmentDefinition, CMS-9115-F (a member's
+// token reaches only that member's data).
 package access
 
 import (
-	"encoding/json"
 	"net/http"
-	"strings"
 
 	"github.com/patientaccess/gateway/oauth/smart"
 )
 
-// Request is what a FHIR call asks for, with what its token allows.
+// Outcome is the audit outcome of a decision.
+type Outcome string
+
+// The audit outcomes.
+const (
+	Success  Outcome = "success"
+	Denied   Outcome = "denied"
+	NotFound Outcome = "not-found"
+)
+
+// Issue is the OperationOutcome issue type a refusal is rendered with
+// (http://hl7.org/fhir/issue-type).
+type Issue string
+
+// The issue types a decision may carry.
+const (
+	IssueLogin        Issue = "login"
+	IssueForbidden    Issue = "forbidden"
+	IssueNotSupported Issue = "not-supported"
+	IssueNotFound     Issue = "not-found"
+)
+
+// Request is what the decision needs, gathered by the caller.
 type Request struct {
-	Patient      string   // the token's patient context; empty means none
-	Scopes       []string // the granted scopes, raw
+	// Authenticated is true when a valid, active bearer token was presented.
+	Authenticated bool
+	// Patient is the Patient id the token is limited to ("" if none).
+	Patient string
+	// Scopes are the token's granted scopes.
+	Scopes []string
+	// ResourceType is the type the request names in its path.
 	ResourceType string
-	Interaction  smart.Interaction
+	// Supported is true when the server serves ResourceType.
+	Supported bool
+	// Interaction is smart.Read for read and smart.Search for search-type.
+	Interaction smart.Interaction
+	// Resource is the fetched resource for a read, nil before the fetch.
+	Resource *Resource
 }
 
-// Decision is the outcome of Decide. When Allowed is false, Status is the
-// HTTP status to answer with and Code the OperationOutcome issue code;
-// Reason is for the audit trail and the OperationOutcome diagnostics and
-// never carries resource content.
+// Resource is the part of a fetched resource the compartment rule needs.
+type Resource struct {
+	Type string
+	// Patient is the Patient id whose compartment holds the resource, as
+	// read from the resource itself ("" if it names none we understand).
+	Patient string
+}
+
+// Decision is the answer: allowed or not, the HTTP status and issue type to
+// render a refusal with, a message safe to show the client, and the audit
+// outcome and reason.
 type Decision struct {
 	Allowed bool
 	Status  int
-	Code    string
-	Reason  string
+	Issue   Issue
+	Outcome Outcome
+	// Reason says why, for the audit trail and logs; it never carries ids.
+	Reason string
+	// Message is safe to show the client: it never reveals whether a
+	// resource outside the caller's compartment exists.
+	Message string
 }
 
-// Supported reports whether resourceType is one the gateway serves.
-func Supported(resourceType string) bool {
-	switch resourceType {
-	case "Patient", "Coverage", "ExplanationOfBenefit":
-		return true
-	}
-	return false
-}
-
-// Decide allows r only if the type is served, the interaction is read or
-// search, the token has a patient context, and one of its scopes permits
-// the interaction on the type in patient context. Everything else is denied.
+// Decide applies the rules in order and returns the first refusal, or an
+// allowance when every rule passes:
+//
+//  1. a valid bearer token is required (401);
+//  2. the resource type must be one the server serves (404 not-supported);
+//  3. the token must carry a patient context (403);
+//  4. a patient/ scope must permit the interaction on the type (403);
+//  5. a fetched resource must be of the requested type and in the token's
+//     patient compartment, else 404 exactly as if it did not exist, so ids
+//     of other members are not revealed.
 func Decide(r Request) Decision {
 	switch {
-	case !Supported(r.ResourceType):
-		return deny(http.StatusNotFound, "not-supported", "resource type not supported")
-	case r.Interaction != smart.Read && r.Interaction != smart.Search:
-		return deny(http.StatusMethodNotAllowed, "not-supported", "interaction not supported")
+	case !r.Authenticated:
+		return deny(http.StatusUnauthorized, IssueLogin, Denied, "no valid bearer token", "A valid bearer token is required.")
+	case !r.Supported:
+		return deny(http.StatusNotFound, IssueNotSupported, NotFound, "resource type not supported", "This server does not serve that resource type.")
 	case r.Patient == "":
-		return deny(http.StatusForbidden, "forbidden", "token has no patient context")
+		return deny(http.StatusForbidden, IssueForbidden, Denied, "token has no patient context", "The token is not limited to a patient.")
+	case r.Interaction != smart.Read && r.Interaction != smart.Search:
+		return deny(http.StatusForbidden, IssueForbidden, Denied, "interaction not allowed", "This interaction is not allowed.")
 	case !smart.Permits(r.Scopes, smart.ContextPatient, r.ResourceType, r.Interaction):
-		return deny(http.StatusForbidden, "forbidden", "granted scopes do not permit this interaction")
+		return deny(http.StatusForbidden, IssueForbidden, Denied, "scope does not cover the request", "The granted scopes do not allow this request.")
+	case r.Resource != nil && !InCompartment(r.Patient, r.ResourceType, *r.Resource):
+		return deny(http.StatusNotFound, IssueNotFound, Denied, "resource outside the patient compartment", notFoundMessage)
 	}
-	return Decision{Allowed: true, Status: http.StatusOK}
+	return Decision{Allowed: true, Status: http.StatusOK, Outcome: Success}
 }
 
-func deny(status int, code, reason string) Decision {
-	return Decision{Status: status, Code: code, Reason: reason}
+// notFoundMessage is shared by missing resources and resources outside the
+// compartment, so the two answers are identical.
+const notFoundMessage = "Resource not found."
+
+// Missing is the decision for a read of a resource that does not exist. It
+// renders exactly like a resource outside the compartment.
+func Missing() Decision {
+	return deny(http.StatusNotFound, IssueNotFound, NotFound, "resource not found", notFoundMessage)
 }
 
-// compartmentFields holds only the fields that place a resource in a
-// patient compartment.
-type compartmentFields struct {
-	ResourceType string `json:"resourceType"`
-	ID           string `json:"id"`
-	Beneficiary  struct {
-		Reference string `json:"reference"`
-	} `json:"beneficiary"`
-	Patient struct {
-		Reference string `json:"reference"`
-	} `json:"patient"`
+// InCompartment reports whether res, returned for a request on wantType, is
+// of that type and belongs to patient's compartment. An empty patient or an
+// unknown owner is never in it.
+func InCompartment(patient, wantType string, res Resource) bool {
+	return patient != "" && res.Type == wantType && res.Patient == patient
 }
 
-// Owner returns the id of the patient whose compartment raw belongs to, or
-// "" when it belongs to none: Patient by its id, Coverage by
-// beneficiary.reference, ExplanationOfBenefit by patient.reference. The
-// declared resourceType must equal resourceType, and only a relative
-// reference "Patient/<id>" counts.
-func Owner(resourceType string, raw []byte) string {
-	var f compartmentFields
-	if err := json.Unmarshal(raw, &f); err != nil || f.ResourceType != resourceType {
-		return ""
-	}
-	switch resourceType {
-	case "Patient":
-		if ValidID(f.ID) {
-			return f.ID
-		}
-	case "Coverage":
-		return referencedPatient(f.Beneficiary.Reference)
-	case "ExplanationOfBenefit":
-		return referencedPatient(f.Patient.Reference)
-	}
-	return ""
-}
-
-// InCompartment reports whether raw, a resource of resourceType, belongs to
-// patient's compartment. Any other type, malformed JSON or an empty
-// patient gives false.
-func InCompartment(resourceType string, raw []byte, patient string) bool {
-	return patient != "" && Owner(resourceType, raw) == patient
-}
-
-func referencedPatient(ref string) string {
-	id, ok := strings.CutPrefix(ref, "Patient/")
-	if !ok || !ValidID(id) {
-		return ""
-	}
-	return id
-}
-
-// ValidID reports whether s matches the FHIR id syntax
-// [A-Za-z0-9\-\.]{1,64} (FHIR R4 datatypes, "id").
-func ValidID(s string) bool {
-	if len(s) == 0 || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
-			return false
-		}
-	}
-	return true
+func deny(status int, issue Issue, outcome Outcome, reason, message string) Decision {
+	return Decision{Status: status, Issue: issue, Outcome: outcome, Reason: reason, Message: message}
 }
