@@ -5,95 +5,134 @@ import (
 	"strings"
 )
 
-// typeLabels are the plain nouns for the resource types members meet.
-var typeLabels = map[string]string{
-	"ExplanationOfBenefit": "claims (explanations of benefit)",
-	"Coverage":             "insurance coverage",
-	"Patient":              "basic details (name, birth date, contact information)",
-	"Condition":            "conditions and diagnoses",
-	"Observation":          "test results and measurements",
-	"MedicationRequest":    "prescriptions",
-	"AllergyIntolerance":   "allergies",
-	"Immunization":         "immunizations",
-	"Procedure":            "procedures",
-	"Encounter":            "visits",
-	"Practitioner":         "care providers",
-	"Organization":         "organizations",
-}
-
-// ResourceTypeLabel is the friendly noun for a resource type, for members.
+// ResourceTypeLabel is the friendly noun for a resource type, as members
+// read it on the consent page: "claims (explanations of benefit)" for
+// ExplanationOfBenefit, "health plan records" for "*", and "<Type> records"
+// for a type it has no words for.
 func ResourceTypeLabel(t string) string {
-	if t == "*" {
+	switch t {
+	case "*":
 		return "health plan records"
-	}
-	if l, ok := typeLabels[t]; ok {
-		return l
+	case "ExplanationOfBenefit":
+		return "claims (explanations of benefit)"
+	case "Coverage":
+		return "insurance coverage"
+	case "Patient":
+		return "basic details (name, birth date, contact information)"
+	case "Condition":
+		return "conditions and diagnoses"
+	case "Observation":
+		return "test results and measurements"
+	case "DiagnosticReport":
+		return "lab and imaging reports"
+	case "MedicationRequest":
+		return "prescriptions"
+	case "AllergyIntolerance":
+		return "allergies"
+	case "Immunization":
+		return "immunizations"
+	case "Procedure":
+		return "procedures"
+	case "Encounter":
+		return "visits"
+	case "Practitioner", "PractitionerRole":
+		return "care providers"
+	case "Organization":
+		return "organizations"
 	}
 	return t + " records"
 }
 
-var specialText = map[string]string{
-	"openid":         "Know who you are (your name and member record link)",
-	"fhirUser":       "Know who you are (your name and member record link)",
-	"profile":        "See your name",
-	"launch/patient": "Know which member record you chose",
-	"launch":         "Know which member record you chose",
-	"offline_access": "Keep access when you are not using the app, until you revoke it",
-	"online_access":  "Keep access while you are using the app",
+// specialText is the plain-words text of the non-resource scopes SMART App
+// Launch 2.x defines; ok is false for any other scope.
+func specialText(scope string) (text string, ok bool) {
+	switch scope {
+	case "openid", "fhirUser":
+		return "Know who you are (your name and member record link)", true
+	case "profile":
+		return "See your name", true
+	case "launch", "launch/patient":
+		return "Know which member record you chose", true
+	case "launch/encounter":
+		return "Know which visit you chose", true
+	case "offline_access":
+		return "Keep access when you are not using the app, until you revoke it", true
+	case "online_access":
+		return "Keep access while you are using the app", true
+	}
+	return "", false
 }
 
 // Describe says in plain words what a scope lets an app do, for the
-// consent page, e.g. "Read and search your claims (explanations of benefit)".
+// consent page: "Read and search your claims (explanations of benefit)",
+// "Read and search all of your health plan records", "Know which member
+// record you chose". A search restriction is appended as " (only k=v)".
 func Describe(raw string) string {
 	s, err := Parse(raw)
 	if err != nil {
 		return "Unrecognised permission: " + raw
 	}
 	if !s.IsResource() {
-		if t, ok := specialText[s.Special]; ok {
+		if t, ok := specialText(s.Special); ok {
 			return t
 		}
 		return "Other permission: " + s.Special
 	}
-	noun := "your " + ResourceTypeLabel(s.ResourceType)
-	if s.ResourceType == "*" {
-		noun = "all of your health plan records"
-	}
-	if s.Context != ContextPatient {
-		noun = ResourceTypeLabel(s.ResourceType) + " you can see"
-		if s.Context == ContextSystem {
-			noun = "any " + ResourceTypeLabel(s.ResourceType)
-		}
-	}
-	text := verbs(s.Interactions) + " " + noun
+	text := verbs(effective(s)) + " " + noun(s)
 	if s.Restricted() {
 		text += " (only " + restriction(s) + ")"
 	}
 	return text
 }
 
+// effective folds search into read where the two mean the same to a
+// member: in patient context, searching Patient finds only their own record.
+func effective(s Scope) Interaction {
+	i := s.Interactions
+	if s.Context == ContextPatient && s.ResourceType == "Patient" && i&Search != 0 {
+		i = i&^Search | Read
+	}
+	return i
+}
+
+// noun is whose records the scope reaches, in the words of its context.
+func noun(s Scope) string {
+	label := ResourceTypeLabel(s.ResourceType)
+	switch {
+	case s.Context == ContextPatient && s.ResourceType == "*":
+		return "all of your " + label
+	case s.Context == ContextPatient:
+		return "your " + label
+	case s.Context == ContextUser:
+		return label + " you can see"
+	default:
+		return "any " + label
+	}
+}
+
+// verbs lists what the interactions let an app do, capitalised, e.g.
+// "Read and search" or "Read, search, add to, change and delete".
 func verbs(i Interaction) string {
 	var parts []string
-	switch {
-	case i&(Read|Search) == Read|Search:
-		parts = append(parts, "read and search")
-	case i&Read != 0:
-		parts = append(parts, "read")
-	case i&Search != 0:
-		parts = append(parts, "search")
-	}
 	for _, v := range []struct {
 		bit  Interaction
 		verb string
-	}{{Create, "add to"}, {Update, "change"}, {Delete, "delete"}} {
+	}{{Read, "read"}, {Search, "search"}, {Create, "add to"}, {Update, "change"}, {Delete, "delete"}} {
 		if i&v.bit != 0 {
 			parts = append(parts, v.verb)
 		}
 	}
-	text := strings.Join(parts, ", ")
+	if len(parts) == 0 {
+		return "Nothing on"
+	}
+	text := parts[len(parts)-1]
+	if len(parts) > 1 {
+		text = strings.Join(parts[:len(parts)-1], ", ") + " and " + text
+	}
 	return strings.ToUpper(text[:1]) + text[1:]
 }
 
+// restriction renders a search restriction as "k=v, k2=v2", keys sorted.
 func restriction(s Scope) string {
 	keys := make([]string, 0, len(s.Query))
 	for k := range s.Query {
@@ -110,7 +149,8 @@ func restriction(s Scope) string {
 }
 
 // Category is the stable key of the consent checkbox a scope belongs to:
-// the resource type ("*" for a wildcard), or the scope itself for the rest.
+// the resource type ("*" for a wildcard) of a resource scope, the scope
+// itself for any other scope, and raw unchanged if it does not parse.
 func Category(raw string) string {
 	s, err := Parse(raw)
 	if err != nil {

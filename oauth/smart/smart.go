@@ -57,8 +57,9 @@ func (s Scope) IsResource() bool { return s.Context != "" }
 
 // Restricted reports whether the scope carries a v2 search restriction
 // (e.g. ?category=…). Permits treats a restricted scope as permitting
-// nothing: the FHIR layer must enforce the restriction itself before it may
-// rely on such a scope (deny by default).
+// nothing: the FHIR layer must enforce the restriction itself and ask
+// PermitsQuery, which checks that the request carries the restriction
+// (deny by default).
 func (s Scope) Restricted() bool { return len(s.Query) > 0 }
 
 // ErrMalformed is wrapped by every parse error.
@@ -66,19 +67,31 @@ var ErrMalformed = errors.New("malformed scope")
 
 // Parse parses one scope. Unknown non-resource scopes are returned as
 // Special; a scope that starts like a resource scope but is malformed is an
-// error, as are empty scopes and scopes with whitespace or control characters.
+// error, as are empty scopes and scopes with characters RFC 6749 §3.3 does
+// not allow in a scope-token (whitespace, control, '"', '\\', non-ASCII).
 func Parse(raw string) (Scope, error) {
 	if raw == "" {
 		return Scope{}, fmt.Errorf("%w: empty", ErrMalformed)
 	}
-	if strings.IndexFunc(raw, func(r rune) bool { return r <= ' ' || r == 0x7f || r == '"' || r == '\\' }) >= 0 {
-		return Scope{}, fmt.Errorf("%w: %q has a space, quote, backslash or control character", ErrMalformed, raw)
+	if !validToken(raw) {
+		return Scope{}, fmt.Errorf("%w: %q has a space, quote, backslash, control or non-ASCII character", ErrMalformed, raw)
 	}
 	ctx, rest, ok := strings.Cut(raw, "/")
 	if !ok || !isContext(ctx) {
 		return Scope{Raw: raw, Special: raw}, nil
 	}
 	return parseResource(raw, Context(ctx), rest)
+}
+
+// validToken reports whether raw uses only the characters RFC 6749 §3.3
+// allows in a scope-token: printable ASCII except space, '"' and '\\'.
+func validToken(raw string) bool {
+	for i := 0; i < len(raw); i++ {
+		if c := raw[i]; c <= ' ' || c >= 0x7f || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 func isContext(s string) bool {
@@ -118,15 +131,41 @@ func parseResource(raw string, ctx Context, rest string) (Scope, error) {
 		if !s.V2 {
 			return bad("only v2 scopes take a search restriction")
 		}
-		q, err := url.ParseQuery(query)
-		if err != nil || query == "" {
-			return bad("search restriction is not a valid query")
+		q, err := parseRestriction(query)
+		if err != nil {
+			return bad(err.Error())
 		}
 		s.Query = q
 	}
 	return s, nil
 }
 
+// parseRestriction parses the v2 search restriction after '?'. It must name
+// at least one parameter, and every parameter needs a name and a value: a
+// restriction that restricts nothing is a mistake, not a wildcard.
+func parseRestriction(query string) (url.Values, error) {
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		return nil, fmt.Errorf("search restriction is not a valid query: %w", err)
+	}
+	if len(q) == 0 {
+		return nil, errors.New("search restriction is empty")
+	}
+	for k, vs := range q {
+		if k == "" {
+			return nil, errors.New("search restriction has a parameter without a name")
+		}
+		for _, v := range vs {
+			if v == "" {
+				return nil, fmt.Errorf("search restriction parameter %q has no value", k)
+			}
+		}
+	}
+	return q, nil
+}
+
+// validType reports whether t is "*" or shaped like a FHIR resource type
+// name: ASCII letters only, capital first.
 func validType(t string) bool {
 	if t == "*" {
 		return true
@@ -159,13 +198,18 @@ func parseV2(p string) (Interaction, bool) {
 }
 
 // ParseList parses a space-separated scope parameter (RFC 6749 §3.3),
-// failing on the first malformed scope with an error that names it.
+// failing on the first malformed scope with an error that names it. Only
+// the space character separates scopes (runs of spaces are tolerated); a tab
+// or newline makes the scope around it malformed.
 func ParseList(space string) ([]Scope, error) {
 	var out []Scope
-	for _, raw := range strings.Fields(space) {
+	for raw := range strings.SplitSeq(space, " ") {
+		if raw == "" {
+			continue
+		}
 		s, err := Parse(raw)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("scope list: %w", err)
 		}
 		out = append(out, s)
 	}
