@@ -1,20 +1,38 @@
 package web
 
 import (
+	_ "embed"
 	"html/template"
 	"net/http"
 )
 
-var errorTmpl = template.Must(template.New("error").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{{.Title}}</title>
-<link rel="stylesheet" href="/oauth/style.css"></head>
-<body><header class="bar">Your health plan · Patient Access</header>
-<main><h1>{{.Title}}</h1><p class="error" role="alert">{{.Message}}</p></main></body></html>`))
+//go:embed error.html
+var errorHTML string
 
-// Error writes the readable HTML error page with the given status.
-func Error(w http.ResponseWriter, _ *http.Request, status int, title, message string) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
+// errorTmpl is parsed once; template.Must makes a broken page fail at start-up.
+var errorTmpl = template.Must(template.New("error").Parse(errorHTML))
+
+// errorPage is what error.html renders.
+type errorPage struct {
+	Title, Message, RequestID string
+	Status                    int
+}
+
+// Error writes the one readable HTML error page with the given status. The
+// title and message are escaped; the page is never cached, and it shows
+// the request id so a member can quote it to support.
+func Error(w http.ResponseWriter, r *http.Request, status int, title, message string) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Del("Content-Length")
 	w.WriteHeader(status)
-	_ = errorTmpl.Execute(w, struct{ Title, Message string }{title, message})
+	if r != nil && r.Method == http.MethodHead {
+		return
+	}
+	var id string
+	if r != nil {
+		id = RequestIDFrom(r.Context())
+	}
+	_ = errorTmpl.Execute(w, errorPage{Title: title, Message: message, RequestID: id, Status: status})
 }
