@@ -1,0 +1,86 @@
+package fhir
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	models "github.com/samply/golang-fhir-models/fhir-models/fhir"
+)
+
+// capabilityDate is the fixed publication date of the CapabilityStatement;
+// change it when the statement changes.
+const capabilityDate = "2025-01-15"
+
+// capabilityStatement describes this server (FHIR R4 CapabilityStatement;
+// SMART App Launch 1.0 "Declaring support for OAuth2 endpoints").
+func (h *Handler) capabilityStatement() models.CapabilityStatement {
+	var resources []models.CapabilityStatementRestResource
+	for _, t := range ResourceTypes {
+		resources = append(resources, capabilityResource(t))
+	}
+	name, title := "PatientAccessGateway", "Patient Access Gateway FHIR API"
+	cors := true
+	return models.CapabilityStatement{
+		Name: &name, Title: &title,
+		Status: models.PublicationStatusActive, Date: capabilityDate,
+		Kind:           models.CapabilityStatementKindInstance,
+		Implementation: &models.CapabilityStatementImplementation{Description: title, Url: ptr(h.BaseURL)},
+		FhirVersion:    models.FHIRVersion4_0_1,
+		Format:         []string{"json"},
+		Rest: []models.CapabilityStatementRest{{
+			Mode: models.RestfulCapabilityModeServer,
+			Security: &models.CapabilityStatementRestSecurity{
+				Cors:      &cors,
+				Extension: []models.Extension{h.oauthURIs()},
+				Service: []models.CodeableConcept{{Coding: []models.Coding{{
+					System: ptr(restfulSecurityServiceSystem), Code: ptr("SMART-on-FHIR"), Display: ptr("SMART-on-FHIR"),
+				}}}},
+			},
+			Resource: resources,
+		}},
+	}
+}
+
+func (h *Handler) oauthURIs() models.Extension {
+	sub := func(url, value string) models.Extension {
+		return models.Extension{Url: url, ValueUri: ptr(value)}
+	}
+	return models.Extension{Url: smartOAuthURIsExtension, Extension: []models.Extension{
+		sub("authorize", h.OAuth.Authorize), sub("token", h.OAuth.Token),
+		sub("revoke", h.OAuth.Revoke), sub("introspect", h.OAuth.Introspect),
+	}}
+}
+
+func capabilityResource(t string) models.CapabilityStatementRestResource {
+	var rt models.ResourceType
+	_ = rt.UnmarshalJSON([]byte(`"` + t + `"`))
+	params := []models.CapabilityStatementRestResourceSearchParam{
+		{Name: "_id", Type: models.SearchParamTypeToken},
+		{Name: "_lastUpdated", Type: models.SearchParamTypeDate},
+	}
+	if t != "Patient" {
+		params = append(params, models.CapabilityStatementRestResourceSearchParam{Name: "patient", Type: models.SearchParamTypeReference})
+	}
+	return models.CapabilityStatementRestResource{
+		Type:             rt,
+		SupportedProfile: supportedProfiles(t),
+		Interaction: []models.CapabilityStatementRestResourceInteraction{
+			{Code: models.TypeRestfulInteractionRead}, {Code: models.TypeRestfulInteractionSearchType},
+		},
+		SearchParam: params,
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func (h *Handler) serveMetadata(w http.ResponseWriter, r *http.Request) {
+	body, err := json.Marshal(h.capabilityStatement())
+	if err != nil {
+		h.logger().ErrorContext(r.Context(), "encode CapabilityStatement", "err", fmt.Errorf("fhir: %w", err))
+		writeOutcome(w, http.StatusInternalServerError, "exception", "")
+		return
+	}
+	w.Header().Set("Content-Type", contentType)
+	_, _ = w.Write(body)
+}
