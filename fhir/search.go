@@ -1,11 +1,10 @@
 package fhir
 
 import (
-		"net/url"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
-
 )
 
 // Paging and page-size limits.
@@ -23,7 +22,7 @@ type searchRequest struct {
 	ids         []string
 	lastUpdated []DateFilter
 	rawUpdated  []string // the _lastUpdated values as given, for links
-	patient     string // the patient parameter's id, when given
+	patient     string   // the patient parameter's id, when given
 	hasPatient  bool
 	count       int
 	hasCount    bool
