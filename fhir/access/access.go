@@ -1,12 +1,3 @@
-// Package access is the FHIR API's access decision, kept pure: given what a
-// bearer token allows and what a request asks for, it returns a Decision
-// with its reason. It denies by default: every rule must pass for a request
-// to be allowed. It does no I/O; the fhir package gathers the facts, asks,
-// and renders the answer as HTTP.
-//
-// References: SMART App Launch 2.x "Scopes and Launch Context" (patient/
-// scopes), FHIR R4 Patient CompartmentDefinition, CMS-9115-F (a member's
-// token reaches only that member's data).
 package access
 
 import (
