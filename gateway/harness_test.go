@@ -32,7 +32,7 @@ const (
 
 // harness is a running gateway with a real HTTP server, on one store.
 type harness struct {
-	t       *testing.T
+	t       testing.TB
 	base    string
 	fhir    string
 	gw      *gateway.Gateway
@@ -41,16 +41,16 @@ type harness struct {
 }
 
 // stores are the backends every end-to-end test runs on.
-func stores(t *testing.T) map[string]func(t *testing.T) gateway.Store {
-	return map[string]func(t *testing.T) gateway.Store{
-		"memory": func(*testing.T) gateway.Store { return memory.New(nil) },
+func stores(testing.TB) map[string]func(t testing.TB) gateway.Store {
+	return map[string]func(t testing.TB) gateway.Store{
+		"memory": func(testing.TB) gateway.Store { return memory.New(nil) },
 		"redis":  openRedis,
 	}
 }
 
 // openRedis connects to the test Redis with a prefix of its own and removes
 // its keys afterwards. Without Redis the test fails in CI and skips locally.
-func openRedis(t *testing.T) gateway.Store {
+func openRedis(t testing.TB) gateway.Store {
 	t.Helper()
 	u := os.Getenv("GATEWAY_TEST_REDIS_URL")
 	if u == "" {
@@ -81,7 +81,7 @@ func openRedis(t *testing.T) gateway.Store {
 	return redisstore.New(client, redisstore.WithPrefix(prefix))
 }
 
-func newHarness(t *testing.T, open func(t *testing.T) gateway.Store) *harness {
+func newHarness(t testing.TB, open func(t testing.TB) gateway.Store) *harness {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	base := "http://" + srv.Listener.Addr().String()
@@ -184,7 +184,7 @@ func (h *harness) registerApp(public bool, status string) *oauth2.Config {
 // browser is a member's browser: a cookie jar, and redirects followed on
 // the gateway but not to the app.
 type browser struct {
-	t      *testing.T
+	t      testing.TB
 	client *http.Client
 	base   string
 }
@@ -236,7 +236,7 @@ var (
 	returnRE = regexp.MustCompile(`name="return_to" value="([^"]*)"`)
 )
 
-func (p page) field(t *testing.T, re *regexp.Regexp) string {
+func (p page) field(t testing.TB, re *regexp.Regexp) string {
 	t.Helper()
 	m := re.FindStringSubmatch(p.body)
 	if m == nil {

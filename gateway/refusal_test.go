@@ -14,7 +14,7 @@ import (
 	"github.com/patientaccess/gateway/gateway/store/memory"
 )
 
-func memoryStore(*testing.T) gateway.Store { return memory.New(nil) }
+func memoryStore(testing.TB) gateway.Store { return memory.New(nil) }
 
 // TestAuthorizeRefusals: each bad authorization request is refused before
 // any consent, the right way: a redirect with an error when the redirect
