@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,7 +32,9 @@ func newServer(t *testing.T, token string, store apps.Store) *httptest.Server {
 	if store == nil {
 		store = memory.New(nil)
 	}
-	now := func() time.Time { return t0 }
+	// The clock ticks a second per reading, so listings have one order.
+	var ticks atomic.Int64
+	now := func() time.Time { return t0.Add(time.Duration(ticks.Add(1)) * time.Second) }
 	h := &admin.Handler{Registry: &apps.Registry{Store: store, Audit: storeAudit{store}, Now: now}, Store: store, Token: token}
 	mux := http.NewServeMux()
 	h.Mount(mux)
@@ -180,7 +183,7 @@ type failingStore struct {
 	err error
 }
 
-func (f failingStore) CreateApp(context.Context, apps.App) error      { return f.err }
+func (f failingStore) CreateApp(context.Context, apps.App) error    { return f.err }
 func (f failingStore) ListApps(context.Context) ([]apps.App, error) { return nil, f.err }
 
 func TestStoreErrors(t *testing.T) {
