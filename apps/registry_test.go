@@ -5,6 +5,7 @@ import (
 	"errors"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -217,8 +218,8 @@ func TestRegisterAuditFailureKeepsSecret(t *testing.T) {
 	st := newFakeStore()
 	reg := &Registry{Store: st, Audit: failingAudit{}}
 	app, secret, err := reg.Register(context.Background(), validReg())
-	if err == nil {
-		t.Fatal("audit failure not reported")
+	if !errors.Is(err, ErrNotAudited) || errors.Is(err, ErrInvalid) {
+		t.Fatalf("err = %v, want ErrNotAudited", err)
 	}
 	if app.ClientID == "" || secret == "" || !SecretMatches(app.SecretHash, secret) {
 		t.Fatalf("stored app or secret lost: %+v %q", app, secret)
@@ -339,7 +340,7 @@ func TestDecideAuditFailure(t *testing.T) {
 	}
 	reg.Audit = failingAudit{}
 	got, err := reg.Decide(context.Background(), app.ClientID, StatusSuspended, "leak")
-	if err == nil || got.Status != StatusSuspended {
+	if !errors.Is(err, ErrNotAudited) || got.Status != StatusSuspended {
 		t.Fatalf("Decide = %q, %v; want the stored decision and the audit error", got.Status, err)
 	}
 	if s, _ := st.GetApp(context.Background(), app.ClientID); s.Status != StatusSuspended {
@@ -361,5 +362,48 @@ func TestGetAndList(t *testing.T) {
 	list, err := reg.List(ctx)
 	if err != nil || len(list) != 2 || list[0].ClientID != a.ClientID || list[1].ClientID != b.ClientID {
 		t.Fatalf("List = %+v, %v", list, err)
+	}
+}
+
+// TestRegisterLimits pins the edges of the size limits and the schemes
+// refused outright.
+func TestRegisterLimits(t *testing.T) {
+	uris := func(n int) []string {
+		var out []string
+		for i := range n {
+			out = append(out, "https://app.example.com/cb/"+strconv.Itoa(i))
+		}
+		return out
+	}
+	tests := []struct {
+		name   string
+		mutate func(*Registration)
+		want   string // "" means accepted
+	}{
+		{"10 redirect URIs", func(r *Registration) { r.RedirectURIs = uris(maxRedirectURIs) }, ""},
+		{"11 redirect URIs", func(r *Registration) { r.RedirectURIs = uris(maxRedirectURIs + 1) }, "at most 10 redirect URIs"},
+		{"name of 200 characters", func(r *Registration) { r.Name = strings.Repeat("é", maxName) }, ""},
+		{"name of 201 characters", func(r *Registration) { r.Name = strings.Repeat("a", maxName+1) }, "name is longer than 200"},
+		{"escape sequence in name", func(r *Registration) { r.Name = "App\x1b[31m" }, "name contains control"},
+		{"vbscript", func(r *Registration) { r.RedirectURIs = []string{"vbscript:msgbox(1)"} }, "forbidden scheme"},
+		{"opaque https", func(r *Registration) { r.RedirectURIs = []string{"https:app.example.com"} }, "must have a host"},
+		{"privacy link on a private scheme", func(r *Registration) { r.PrivacyPolicyURL = "com.example.app:/p" }, "privacy_policy_url"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			reg, _, _ := newTestRegistry()
+			in := validReg()
+			tc.mutate(&in)
+			_, _, err := reg.Register(context.Background(), in)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("Register: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want ErrInvalid mentioning %q", err, tc.want)
+			}
+		})
 	}
 }
