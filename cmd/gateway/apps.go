@@ -154,20 +154,19 @@ func (c *appsCmd) decide(ctx context.Context, action string, args []string) erro
 	var reason string
 	fs := c.flags(action)
 	fs.StringVar(&reason, "reason", "", "why (required to deny or suspend; shown in the audit log)")
-	// Flags may come before or after CLIENT_ID.
-	if err := parse(fs, args); err != nil {
+	// Flags may come before or after CLIENT_ID, and a client id may
+	// itself begin with "-" (it is base64url).
+	flagArgs, positional := splitArgs(fs, args)
+	if err := parse(fs, flagArgs); err != nil {
 		return err
 	}
-	if fs.NArg() == 0 {
+	if len(positional) == 0 {
 		return fmt.Errorf("%w: CLIENT_ID is required", errUsage)
 	}
-	id := fs.Arg(0)
-	if err := parse(fs, fs.Args()[1:]); err != nil {
-		return err
+	if len(positional) > 1 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, positional[1])
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
-	}
+	id := positional[0]
 	cl, err := c.client()
 	if err != nil {
 		return err
@@ -210,6 +209,37 @@ func (c *appsCmd) list(ctx context.Context, args []string) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%t\n", a.ClientID, a.Name, a.Status, a.Public)
 	}
 	return tw.Flush()
+}
+
+// splitArgs separates the flags fs defines (with their values) from the
+// other arguments, wherever they appear; everything after "--" is an
+// argument. Unknown dashed words are arguments, so a client id that begins
+// with "-" needs no quoting.
+func splitArgs(fs *flag.FlagSet, args []string) (flags, positional []string) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return flags, append(positional, args[i+1:]...)
+		}
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		f := fs.Lookup(name)
+		isHelp := name == "h" || name == "help"
+		if !strings.HasPrefix(a, "-") || (f == nil && !isHelp) {
+			positional = append(positional, a)
+			continue
+		}
+		flags = append(flags, a)
+		if f != nil && !hasValue && !isBoolFlag(f) && i+1 < len(args) {
+			i++
+			flags = append(flags, args[i])
+		}
+	}
+	return flags, positional
+}
+
+func isBoolFlag(f *flag.Flag) bool {
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
 }
 
 func printJSON(w io.Writer, v any) error {
