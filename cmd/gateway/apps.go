@@ -66,7 +66,8 @@ func runApps(ctx context.Context, args []string, getenv func(string) string, std
 	case errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.Is(err, errUsage):
-		fmt.Fprintf(stderr, "gateway apps %s: %v\n", args[0], err)
+		msg := strings.TrimPrefix(err.Error(), errUsage.Error()+": ")
+		fmt.Fprintf(stderr, "gateway apps %s: %s (see: gateway apps help)\n", args[0], msg)
 		return 2
 	default:
 		fmt.Fprintf(stderr, "gateway apps %s: %v\n", args[0], err)
