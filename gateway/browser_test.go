@@ -46,48 +46,45 @@ func chromium(t *testing.T) context.Context {
 func TestBrowserLaunch(t *testing.T) {
 	ctx := chromium(t)
 	h := newHarness(t, memoryStore)
-	var warning, attestation, claims, apps string
-	err := chromedp.Run(ctx,
+	do := func(step string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			t.Fatalf("browser, %s: %v", step, err)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("browser, read %s: %v", sel, err)
+		}
+		return s
+	}
+	do("start at the demo app",
 		chromedp.Navigate(h.base+"/demo/"),
-		chromedp.Click("#connect", chromedp.ByID),
-		chromedp.WaitVisible("#username", chromedp.ByID),
-		chromedp.SendKeys("#username", "alice", chromedp.ByID),
-		chromedp.SendKeys("#password", demoPassword, chromedp.ByID),
-		chromedp.Submit("#password", chromedp.ByID),
-		chromedp.WaitVisible("#hipaa-warning", chromedp.ByID),
-		chromedp.Text("#hipaa-warning", &warning, chromedp.ByID),
-		chromedp.Text("#attestation", &attestation, chromedp.ByID),
-		chromedp.Click(`button[value="allow"]`, chromedp.ByQuery),
-		chromedp.WaitVisible("#connected", chromedp.ByID),
-		chromedp.Text("#claims", &claims, chromedp.ByID),
-		chromedp.Navigate(h.base+"/account/apps"),
-		chromedp.Text("main", &apps, chromedp.ByQuery),
-	)
-	if err != nil {
-		t.Fatalf("browser: %v", err)
+		chromedp.Click(chromedp.CSS("#connect")),
+		chromedp.WaitVisible(chromedp.CSS("#username")))
+	do("sign in",
+		chromedp.SendKeys(chromedp.CSS("#username"), "alice"),
+		chromedp.SendKeys(chromedp.CSS("#password"), demoPassword),
+		chromedp.Submit(chromedp.CSS("#password")),
+		chromedp.WaitVisible(chromedp.CSS("#hipaa-warning")))
+	if w := text("#hipaa-warning"); !strings.Contains(w, "HIPAA generally no longer protects them") {
+		t.Errorf("consent warning reads %q", w)
 	}
-	if !strings.Contains(warning, "HIPAA generally no longer protects them") {
-		t.Errorf("consent warning reads %q", warning)
+	if a := text("#attestation"); !strings.Contains(a, "Demo Health Tracker") {
+		t.Errorf("attestation reads %q", a)
 	}
-	if !strings.Contains(attestation, "Demo Health Tracker") {
-		t.Errorf("attestation reads %q", attestation)
+	do("allow", chromedp.Click(chromedp.CSS(`button[value="allow"]`)), chromedp.WaitVisible(chromedp.CSS("#connected")))
+	if c := text("#claims"); c == "" || c == "0" {
+		t.Errorf("the demo app found %q claims, want alice's", c)
 	}
-	if claims == "" || claims == "0" {
-		t.Errorf("the demo app found %q claims, want alice's", claims)
-	}
-	if !strings.Contains(apps, "Demo Health Tracker") {
+	do("open connected apps", chromedp.Navigate(h.base+"/account/apps"))
+	if apps := text("main"); !strings.Contains(apps, "Demo Health Tracker") {
 		t.Fatalf("connected apps page does not list the demo app:\n%s", apps)
 	}
-	var after string
-	err = chromedp.Run(ctx,
-		chromedp.Click(`article.app button`, chromedp.ByQuery),
-		chromedp.WaitVisible(".notice", chromedp.ByQuery),
-		chromedp.Text("main", &after, chromedp.ByQuery),
-	)
-	if err != nil {
-		t.Fatalf("revoke in the browser: %v", err)
-	}
-	if strings.Contains(after, "Demo Health Tracker") {
+	do("revoke", chromedp.Click(chromedp.CSS("article.app button")), chromedp.WaitVisible(chromedp.CSS(".notice")))
+	if after := text("main"); strings.Contains(after, "Demo Health Tracker") {
 		t.Errorf("the app is still listed after revoking:\n%s", after)
 	}
 }
