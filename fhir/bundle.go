@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/patientaccess/gateway/fhir/access"
 	"github.com/patientaccess/gateway/oauth/smart"
 )
 
@@ -35,12 +36,12 @@ func (h *Handler) serveSearch(w http.ResponseWriter, r *http.Request) {
 		c.fail(http.StatusBadRequest, pe.code, pe.msg, "bad search parameters")
 		return
 	}
-	page, err := h.search(c, s)
+	page, ids, err := h.search(c, s)
 	if err != nil {
 		c.internal("fhir: search failed", err)
 		return
 	}
-	body, err := h.searchset(c.typ, s, page)
+	body, err := h.searchset(c.typ, s, page, ids)
 	if err != nil {
 		c.internal("fhir: encode searchset", err)
 		return
@@ -71,27 +72,31 @@ func searchParams(w http.ResponseWriter, r *http.Request) (url.Values, int, stri
 }
 
 // search asks the Source, always within the token's compartment, and fails
-// closed if the Source returns anything outside it.
-func (h *Handler) search(c *call, s searchRequest) (Page, error) {
+// closed if the Source returns anything outside it. It returns the ids of
+// the entries too.
+func (h *Handler) search(c *call, s searchRequest) (Page, []string, error) {
 	patient := c.token.Patient
 	if s.hasPatient && s.patient != patient {
-		return Page{}, nil
+		return Page{}, nil, nil
 	}
 	page, err := h.Source.Search(c.r.Context(), c.typ, Query{
 		Patient: patient, IDs: s.ids, LastUpdated: s.lastUpdated, Count: s.count, Offset: s.offset,
 	})
 	if err != nil {
-		return Page{}, err
+		return Page{}, nil, err
 	}
 	if len(page.Entries) > s.count {
 		page.Entries = page.Entries[:s.count]
 	}
-	for _, raw := range page.Entries {
-		if !inCompartment(c.typ, raw, patient) {
-			return Page{}, errors.New("fhir: source returned a resource outside the patient compartment")
+	ids := make([]string, len(page.Entries))
+	for i, raw := range page.Entries {
+		owner, f := inspect(raw)
+		if !access.InCompartment(patient, c.typ, owner) {
+			return Page{}, nil, errors.New("fhir: source returned a resource outside the patient compartment")
 		}
+		ids[i] = f.ID
 	}
-	return page, nil
+	return page, ids, nil
 }
 
 type bundleLink struct {
@@ -99,48 +104,50 @@ type bundleLink struct {
 	URL      string `json:"url"`
 }
 
-type bundleEntry struct {
-	FullURL  string          `json:"fullUrl"`
-	Resource json.RawMessage `json:"resource"`
-	Search   struct {
-		Mode string `json:"mode"`
-	} `json:"search"`
-}
-
 type bundle struct {
 	ResourceType string `json:"resourceType"`
 	Meta         struct {
 		LastUpdated string `json:"lastUpdated"`
 	} `json:"meta"`
-	Type  string        `json:"type"`
-	Total int           `json:"total"`
-	Link  []bundleLink  `json:"link"`
-	Entry []bundleEntry `json:"entry,omitempty"`
+	Type  string       `json:"type"`
+	Total int          `json:"total"`
+	Link  []bundleLink `json:"link"`
 }
 
 // searchset builds the searchset Bundle around the raw entries; the links
 // reproduce the normalized search under BaseURL, with next only when more
-// matches remain.
-func (h *Handler) searchset(typ string, s searchRequest, page Page) ([]byte, error) {
+// matches remain. The entries' resources are written as the exact bytes
+// the Source returned (search already checked each is valid JSON).
+func (h *Handler) searchset(typ string, s searchRequest, page Page, ids []string) ([]byte, error) {
 	b := bundle{ResourceType: "Bundle", Type: "searchset", Total: page.Total}
 	b.Meta.LastUpdated = h.now().UTC().Format(time.RFC3339)
 	b.Link = []bundleLink{{"self", h.searchURL(typ, s.encode(s.offset, s.hasOffset))}}
 	if next := s.offset + len(page.Entries); len(page.Entries) > 0 && next < page.Total {
 		b.Link = append(b.Link, bundleLink{"next", h.searchURL(typ, s.encode(next, true))})
 	}
-	for _, raw := range page.Entries {
-		_, f := inspect(raw)
-		e := bundleEntry{FullURL: h.BaseURL + "/" + typ + "/" + f.ID, Resource: json.RawMessage(raw)}
-		e.Search.Mode = "match"
-		b.Entry = append(b.Entry, e)
-	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(b); err != nil {
+	head, err := json.Marshal(b)
+	if err != nil {
 		return nil, err
 	}
-	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+	if len(page.Entries) == 0 {
+		return head, nil
+	}
+	var buf bytes.Buffer
+	buf.Write(head[:len(head)-1]) // reopen the object
+	buf.WriteString(`,"entry":[`)
+	for i, raw := range page.Entries {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		fullURL, _ := json.Marshal(h.BaseURL + "/" + typ + "/" + ids[i])
+		buf.WriteString(`{"fullUrl":`)
+		buf.Write(fullURL)
+		buf.WriteString(`,"resource":`)
+		buf.Write(raw)
+		buf.WriteString(`,"search":{"mode":"match"}}`)
+	}
+	buf.WriteString("]}")
+	return buf.Bytes(), nil
 }
 
 func (h *Handler) searchURL(typ, query string) string {

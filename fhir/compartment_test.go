@@ -102,7 +102,6 @@ func TestOwnDataOnly(t *testing.T) {
 	}
 }
 
-
 func TestSourceLeakFailsClosed(t *testing.T) {
 	demo := NewMemorySource()
 	if err := LoadDemo(demo); err != nil {
