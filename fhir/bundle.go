@@ -125,23 +125,27 @@ func (h *Handler) searchset(typ string, s searchRequest, page Page, ids []string
 	if next := s.offset + len(page.Entries); len(page.Entries) > 0 && next < page.Total {
 		b.Link = append(b.Link, bundleLink{"next", h.searchURL(typ, s.encode(next, true))})
 	}
-	head, err := json.Marshal(b)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // links carry '&'
+	if err := enc.Encode(b); err != nil {
 		return nil, err
 	}
+	buf.Truncate(buf.Len() - 2) // drop "}\n": the entries follow
 	if len(page.Entries) == 0 {
-		return head, nil
+		buf.WriteByte('}')
+		return buf.Bytes(), nil
 	}
-	var buf bytes.Buffer
-	buf.Write(head[:len(head)-1]) // reopen the object
 	buf.WriteString(`,"entry":[`)
 	for i, raw := range page.Entries {
 		if i > 0 {
 			buf.WriteByte(',')
 		}
-		fullURL, _ := json.Marshal(h.BaseURL + "/" + typ + "/" + ids[i])
 		buf.WriteString(`{"fullUrl":`)
-		buf.Write(fullURL)
+		if err := enc.Encode(h.BaseURL + "/" + typ + "/" + ids[i]); err != nil {
+			return nil, err
+		}
+		buf.Truncate(buf.Len() - 1) // drop "\n"
 		buf.WriteString(`,"resource":`)
 		buf.Write(raw)
 		buf.WriteString(`,"search":{"mode":"match"}}`)

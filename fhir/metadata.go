@@ -12,8 +12,17 @@ import (
 // change it when the statement changes.
 const capabilityDate = "2025-01-15"
 
+const searchParamBase = "http://hl7.org/fhir/SearchParameter/"
+
+// restDocumentation tells clients how searches are handled.
+const restDocumentation = "Every request is limited to the patient compartment of the bearer token's patient. " +
+	"Search is strict: unknown parameters, modifiers and empty values are refused with 400 and an OperationOutcome. " +
+	"_count (1-100, default 20) sets the page size; follow the Bundle's next link to page."
+
 // capabilityStatement describes this server (FHIR R4 CapabilityStatement;
-// SMART App Launch 1.0 "Declaring support for OAuth2 endpoints").
+// SMART App Launch 1.0 "Declaring support for OAuth2 endpoints"). Search
+// handling is strict (FHIR R4 search 3.1.1.2, Prefer: handling=strict):
+// unknown parameters get 400, never a silently broader answer.
 func (h *Handler) capabilityStatement() models.CapabilityStatement {
 	var resources []models.CapabilityStatementRestResource
 	for _, t := range ResourceTypes {
@@ -29,7 +38,8 @@ func (h *Handler) capabilityStatement() models.CapabilityStatement {
 		FhirVersion:    models.FHIRVersion4_0_1,
 		Format:         []string{"json"},
 		Rest: []models.CapabilityStatementRest{{
-			Mode: models.RestfulCapabilityModeServer,
+			Mode:          models.RestfulCapabilityModeServer,
+			Documentation: ptr(restDocumentation),
 			Security: &models.CapabilityStatementRestSecurity{
 				Cors:      &cors,
 				Extension: []models.Extension{h.oauthURIs()},
@@ -56,11 +66,13 @@ func capabilityResource(t string) models.CapabilityStatementRestResource {
 	var rt models.ResourceType
 	_ = rt.UnmarshalJSON([]byte(`"` + t + `"`))
 	params := []models.CapabilityStatementRestResourceSearchParam{
-		{Name: "_id", Type: models.SearchParamTypeToken},
-		{Name: "_lastUpdated", Type: models.SearchParamTypeDate},
+		{Name: "_id", Type: models.SearchParamTypeToken, Definition: ptr(searchParamBase + "Resource-id")},
+		{Name: "_lastUpdated", Type: models.SearchParamTypeDate, Definition: ptr(searchParamBase + "Resource-lastUpdated")},
 	}
 	if t != "Patient" {
-		params = append(params, models.CapabilityStatementRestResourceSearchParam{Name: "patient", Type: models.SearchParamTypeReference})
+		params = append(params, models.CapabilityStatementRestResourceSearchParam{
+			Name: "patient", Type: models.SearchParamTypeReference, Definition: ptr(searchParamBase + t + "-patient"),
+		})
 	}
 	return models.CapabilityStatementRestResource{
 		Type:             rt,

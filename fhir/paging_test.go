@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	models "github.com/samply/golang-fhir-models/fhir-models/fhir"
 )
 
 func TestPagingCollectsEachOnce(t *testing.T) {
@@ -42,6 +44,13 @@ func TestPagingCollectsEachOnce(t *testing.T) {
 	}
 	if !slices.Equal(got, all) {
 		t.Fatalf("paged ids %v, want %v", got, all)
+	}
+	first := e.get("alice", "/fhir/ExplanationOfBenefit?_count=2")
+	if _, err := models.UnmarshalBundle(first.Body.Bytes()); err != nil {
+		t.Fatalf("golang-fhir-models rejects the Bundle: %v", err)
+	}
+	if !strings.Contains(first.Body.String(), `?_count=2&_offset=2"`) {
+		t.Fatalf("next link escaped or missing: %s", first.Body)
 	}
 	if want := (len(all) + 1) / 2; pages != want {
 		t.Fatalf("%d pages, want %d", pages, want)

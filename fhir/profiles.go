@@ -1,6 +1,6 @@
 package fhir
 
-// CARIN Blue Button IG (STU 1.1) profile URLs the demo data claims and the
+// CARIN Blue Button IG profile URLs (the same in STU 1.x and 2.0) the demo data claims and the
 // CapabilityStatement lists as supported.
 const (
 	carinBase                    = "http://hl7.org/fhir/us/carin-bb/StructureDefinition/"
