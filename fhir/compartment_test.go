@@ -121,3 +121,53 @@ func TestSourceLeakFailsClosed(t *testing.T) {
 		t.Fatalf("audit %+v", ev)
 	}
 }
+
+func TestInCompartment(t *testing.T) {
+	tests := []struct {
+		name, typ, raw, patient string
+		want                    bool
+	}{
+		{"patient own", "Patient", `{"resourceType":"Patient","id":"p1"}`, "p1", true},
+		{"patient other", "Patient", `{"resourceType":"Patient","id":"p2"}`, "p1", false},
+		{"patient empty id", "Patient", `{"resourceType":"Patient","id":""}`, "", false},
+		{"declared type differs", "Patient", `{"resourceType":"Coverage","id":"p1","beneficiary":{"reference":"Patient/p1"}}`, "p1", false},
+		{"coverage own", "Coverage", `{"resourceType":"Coverage","beneficiary":{"reference":"Patient/p1"}}`, "p1", true},
+		{"coverage other", "Coverage", `{"resourceType":"Coverage","beneficiary":{"reference":"Patient/p2"}}`, "p1", false},
+		{"coverage absolute ref", "Coverage", `{"resourceType":"Coverage","beneficiary":{"reference":"http://x/Patient/p1"}}`, "p1", false},
+		{"coverage versioned ref", "Coverage", `{"resourceType":"Coverage","beneficiary":{"reference":"Patient/p1/_history/1"}}`, "p1", false},
+		{"coverage patient field ignored", "Coverage", `{"resourceType":"Coverage","patient":{"reference":"Patient/p1"}}`, "p1", false},
+		{"eob own", "ExplanationOfBenefit", `{"resourceType":"ExplanationOfBenefit","patient":{"reference":"Patient/p1"}}`, "p1", true},
+		{"eob other", "ExplanationOfBenefit", `{"resourceType":"ExplanationOfBenefit","patient":{"reference":"Patient/p2"}}`, "p1", false},
+		{"eob beneficiary ignored", "ExplanationOfBenefit", `{"resourceType":"ExplanationOfBenefit","beneficiary":{"reference":"Patient/p1"}}`, "p1", false},
+		{"eob group reference", "ExplanationOfBenefit", `{"resourceType":"ExplanationOfBenefit","patient":{"reference":"Group/p1"}}`, "p1", false},
+		{"other type", "Observation", `{"resourceType":"Observation","subject":{"reference":"Patient/p1"},"patient":{"reference":"Patient/p1"}}`, "p1", false},
+		{"malformed", "Patient", `{"resourceType":"Patient","id":"p1"`, "p1", false},
+		{"reference not a string", "ExplanationOfBenefit", `{"resourceType":"ExplanationOfBenefit","patient":{"reference":1}}`, "1", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := inCompartment(tt.typ, []byte(tt.raw), tt.patient); got != tt.want {
+				t.Fatalf("inCompartment = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// FuzzInCompartment pins that the compartment check never panics, accepts
+// only served types and a non-empty patient, and never accepts one
+// resource for two different patients.
+func FuzzInCompartment(f *testing.F) {
+	f.Add("Patient", `{"resourceType":"Patient","id":"p1"}`, "p1", "p2")
+	f.Add("Coverage", `{"resourceType":"Coverage","beneficiary":{"reference":"Patient/p1"}}`, "p1", "P1")
+	f.Add("ExplanationOfBenefit", `{"resourceType":"ExplanationOfBenefit","patient":{"reference":"Patient/p1"},"patient":{"reference":"Patient/p2"}}`, "p2", "p1")
+	f.Add("ExplanationOfBenefit", `{"resourceType":"ExplanationOfBenefit","PATIENT":{"reference":"Patient/x"}}`, "x", "")
+	f.Fuzz(func(t *testing.T, typ, raw, p, q string) {
+		in := inCompartment(typ, []byte(raw), p)
+		if in && (p == "" || !supported(typ) || !validID(p)) {
+			t.Fatalf("accepted %q for patient %q", typ, p)
+		}
+		if in && p != q && inCompartment(typ, []byte(raw), q) {
+			t.Fatalf("resource accepted for both %q and %q", p, q)
+		}
+	})
+}
