@@ -29,7 +29,7 @@ type TokenChecker interface {
 // and the outcome; never clinical content or resource ids.
 type Event struct {
 	Action        string // "fhir.read" or "fhir.search"
-	Outcome       string // "success", "denied", "not-found" or "error"
+	Outcome       string // "success", "denied", "not-found", "invalid" (a 400) or "error"
 	Patient       string // the token's patient, not the one requested
 	ClientID      string
 	Member        string
