@@ -98,6 +98,12 @@ func (c Config) Validate() error {
 	if c.TokenSecret != "" && len(c.TokenSecret) < 32 {
 		errs = append(errs, errors.New("GATEWAY_TOKEN_SECRET must be at least 32 characters"))
 	}
+	if c.RedisURL != "" && !c.Demo && c.TokenSecret == "" {
+		errs = append(errs, errors.New("GATEWAY_TOKEN_SECRET is required with Redis: every replica must share it"))
+	}
+	if c.RedisURL != "" && !c.Demo && c.SigningKeyFile == "" {
+		errs = append(errs, errors.New("GATEWAY_SIGNING_KEY_FILE is required with Redis: every replica must sign id_tokens with the same key"))
+	}
 	if c.AdminToken != "" && len(c.AdminToken) < 16 {
 		errs = append(errs, errors.New("GATEWAY_ADMIN_TOKEN must be at least 16 characters"))
 	}

@@ -1,0 +1,57 @@
+package gateway
+
+import (
+	"io"
+	"strings"
+	"testing"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestParseConfig(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		check   func(Config) bool
+		wantErr string
+	}{
+		{name: "embedded default", check: func(c Config) bool {
+			return c.Addr == "127.0.0.1:8080" && c.BaseURL == "http://127.0.0.1:8080" && c.Demo && c.RedisURL == ""
+		}},
+		{name: "flags win over env", args: []string{"--addr", "127.0.0.1:9999", "--base-url", "https://api.plan.example/"},
+			env: map[string]string{"GATEWAY_ADDR": "127.0.0.1:1"}, check: func(c Config) bool {
+				return c.Addr == "127.0.0.1:9999" && c.BaseURL == "https://api.plan.example" && c.FHIRBaseURL() == "https://api.plan.example/fhir"
+			}},
+		{name: "redis turns demo off", env: map[string]string{"GATEWAY_REDIS_URL": "redis://x:6379/0", "GATEWAY_TOKEN_SECRET": strings.Repeat("s", 32), "GATEWAY_SIGNING_KEY_FILE": "/k.pem"},
+			check: func(c Config) bool { return !c.Demo }},
+		{name: "demo on redis by flag", args: []string{"--demo"}, env: map[string]string{"GATEWAY_REDIS_URL": "redis://x:6379/0"},
+			check: func(c Config) bool { return c.Demo }},
+		{name: "redis without shared secrets", env: map[string]string{"GATEWAY_REDIS_URL": "redis://x:6379/0"},
+			wantErr: "GATEWAY_TOKEN_SECRET is required"},
+		{name: "every problem at once", args: []string{"--addr", "nope", "--base-url", "ftp://x"},
+			env: map[string]string{"GATEWAY_TOKEN_SECRET": "short", "GATEWAY_ADMIN_TOKEN": "short"}, wantErr: "addr"},
+		{name: "bad GATEWAY_DEMO", env: map[string]string{"GATEWAY_DEMO": "maybe"}, wantErr: "GATEWAY_DEMO"},
+		{name: "stray argument", args: []string{"extra"}, wantErr: "no arguments"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := ParseConfig(tc.args, env(tc.env), io.Discard)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want it to mention %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || !tc.check(c) {
+				t.Fatalf("ParseConfig = %+v, %v", c, err)
+			}
+		})
+	}
+	_, err := ParseConfig([]string{"--addr", "nope", "--base-url", "ftp://x"}, env(map[string]string{"GATEWAY_TOKEN_SECRET": "short", "GATEWAY_ADMIN_TOKEN": "short"}), io.Discard)
+	for _, want := range []string{"addr", "base URL", "GATEWAY_TOKEN_SECRET", "GATEWAY_ADMIN_TOKEN"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("combined error %v does not mention %s", err, want)
+		}
+	}
+}
