@@ -31,6 +31,19 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET /fhir/{type}/{id}", h.serveRead)
 	mux.HandleFunc("GET /fhir/{type}", h.serveSearch)
 	mux.HandleFunc("POST /fhir/{type}/_search", h.serveSearch)
+	mux.HandleFunc("/fhir/", serveUnsupported)
+}
+
+// serveUnsupported answers, as an OperationOutcome, every path or method
+// under /fhir/ the routes above do not serve: 405 for a method this
+// read-only API does not offer, 404 for anything else.
+func serveUnsupported(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodPost {
+		w.Header().Set("Allow", "GET, POST")
+		writeOutcome(w, http.StatusMethodNotAllowed, "not-supported", "This FHIR API is read-only: "+r.Method+" is not supported.")
+		return
+	}
+	writeOutcome(w, http.StatusNotFound, "not-found", "No FHIR interaction is served at this path.")
 }
 
 func (h *Handler) logger() *slog.Logger {

@@ -3,6 +3,7 @@ package fhir
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -188,4 +189,26 @@ func newRequest(method, target, authorization string) *http.Request {
 		r.Header.Set("Authorization", authorization)
 	}
 	return r
+}
+
+// TestUnsupportedAnswersOperationOutcome: paths and methods the API does not
+// serve still answer FHIR's way.
+func TestUnsupportedAnswersOperationOutcome(t *testing.T) {
+	mux := http.NewServeMux()
+	(&Handler{}).Mount(mux)
+	for _, tc := range []struct {
+		method, path string
+		status       int
+	}{
+		{"DELETE", "/fhir/Patient/x", http.StatusMethodNotAllowed},
+		{"PUT", "/fhir/Patient/x", http.StatusMethodNotAllowed},
+		{"GET", "/fhir/Patient/x/_history/1", http.StatusNotFound},
+		{"GET", "/fhir/", http.StatusNotFound},
+	} {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest(tc.method, tc.path, nil))
+		if rec.Code != tc.status || !strings.Contains(rec.Body.String(), `"OperationOutcome"`) {
+			t.Errorf("%s %s: %d %s", tc.method, tc.path, rec.Code, rec.Body)
+		}
+	}
 }
