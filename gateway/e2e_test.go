@@ -216,3 +216,41 @@ func entries(bundle map[string]any) []any {
 	e, _ := bundle["entry"].([]any)
 	return e
 }
+
+// TestConfidentialClientAuth: a confidential app may authenticate at the
+// token endpoint with client_secret_basic or client_secret_post; a wrong
+// secret is invalid_client and spends nothing.
+func TestConfidentialClientAuth(t *testing.T) {
+	h := newHarness(t, memoryStore)
+	for _, tc := range []struct {
+		name   string
+		style  oauth2.AuthStyle
+		secret string
+		want   string // "" for success, else the RFC 6749 error code
+	}{
+		{"client_secret_basic", oauth2.AuthStyleInHeader, "", ""},
+		{"client_secret_post", oauth2.AuthStyleInParams, "", ""},
+		{"wrong secret", oauth2.AuthStyleInHeader, "not-the-secret", "invalid_client"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			conf := h.registerApp(false, "approved")
+			conf.Endpoint.AuthStyle = tc.style
+			l := h.newLaunch(conf)
+			code := h.authorize(h.browser(), l, "bob")
+			if tc.secret != "" {
+				conf.ClientSecret = tc.secret
+			}
+			tok, err := conf.Exchange(context.Background(), code, oauth2.VerifierOption(l.verifier))
+			if tc.want == "" {
+				if err != nil || tok.Extra("patient") != h.patient["bob"] {
+					t.Fatalf("exchange: %v", err)
+				}
+				return
+			}
+			var re *oauth2.RetrieveError
+			if !asRetrieve(err, &re) || re.ErrorCode != tc.want {
+				t.Fatalf("exchange with a wrong secret: %v, want %s", err, tc.want)
+			}
+		})
+	}
+}

@@ -38,6 +38,8 @@ type Gateway struct {
 	// AdminTokenGenerated is true when the admin token was generated here.
 	AdminTokenGenerated bool
 
+	csrf *web.CSRF
+
 	closers []func() error
 }
 
@@ -126,12 +128,12 @@ func (g *Gateway) newOAuth(opts Options, auditor apps.Auditor) (*oauth.Server, e
 		return nil, err
 	}
 	cfg := g.Config
-	csrf := &web.CSRF{Key: deriveKey(cfg.TokenSecret, "csrf"), Secure: isHTTPS(cfg.BaseURL)}
+	g.csrf = &web.CSRF{Key: deriveKey(cfg.TokenSecret, "csrf"), Secure: isHTTPS(cfg.BaseURL)}
 	return oauth.New(oauth.Config{
 		Issuer: cfg.BaseURL, FHIRBaseURL: cfg.FHIRBaseURL(),
 		TokenSecret: []byte(cfg.TokenSecret), SigningKey: key,
 	}, oauth.Deps{
-		Storage: g.Store, Apps: g.Store, Audit: auditor, CSRF: csrf, Logger: opts.Logger, Now: opts.Now,
+		Storage: g.Store, Apps: g.Store, Audit: auditor, CSRF: g.csrf, Logger: opts.Logger, Now: opts.Now,
 		ResourceTypes: fhir.ResourceTypes,
 	})
 }

@@ -103,6 +103,9 @@ func TestCSRFRequired(t *testing.T) {
 	if r := b.post(h.base+consent.field(t, actionRE), url.Values{"csrf_token": {"forged"}, "decision": {"allow"}}); r.status != 403 {
 		t.Fatalf("consent with a forged CSRF token: %d, want 403", r.status)
 	}
+	if r := b.post(h.base+"/demo/start", url.Values{}); r.status != 403 {
+		t.Fatalf("demo app form without CSRF token: %d, want 403", r.status)
+	}
 	if grants, _ := h.gw.Store.ListGrants(context.Background(), "alice"); len(grants) != 0 {
 		t.Fatalf("a grant was stored without a valid form: %+v", grants)
 	}

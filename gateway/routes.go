@@ -26,7 +26,7 @@ func (g *Gateway) routes(logger *slog.Logger, o *oauth.Server, f *fhir.Handler, 
 	f.Mount(mux)
 	a.Mount(mux)
 	if g.Demo != nil {
-		(&demoapp.Handler{BaseURL: g.Config.BaseURL, ClientID: g.Demo.App.ClientID, Logger: logger}).Mount(mux)
+		(&demoapp.Handler{BaseURL: g.Config.BaseURL, ClientID: g.Demo.App.ClientID, Logger: logger, CSRF: g.csrf}).Mount(mux)
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", g.serveReady)

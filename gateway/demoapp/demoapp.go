@@ -29,6 +29,14 @@ type Handler struct {
 	Logger   *slog.Logger
 	// HTTPClient talks to the gateway; nil means a client with a timeout.
 	HTTPClient *http.Client
+	// CSRF protects the app's one form (gateway/web.CSRF implements it).
+	CSRF CSRF
+}
+
+// CSRF issues and checks the anti-forgery token of the app's form.
+type CSRF interface {
+	Token(w http.ResponseWriter, r *http.Request) string
+	Verify(r *http.Request) error
 }
 
 // Mount registers the demo app's routes.
@@ -74,13 +82,17 @@ func (h *Handler) config(ctx context.Context) (*oauth2.Config, error) {
 	}, nil
 }
 
-func (h *Handler) serveHome(w http.ResponseWriter, _ *http.Request) {
-	render(w, http.StatusOK, homeTmpl, nil)
+func (h *Handler) serveHome(w http.ResponseWriter, r *http.Request) {
+	render(w, http.StatusOK, homeTmpl, h.CSRF.Token(w, r))
 }
 
 // serveStart begins a launch: state and PKCE verifier go in a short-lived
 // HttpOnly cookie (a POST, so another site cannot start a launch).
 func (h *Handler) serveStart(w http.ResponseWriter, r *http.Request) {
+	if err := h.CSRF.Verify(r); err != nil {
+		render(w, http.StatusForbidden, resultTmpl, result{Error: "This form has expired. Go back and try again."})
+		return
+	}
 	conf, err := h.config(r.Context())
 	if err != nil {
 		h.fail(w, "could not read the gateway's SMART configuration", err)
@@ -205,7 +217,7 @@ const head = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>
 var (
 	homeTmpl = template.Must(template.New("home").Parse(head + `<h1>Demo Health Tracker</h1>
 <p>This pretend app shows what a member sees when a real app connects to the health plan.</p>
-<form method="post" action="/demo/start"><button type="submit" id="connect">Connect my health plan</button></form></main></body></html>`))
+<form method="post" action="/demo/start"><input type="hidden" name="csrf_token" value="{{.}}"><button type="submit" id="connect">Connect my health plan</button></form></main></body></html>`))
 	resultTmpl = template.Must(template.New("result").Parse(head + `{{if .Error}}<h1>Not connected</h1><p class="error" role="alert">{{.Error}}</p>
 {{else}}<h1 id="connected">Connected</h1><p>Hello{{with .Name}}, {{.}}{{end}}. The plan let this app read Patient/{{.Patient}}.</p>
 <ul><li>Claims found: <span id="claims">{{.Claims}}</span></li><li>Coverage records: {{.Coverage}}</li><li>Access granted: {{.Scope}}</li></ul>{{end}}
