@@ -150,9 +150,9 @@ func (s *fositeStore) get(ctx context.Context, kind TokenKind, sig string, sessi
 			return loaded{}, fmt.Errorf("decode %s session: %w", kind, err)
 		}
 	}
-	app, err := s.apps.GetApp(ctx, proj.ClientID)
-	if err != nil && !errors.Is(err, apps.ErrNotFound) {
-		return loaded{}, fmt.Errorf("load client of %s: %w", kind, err)
+	app, grant, err := s.appAndGrant(ctx, proj.ClientID, proj.ID)
+	if err != nil {
+		return loaded{}, fmt.Errorf("load %s: %w", kind, err)
 	}
 	req := &fosite.Request{
 		ID: proj.ID, RequestedAt: proj.RequestedAt, Client: s.client(app),
@@ -163,26 +163,37 @@ func (s *fositeStore) get(ctx context.Context, kind TokenKind, sig string, sessi
 	if req.Form == nil {
 		req.Form = url.Values{}
 	}
-	live, err := s.live(ctx, app, proj.ID)
-	if err != nil {
-		return loaded{}, err
-	}
-	return loaded{req: req, active: rec.Active, live: live}, nil
+	return loaded{req: req, active: rec.Active, live: live(app, grant)}, nil
 }
 
-// live reports whether tokens of this app and grant may still be used.
-func (s *fositeStore) live(ctx context.Context, app apps.App, grantID string) (bool, error) {
-	if !app.Approved() {
-		return false, nil
+// appAndGrant reads the token's app and grant at the same time (two store
+// round trips in the time of one). A missing app or grant comes back as the
+// zero value, which live refuses.
+func (s *fositeStore) appAndGrant(ctx context.Context, clientID, grantID string) (apps.App, apps.Grant, error) {
+	var (
+		grant    apps.Grant
+		grantErr error
+		done     = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		grant, grantErr = s.apps.GetGrant(ctx, grantID)
+	}()
+	app, appErr := s.apps.GetApp(ctx, clientID)
+	<-done
+	for _, err := range []error{appErr, grantErr} {
+		if err != nil && !errors.Is(err, apps.ErrNotFound) {
+			return apps.App{}, apps.Grant{}, err
+		}
 	}
-	g, err := s.apps.GetGrant(ctx, grantID)
-	if errors.Is(err, apps.ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("load grant: %w", err)
-	}
-	return g.Active() && !g.CreatedAt.Before(app.TokensValidAfter), nil
+	return app, grant, nil
+}
+
+// live reports whether tokens of this app and grant may still be used: the
+// app is approved, the grant exists and is not revoked, and it was made
+// after the app's last suspension or denial.
+func live(app apps.App, g apps.Grant) bool {
+	return app.Approved() && g.ID != "" && g.Active() && !g.CreatedAt.Before(app.TokensValidAfter)
 }
 
 func isNotFound(err error) bool {
