@@ -157,12 +157,18 @@ func (h *harness) launchAs(conf *oauth2.Config, user string) *oauth2.Token {
 	return tok
 }
 
-// tokenStatus posts to the token endpoint as the client and returns the status.
-func (h *harness) tokenStatus(conf *oauth2.Config, form url.Values) int {
-	req, _ := http.NewRequest("POST", conf.Endpoint.TokenURL, strings.NewReader(form.Encode()))
+// clientPost posts a form to an OAuth endpoint, authenticating as the
+// client with client_secret_basic (RFC 6749 §2.3.1 form-encodes the parts).
+func (h *harness) clientPost(conf *oauth2.Config, endpoint string, form url.Values) (*http.Response, error) {
+	req, _ := http.NewRequest("POST", endpoint, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth(url.QueryEscape(conf.ClientID), url.QueryEscape(conf.ClientSecret))
-	resp, err := http.DefaultClient.Do(req)
+	return http.DefaultClient.Do(req)
+}
+
+// tokenStatus posts to the token endpoint as the client and returns the status.
+func (h *harness) tokenStatus(conf *oauth2.Config, form url.Values) int {
+	resp, err := h.clientPost(conf, conf.Endpoint.TokenURL, form)
 	if err != nil {
 		h.t.Errorf("token request: %v", err)
 		return 0
@@ -174,11 +180,7 @@ func (h *harness) tokenStatus(conf *oauth2.Config, form url.Values) int {
 // revoke revokes a token at the endpoint the discovery document names.
 func (h *harness) revoke(conf *oauth2.Config, token string) {
 	h.t.Helper()
-	form := url.Values{"token": {token}}
-	req, _ := http.NewRequest("POST", h.endpoint("revocation_endpoint"), strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(url.QueryEscape(conf.ClientID), url.QueryEscape(conf.ClientSecret))
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := h.clientPost(conf, h.endpoint("revocation_endpoint"), url.Values{"token": {token}})
 	if err != nil {
 		h.t.Fatalf("revoke: %v", err)
 	}

@@ -3,7 +3,6 @@ package gateway_test
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -209,11 +208,7 @@ func TestSuspendCutsOff(t *testing.T) {
 
 func (h *harness) introspect(conf *oauth2.Config, token string) map[string]any {
 	h.t.Helper()
-	form := url.Values{"token": {token}}
-	req, _ := http.NewRequest("POST", h.endpoint("introspection_endpoint"), strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(url.QueryEscape(conf.ClientID), url.QueryEscape(conf.ClientSecret))
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := h.clientPost(conf, h.endpoint("introspection_endpoint"), url.Values{"token": {token}})
 	if err != nil {
 		h.t.Fatalf("introspect: %v", err)
 	}
