@@ -256,3 +256,41 @@ func TestConfidentialClientAuth(t *testing.T) {
 		})
 	}
 }
+
+// TestConnectedAppsGroupsGrants: an app the member allowed twice is one row
+// on their page, and one Revoke ends every token of both grants; another
+// app's grant is untouched.
+func TestConnectedAppsGroupsGrants(t *testing.T) {
+	h := newHarness(t, memoryStore)
+	conf := h.registerApp(false, "approved")
+	other := h.registerApp(false, "approved")
+	first, second, kept := h.launchAs(conf, "alice"), h.launchAs(conf, "alice"), h.launchAs(other, "alice")
+	b := h.browser()
+	p := b.login(b.get(h.base+"/login?return_to=/account/apps"), "alice")
+	if n := strings.Count(p.body, "<article"); n != 2 {
+		t.Fatalf("connected apps page shows %d rows for 2 apps:\n%s", n, p.body)
+	}
+	action := "/account/apps/" + conf.ClientID + "/revoke"
+	if !strings.Contains(p.body, `action="`+action+`"`) {
+		t.Fatalf("no revoke form for %s:\n%s", conf.ClientID, p.body)
+	}
+	if r := b.post(h.base+action, url.Values{"csrf_token": {p.field(t, csrfRE)}}); r.status != 200 || strings.Count(r.body, "<article") != 1 {
+		t.Fatalf("after revoking one app: %d\n%s", r.status, r.body)
+	}
+	for name, tok := range map[string]string{"first": first.AccessToken, "second": second.AccessToken} {
+		if code, _ := h.fhirGet(tok, "/Patient/"+h.patient["alice"]); code != 401 {
+			t.Errorf("%s grant's token after revoking the app: %d, want 401", name, code)
+		}
+	}
+	if code, _ := h.fhirGet(kept.AccessToken, "/Patient/"+h.patient["alice"]); code != 200 {
+		t.Errorf("the other app's token after revoking the first app: %d, want 200", code)
+	}
+	bob := h.browser()
+	bp := bob.login(bob.get(h.base+"/login?return_to=/account/apps"), "bob")
+	if r := bob.post(h.base+"/account/apps/"+other.ClientID+"/revoke", url.Values{"csrf_token": {bp.field(t, csrfRE)}}); r.status != 404 {
+		t.Errorf("bob revoking an app only alice connected: %d, want 404", r.status)
+	}
+	if code, _ := h.fhirGet(kept.AccessToken, "/Patient/"+h.patient["alice"]); code != 200 {
+		t.Errorf("bob's revoke touched alice's grant: %d", code)
+	}
+}

@@ -6,20 +6,25 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/patientaccess/gateway/apps"
 	"github.com/patientaccess/gateway/oauth/smart"
 )
 
-// connectedApp is one row of the member's connected-apps page.
+// connectedApp is one row of the member's connected-apps page: one app,
+// however many times the member allowed it.
 type connectedApp struct {
-	GrantID   string
+	ClientID  string
 	Name      string
 	Developer string
 	Status    string
 	Since     string
 	Access    []string
+
+	validAfter time.Time // grants older than this were cut off by a suspension
+	anyLive    bool      // some grant is newer than validAfter
 }
 
 type accountPage struct {
@@ -55,32 +60,54 @@ func (s *Server) connectedApps(ctx context.Context, m Member) ([]connectedApp, e
 		return nil, err
 	}
 	var rows []connectedApp
+	index := map[string]int{} // client id → row
 	for _, g := range grants {
 		if !g.Active() {
 			continue
 		}
-		app, err := s.deps.Apps.GetApp(ctx, g.ClientID)
-		if err != nil && !errors.Is(err, apps.ErrNotFound) {
-			return nil, err
-		}
-		row := connectedApp{GrantID: g.ID, Name: app.Name, Developer: app.Developer, Since: g.CreatedAt.Format(time.DateOnly)}
-		if !app.Approved() || g.CreatedAt.Before(app.TokensValidAfter) {
-			row.Status = "Cut off by your health plan (" + string(app.Status) + ")"
-		}
-		for _, sc := range g.Scopes {
-			if sc == "openid" || sc == "launch/patient" {
-				continue
+		i, seen := index[g.ClientID]
+		if !seen {
+			row, err := s.appRow(ctx, g.ClientID)
+			if err != nil {
+				return nil, err
 			}
-			row.Access = append(row.Access, smart.Describe(sc))
+			i = len(rows)
+			index[g.ClientID] = i
+			rows = append(rows, row)
 		}
-		rows = append(rows, row)
+		row := &rows[i]
+		row.Since = g.CreatedAt.Format(time.DateOnly) // grants come newest first: the last one seen is the oldest
+		row.anyLive = row.anyLive || !g.CreatedAt.Before(row.validAfter)
+		for _, sc := range g.Scopes {
+			if d := smart.Describe(sc); sc != "openid" && sc != "launch/patient" && !slices.Contains(row.Access, d) {
+				row.Access = append(row.Access, d)
+			}
+		}
+	}
+	for i := range rows {
+		if rows[i].Status == "" && !rows[i].anyLive {
+			rows[i].Status = "Cut off by your health plan"
+		}
 	}
 	return rows, nil
 }
 
-// serveRevokeGrant ends one of the member's grants and every token issued
-// under it.
-func (s *Server) serveRevokeGrant(w http.ResponseWriter, r *http.Request) {
+// appRow starts a row with what the registry says of the app.
+func (s *Server) appRow(ctx context.Context, clientID string) (connectedApp, error) {
+	app, err := s.deps.Apps.GetApp(ctx, clientID)
+	if err != nil && !errors.Is(err, apps.ErrNotFound) {
+		return connectedApp{}, err
+	}
+	row := connectedApp{ClientID: clientID, Name: app.Name, Developer: app.Developer, validAfter: app.TokensValidAfter}
+	if !app.Approved() {
+		row.Status = "Cut off by your health plan (" + string(app.Status) + ")"
+	}
+	return row, nil
+}
+
+// serveRevokeApp ends every grant the signed-in member gave one app, and
+// every token issued under them.
+func (s *Server) serveRevokeApp(w http.ResponseWriter, r *http.Request) {
 	if err := s.deps.CSRF.Verify(r); err != nil {
 		s.errorPage(w, http.StatusForbidden, "This form has expired", "Please go back, reload the page and try again.")
 		return
@@ -90,16 +117,36 @@ func (s *Server) serveRevokeGrant(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, PathLogin+"?return_to="+url.QueryEscape(PathAccount), http.StatusSeeOther)
 		return
 	}
-	if err := s.RevokeGrant(r.Context(), m.Username, r.PathValue("grant")); err != nil {
-		if errors.Is(err, apps.ErrNotFound) {
-			s.errorPage(w, http.StatusNotFound, "Not found", "We could not find that connected app.")
-			return
-		}
-		s.deps.Logger.ErrorContext(r.Context(), "revoke grant", "err", err)
+	n, err := s.RevokeApp(r.Context(), m.Username, r.PathValue("client"))
+	switch {
+	case err != nil:
+		s.deps.Logger.ErrorContext(r.Context(), "revoke app", "err", err)
 		s.errorPage(w, http.StatusInternalServerError, "Something went wrong", "We could not end this app's access. Please try again.")
-		return
+	case n == 0:
+		s.errorPage(w, http.StatusNotFound, "Not found", "You have not connected that app.")
+	default:
+		http.Redirect(w, r, PathAccount+"?revoked=1", http.StatusSeeOther)
 	}
-	http.Redirect(w, r, PathAccount+"?revoked=1", http.StatusSeeOther)
+}
+
+// RevokeApp ends every active grant the member gave the app and returns how
+// many there were.
+func (s *Server) RevokeApp(ctx context.Context, member, clientID string) (int, error) {
+	grants, err := s.deps.Apps.ListGrants(ctx, member)
+	if err != nil {
+		return 0, fmt.Errorf("list grants: %w", err)
+	}
+	n := 0
+	for _, g := range grants {
+		if g.ClientID != clientID || !g.Active() {
+			continue
+		}
+		if err := s.RevokeGrant(ctx, member, g.ID); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
 }
 
 // RevokeGrant ends a member's grant: the grant is marked revoked and every

@@ -63,7 +63,7 @@ func (s *Server) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+PathLogin, s.serveLogin)
 	mux.HandleFunc("POST "+PathLogout, s.serveLogout)
 	mux.HandleFunc("GET "+PathAccount, s.serveAccount)
-	mux.HandleFunc("POST "+PathAccount+"/{grant}/revoke", s.serveRevokeGrant)
+	mux.HandleFunc("POST "+PathAccount+"/{client}/revoke", s.serveRevokeApp)
 }
 
 //go:embed style.css

@@ -54,7 +54,7 @@ func AccessLog(logger *slog.Logger, next http.Handler) http.Handler {
 }
 
 // SafePath is a request path fit for logs and traces: FHIR resource ids
-// (/fhir/{type}/{id}, /_history/{vid}) and grant ids (/account/apps/{grant}),
+// (/fhir/{type}/{id}, /_history/{vid}) and the app ids of a member's connected apps (/account/apps/{app}),
 // which point at a member, are replaced by placeholders.
 func SafePath(p string) string {
 	seg := strings.Split(strings.TrimPrefix(p, "/"), "/")
@@ -67,7 +67,7 @@ func SafePath(p string) string {
 			}
 		}
 	case seg[0] == "account" && len(seg) > 2:
-		seg[2] = "{grant}"
+		seg[2] = "{app}"
 	}
 	return "/" + strings.Join(seg, "/")
 }

@@ -141,7 +141,7 @@ func TestSafePath(t *testing.T) {
 		{"/fhir/Coverage/_search", "/fhir/Coverage/_search"},
 		{"/fhir/metadata", "/fhir/metadata"},
 		{"/fhir/.well-known/smart-configuration", "/fhir/.well-known/smart-configuration"},
-		{"/account/apps/grant-1/revoke", "/account/apps/{grant}/revoke"},
+		{"/account/apps/client-1/revoke", "/account/apps/{app}/revoke"},
 		{"/oauth/token", "/oauth/token"},
 		{"/", "/"},
 	}
