@@ -58,8 +58,12 @@ func TestDiscovery(t *testing.T) {
 func TestBrowserHeaders(t *testing.T) {
 	h := newHarness(t, memoryStore)
 	h.registerApp(true, "approved")
-	preflight := func(origin string) *http.Response {
-		req, _ := http.NewRequest("OPTIONS", h.fhir+"/Patient", nil)
+	preflight := func(origin string, path ...string) *http.Response {
+		u := h.fhir + "/Patient"
+		if len(path) > 0 {
+			u = h.base + path[0]
+		}
+		req, _ := http.NewRequest("OPTIONS", u, nil)
 		req.Header.Set("Origin", origin)
 		req.Header.Set("Access-Control-Request-Method", "GET")
 		req.Header.Set("Access-Control-Request-Headers", "authorization")
@@ -73,6 +77,14 @@ func TestBrowserHeaders(t *testing.T) {
 	ok := preflight("https://app.example.test")
 	if ok.StatusCode >= 300 || ok.Header.Get("Access-Control-Allow-Origin") != "https://app.example.test" {
 		t.Errorf("preflight from the app's origin: %d ACAO=%q", ok.StatusCode, ok.Header.Get("Access-Control-Allow-Origin"))
+	}
+	for _, p := range []string{"/oauth/token", "/oauth/revoke", "/fhir/.well-known/smart-configuration", "/fhir/metadata"} {
+		if r := preflight("https://app.example.test", p); r.Header.Get("Access-Control-Allow-Origin") != "https://app.example.test" {
+			t.Errorf("preflight for %s: %d ACAO=%q", p, r.StatusCode, r.Header.Get("Access-Control-Allow-Origin"))
+		}
+	}
+	if r := preflight("https://app.example.test", "/login"); r.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("the login page answers CORS: %q", r.Header.Get("Access-Control-Allow-Origin"))
 	}
 	if bad := preflight("https://evil.example"); bad.Header.Get("Access-Control-Allow-Origin") != "" {
 		t.Errorf("preflight from an unknown origin allowed: %q", bad.Header.Get("Access-Control-Allow-Origin"))
