@@ -48,9 +48,9 @@ func stores(testing.TB) map[string]func(t testing.TB) gateway.Store {
 	}
 }
 
-// openRedis connects to the test Redis with a prefix of its own and removes
-// its keys afterwards. Without Redis the test fails in CI and skips locally.
-func openRedis(t testing.TB) gateway.Store {
+// testRedis connects to the test Redis (GATEWAY_TEST_REDIS_URL, default
+// db 15 on 127.0.0.1). Without Redis the test fails in CI and skips locally.
+func testRedis(t testing.TB) (string, *goredis.Client) {
 	t.Helper()
 	u := os.Getenv("GATEWAY_TEST_REDIS_URL")
 	if u == "" {
@@ -61,6 +61,7 @@ func openRedis(t testing.TB) gateway.Store {
 		t.Fatalf("GATEWAY_TEST_REDIS_URL: %v", err)
 	}
 	client := goredis.NewClient(opts)
+	t.Cleanup(func() { _ = client.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	if err := client.Ping(ctx).Err(); err != nil {
@@ -69,15 +70,28 @@ func openRedis(t testing.TB) gateway.Store {
 		}
 		t.Skipf("redis at %s does not answer (set CI=1 to fail instead): %v", u, err)
 	}
-	prefix := fmt.Sprintf("pagtest:%s:%d:", strings.ReplaceAll(t.Name(), "/", "_"), time.Now().UnixNano())
-	t.Cleanup(func() {
+	return u, client
+}
+
+// deleteKeys removes every key with the prefix now and when the test ends.
+func deleteKeys(t testing.TB, client *goredis.Client, prefix string) {
+	del := func() {
 		ctx := context.Background()
 		iter := client.Scan(ctx, 0, prefix+"*", 500).Iterator()
 		for iter.Next(ctx) {
 			client.Del(ctx, iter.Val())
 		}
-		_ = client.Close()
-	})
+	}
+	del()
+	t.Cleanup(del)
+}
+
+// openRedis is a Redis store with a key prefix of its own, emptied afterwards.
+func openRedis(t testing.TB) gateway.Store {
+	t.Helper()
+	_, client := testRedis(t)
+	prefix := fmt.Sprintf("pagtest:%s:%d:", strings.ReplaceAll(t.Name(), "/", "_"), time.Now().UnixNano())
+	deleteKeys(t, client, prefix)
 	return redisstore.New(client, redisstore.WithPrefix(prefix))
 }
 
