@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -250,7 +251,7 @@ func TestConfidentialClientAuth(t *testing.T) {
 				return
 			}
 			var re *oauth2.RetrieveError
-			if !asRetrieve(err, &re) || re.ErrorCode != tc.want {
+			if !errors.As(err, &re) || re.ErrorCode != tc.want {
 				t.Fatalf("exchange with a wrong secret: %v, want %s", err, tc.want)
 			}
 		})

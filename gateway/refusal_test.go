@@ -2,6 +2,8 @@ package gateway_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -123,7 +125,7 @@ func TestCodeReuse(t *testing.T) {
 	}
 	_, err = conf.Exchange(context.Background(), code, oauth2.VerifierOption(l.verifier))
 	var re *oauth2.RetrieveError
-	if err == nil || !asRetrieve(err, &re) || re.ErrorCode != "invalid_grant" {
+	if err == nil || !errors.As(err, &re) || re.ErrorCode != "invalid_grant" {
 		t.Fatalf("second exchange: %v, want invalid_grant", err)
 	}
 	if code, _ := h.fhirGet(tok.AccessToken, "/Patient/"+h.patient["alice"]); code != 401 {
@@ -214,7 +216,7 @@ func (h *harness) introspect(conf *oauth2.Config, token string) map[string]any {
 	}
 	defer resp.Body.Close()
 	var out map[string]any
-	_ = jsonDecode(resp.Body, &out)
+	_ = json.NewDecoder(resp.Body).Decode(&out)
 	return out
 }
 

@@ -47,7 +47,7 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, PathLogin+"?return_to="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 		return
 	}
-	consent := s.buildConsent(app, ar)
+	consent := s.buildConsent(ar)
 	if r.Method != http.MethodPost {
 		s.renderConsent(w, r, app, member, consent)
 		return

@@ -32,7 +32,7 @@ type choice struct {
 }
 
 // buildConsent groups the scopes fosite accepted into consent choices.
-func (s *Server) buildConsent(_ apps.App, ar fosite.AuthorizeRequester) consent {
+func (s *Server) buildConsent(ar fosite.AuthorizeRequester) consent {
 	c := consent{requested: ar.GetRequestedScopes(), types: s.deps.ResourceTypes}
 	seen := map[string]bool{}
 	addChoice := func(value, label string) {
@@ -135,8 +135,7 @@ func (s *Server) newMemberSession(ar fosite.AuthorizeRequester, m Member) *Sessi
 		extra["name"] = m.DisplayName
 	}
 	sess.Claims = &jwt.IDTokenClaims{Subject: m.Username, Issuer: s.cfg.Issuer, RequestedAt: now, AuthTime: now, Extra: extra}
-	kid, _ := keyID(&s.cfg.SigningKey.PublicKey)
-	sess.Headers = &jwt.Headers{Extra: map[string]interface{}{"kid": kid}}
+	sess.Headers = &jwt.Headers{Extra: map[string]interface{}{"kid": s.kid}}
 	return sess
 }
 

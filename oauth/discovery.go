@@ -58,11 +58,7 @@ func keyID(pub *rsa.PublicKey) (string, error) {
 	return base64.RawURLEncoding.EncodeToString(sum[:12]), nil
 }
 
-func jwksDocument(pub *rsa.PublicKey) ([]byte, error) {
-	kid, err := keyID(pub)
-	if err != nil {
-		return nil, err
-	}
+func jwksDocument(pub *rsa.PublicKey, kid string) ([]byte, error) {
 	set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: pub, KeyID: kid, Algorithm: "RS256", Use: "sig"}}}
 	b, err := json.Marshal(set)
 	if err != nil {

@@ -115,6 +115,7 @@ type Server struct {
 	store    *fositeStore
 	pages    *template.Template
 	jwks     []byte
+	kid      string // the signing key's id, in the JWKS and every id_token header
 	now      func() time.Time
 }
 
@@ -135,11 +136,15 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	jwks, err := jwksDocument(&cfg.SigningKey.PublicKey)
+	kid, err := keyID(&cfg.SigningKey.PublicKey)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, deps: deps, pages: pages, jwks: jwks, now: deps.Now}
+	jwks, err := jwksDocument(&cfg.SigningKey.PublicKey, kid)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, deps: deps, pages: pages, jwks: jwks, kid: kid, now: deps.Now}
 	s.store = &fositeStore{tokens: deps.Storage, apps: deps.Apps, audience: cfg.FHIRBaseURL, now: deps.Now}
 	s.provider = s.wire()
 	return s, nil
