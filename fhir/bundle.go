@@ -7,9 +7,12 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/patientaccess/gateway/fhir/access"
+	"github.com/patientaccess/gateway/fhir/catalog"
 	"github.com/patientaccess/gateway/oauth/smart"
 )
 
@@ -18,11 +21,17 @@ const maxSearchBody = 64 << 10
 
 // serveSearch answers GET /fhir/{type} and POST /fhir/{type}/_search
 // (FHIR R4 http.html "search"). The search never leaves the token's
-// patient compartment: a patient parameter naming anyone else matches
-// nothing, and every resource the Source returns is checked again.
+// constraint: a parameter naming another patient matches nothing, the
+// Source is asked only for the member's compartment, and every resource it
+// returns is checked again; an answer with anything outside the constraint
+// is withheld whole (502).
 func (h *Handler) serveSearch(w http.ResponseWriter, r *http.Request) {
 	c, ok := h.begin(w, r, "fhir.search")
-	if !ok || !c.decide(smart.Search, nil) {
+	if !ok {
+		return
+	}
+	if c.typ == nil {
+		c.decide(smart.Search, nil) // renders the refusal for a type not served
 		return
 	}
 	params, status, msg := searchParams(w, r)
@@ -36,18 +45,134 @@ func (h *Handler) serveSearch(w http.ResponseWriter, r *http.Request) {
 		c.fail(http.StatusBadRequest, pe.code, pe.msg, "bad search parameters")
 		return
 	}
-	page, ids, err := h.search(c, s)
-	if err != nil {
-		c.internal("fhir: search failed", err)
+	if !c.decide(smart.Search, s.values()) {
 		return
 	}
-	body, err := h.searchset(c.typ, s, page, ids)
-	if err != nil {
-		c.internal("fhir: encode searchset", err)
+	q, none, ok := c.query(s)
+	if !ok {
 		return
 	}
-	writeResource(w, body)
-	c.finish("success", "", len(page.Entries))
+	var page Page
+	if !none {
+		if page, err = h.Source.Search(r.Context(), q); err != nil {
+			c.sourceFailed("fhir: search failed", err)
+			return
+		}
+	}
+	c.respond(s, page)
+}
+
+// query turns a validated search into the Source query: the cursor
+// checked, and a parameter on the compartment narrowed to the member (none
+// is true when it names only other patients, so nothing can match).
+func (c *call) query(s searchRequest) (q Query, none, ok bool) {
+	q = Query{Type: c.typ, Constraint: c.constraint, Includes: s.includes, Count: s.count}
+	if s.cursor != "" {
+		inner, valid := openCursor(c.h.key, c.cursorBinding(s), s.cursor)
+		if !valid {
+			c.fail(http.StatusBadRequest, "invalid", "The _page parameter does not belong to this search; follow the Bundle's links.", "bad page cursor")
+			return q, false, false
+		}
+		q.Cursor = inner
+	}
+	for _, cr := range s.criteria {
+		if c.typ.Kind != catalog.MemberData || cr.Param.Name != c.typ.Owner.Param {
+			q.Criteria = append(q.Criteria, cr)
+			continue
+		}
+		if !namesPatient(cr, c.token.Patient) {
+			none = true // the Source restricts to the member already; drop the criterion
+		}
+	}
+	return q, none, true
+}
+
+// namesPatient reports whether one of the criterion's values is patient.
+func namesPatient(c Criterion, patient string) bool {
+	for _, v := range c.Values {
+		if c.Param.Kind == catalog.Reference {
+			typ, id, _ := parseReferenceValue(c.Param, v)
+			if (typ == "" || typ == "Patient") && id == patient {
+				return true
+			}
+		} else if v == patient {
+			return true
+		}
+	}
+	return false
+}
+
+// cursorBinding is what a next link's cursor is bound to: the member, the
+// app, the type and the normalized search.
+func (c *call) cursorBinding(s searchRequest) string {
+	return strings.Join([]string{c.token.Patient, c.token.ClientID, c.typ.Name, s.encode()}, "\x00")
+}
+
+// respond checks every resource of the page against the constraint and
+// writes the searchset.
+func (c *call) respond(s searchRequest, page Page) {
+	if len(page.Entries) > s.count {
+		page.Entries = page.Entries[:s.count]
+	}
+	entries, err := c.admit(page.Entries, true)
+	if err != nil {
+		c.upstreamFault(err)
+		return
+	}
+	included, err := c.admit(page.Included, false)
+	if err != nil {
+		c.upstreamFault(err)
+		return
+	}
+	next := ""
+	if page.Next != "" && len(entries) > 0 {
+		next = sealCursor(c.h.key, c.cursorBinding(s), page.Next)
+	}
+	body, err := c.h.searchset(c.typ.Name, s, page.Total, entries, included, next)
+	if err != nil {
+		c.sourceFailed("fhir: encode searchset", err)
+		return
+	}
+	writeResource(c.w, body)
+	for _, e := range included {
+		if !slices.Contains(c.event.ResourceTypes, e.facts.Type) {
+			c.event.ResourceTypes = append(c.event.ResourceTypes, e.facts.Type)
+		}
+	}
+	c.finish("success", "", len(entries)+len(included))
+}
+
+// checked is a resource that passed the constraint.
+type checked struct {
+	raw   json.RawMessage
+	facts catalog.Facts
+}
+
+// admit checks resources against the call's constraint. A match must be of
+// the searched type; an included resource the scopes do not grant is left
+// out quietly (the search asked for it, the app may not see it); anything
+// else outside the constraint is an error: the answer is not used.
+func (c *call) admit(raws []json.RawMessage, match bool) ([]checked, error) {
+	out := make([]checked, 0, len(raws))
+	for _, raw := range raws {
+		f, err := catalog.Inspect(raw)
+		if err != nil {
+			return nil, err
+		}
+		typ, ok := c.h.served[f.Type]
+		if !ok || (match && typ != c.typ) || !catalog.ValidID(f.ID) {
+			return nil, access.ErrNotServed
+		}
+		err = c.constraint.Check(f, restrictionMatcher(typ, raw))
+		if !match && errors.Is(err, access.ErrNotGranted) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, checked{raw: raw, facts: f})
+	}
+	return out, nil
 }
 
 // searchParams returns the query parameters, and for POST the form body
@@ -71,34 +196,6 @@ func searchParams(w http.ResponseWriter, r *http.Request) (url.Values, int, stri
 	return r.Form, 0, ""
 }
 
-// search asks the Source, always within the token's compartment, and fails
-// closed if the Source returns anything outside it. It returns the ids of
-// the entries too.
-func (h *Handler) search(c *call, s searchRequest) (Page, []string, error) {
-	patient := c.token.Patient
-	if s.hasPatient && s.patient != patient {
-		return Page{}, nil, nil
-	}
-	page, err := h.Source.Search(c.r.Context(), c.typ, Query{
-		Patient: patient, IDs: s.ids, LastUpdated: s.lastUpdated, Count: s.count, Offset: s.offset,
-	})
-	if err != nil {
-		return Page{}, nil, err
-	}
-	if len(page.Entries) > s.count {
-		page.Entries = page.Entries[:s.count]
-	}
-	ids := make([]string, len(page.Entries))
-	for i, raw := range page.Entries {
-		owner, f := inspect(raw)
-		if !access.InCompartment(patient, c.typ, owner) {
-			return Page{}, nil, errors.New("fhir: source returned a resource outside the patient compartment")
-		}
-		ids[i] = f.ID
-	}
-	return page, ids, nil
-}
-
 type bundleLink struct {
 	Relation string `json:"relation"`
 	URL      string `json:"url"`
@@ -110,20 +207,28 @@ type bundle struct {
 		LastUpdated string `json:"lastUpdated"`
 	} `json:"meta"`
 	Type  string       `json:"type"`
-	Total int          `json:"total"`
+	Total *int         `json:"total,omitempty"`
 	Link  []bundleLink `json:"link"`
 }
 
-// searchset builds the searchset Bundle around the raw entries; the links
-// reproduce the normalized search under BaseURL, with next only when more
-// matches remain. The entries' resources are written as the exact bytes
-// the Source returned (search already checked each is valid JSON).
-func (h *Handler) searchset(typ string, s searchRequest, page Page, ids []string) ([]byte, error) {
-	b := bundle{ResourceType: "Bundle", Type: "searchset", Total: page.Total}
+// searchset builds the searchset Bundle around the checked resources; the
+// links reproduce the normalized search under BaseURL, next only when a
+// cursor continues it. Resources are written as the exact bytes the Source
+// returned.
+func (h *Handler) searchset(typ string, s searchRequest, total int, entries, included []checked, next string) ([]byte, error) {
+	b := bundle{ResourceType: "Bundle", Type: "searchset"}
+	if total >= 0 {
+		b.Total = &total
+	}
 	b.Meta.LastUpdated = h.now().UTC().Format(time.RFC3339)
-	b.Link = []bundleLink{{"self", h.searchURL(typ, s.encode(s.offset, s.hasOffset))}}
-	if next := s.offset + len(page.Entries); len(page.Entries) > 0 && next < page.Total {
-		b.Link = append(b.Link, bundleLink{"next", h.searchURL(typ, s.encode(next, true))})
+	query := s.encode()
+	self := query
+	if s.cursor != "" {
+		self = joinQuery(query, ParamPage+"="+url.QueryEscape(s.cursor))
+	}
+	b.Link = []bundleLink{{"self", h.searchURL(typ, self)}}
+	if next != "" {
+		b.Link = append(b.Link, bundleLink{"next", h.searchURL(typ, joinQuery(query, ParamPage+"="+url.QueryEscape(next)))})
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -132,26 +237,47 @@ func (h *Handler) searchset(typ string, s searchRequest, page Page, ids []string
 		return nil, err
 	}
 	buf.Truncate(buf.Len() - 2) // drop "}\n": the entries follow
-	if len(page.Entries) == 0 {
+	if len(entries)+len(included) == 0 {
 		buf.WriteByte('}')
 		return buf.Bytes(), nil
 	}
 	buf.WriteString(`,"entry":[`)
-	for i, raw := range page.Entries {
-		if i > 0 {
-			buf.WriteByte(',')
+	first := true
+	for _, group := range []struct {
+		mode string
+		list []checked
+	}{{"match", entries}, {"include", included}} {
+		for _, e := range group.list {
+			if !first {
+				buf.WriteByte(',')
+			}
+			first = false
+			if err := h.writeEntry(&buf, enc, e, group.mode); err != nil {
+				return nil, err
+			}
 		}
-		buf.WriteString(`{"fullUrl":`)
-		if err := enc.Encode(h.BaseURL + "/" + typ + "/" + ids[i]); err != nil {
-			return nil, err
-		}
-		buf.Truncate(buf.Len() - 1) // drop "\n"
-		buf.WriteString(`,"resource":`)
-		buf.Write(raw)
-		buf.WriteString(`,"search":{"mode":"match"}}`)
 	}
 	buf.WriteString("]}")
 	return buf.Bytes(), nil
+}
+
+func (h *Handler) writeEntry(buf *bytes.Buffer, enc *json.Encoder, e checked, mode string) error {
+	buf.WriteString(`{"fullUrl":`)
+	if err := enc.Encode(h.BaseURL + "/" + e.facts.Type + "/" + e.facts.ID); err != nil {
+		return err
+	}
+	buf.Truncate(buf.Len() - 1) // drop "\n"
+	buf.WriteString(`,"resource":`)
+	buf.Write(e.raw)
+	buf.WriteString(`,"search":{"mode":"` + mode + `"}}`)
+	return nil
+}
+
+func joinQuery(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "&" + b
 }
 
 func (h *Handler) searchURL(typ, query string) string {

@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/patientaccess/gateway/fhir/access"
+	"github.com/patientaccess/gateway/fhir/catalog"
 )
 
 // demoResource is what the demo test inspects in each demo resource.
@@ -51,8 +54,8 @@ func TestLoadDemoIsDeterministic(t *testing.T) {
 func TestDemoData(t *testing.T) {
 	s := loadDemo(t)
 	kindProfile := map[string]string{
-		"institutional/inpatient": ProfileEOBInpatient, "institutional/outpatient": ProfileEOBOutpatient,
-		"professional/": ProfileEOBProfessional, "pharmacy/": ProfileEOBPharmacy,
+		"institutional/inpatient": catalog.ProfileEOBInpatient, "institutional/outpatient": catalog.ProfileEOBOutpatient,
+		"professional/": catalog.ProfileEOBProfessional, "pharmacy/": catalog.ProfileEOBPharmacy,
 	}
 	seen := map[string]string{}
 	for _, m := range DemoMembers() {
@@ -60,12 +63,12 @@ func TestDemoData(t *testing.T) {
 		if !bytes.Contains(patient, []byte(`"_birthDate":{"extension":[`)) {
 			t.Errorf("%s: Patient has no _birthDate extension", m.Username)
 		}
-		checkDemo(t, patient, ProfilePatient, seen)
+		checkDemo(t, patient, catalog.ProfilePatient, seen)
 		covers := searchAll(t, s, "Coverage", m.PatientID)
 		if len(covers) != 1 {
 			t.Fatalf("%s: %d coverages, want 1", m.Username, len(covers))
 		}
-		checkDemo(t, covers[0], ProfileCoverage, seen)
+		checkDemo(t, covers[0], catalog.ProfileCoverage, seen)
 		eobs := searchAll(t, s, "ExplanationOfBenefit", m.PatientID)
 		kinds := map[string]bool{}
 		for _, raw := range eobs {
@@ -125,7 +128,7 @@ func TestDemoFilesAreSynthetic(t *testing.T) {
 
 func get(t *testing.T, s *MemorySource, typ, id string) json.RawMessage {
 	t.Helper()
-	raw, err := s.Read(context.Background(), typ, id)
+	raw, err := s.Read(context.Background(), readQuery(typ, id))
 	if err != nil {
 		t.Fatalf("Read %s/%s: %v", typ, id, err)
 	}
@@ -134,7 +137,8 @@ func get(t *testing.T, s *MemorySource, typ, id string) json.RawMessage {
 
 func searchAll(t *testing.T, s *MemorySource, typ, patient string) []json.RawMessage {
 	t.Helper()
-	page, err := s.Search(context.Background(), typ, Query{Patient: patient, Count: 1000})
+	ct, _ := catalog.Lookup(typ)
+	page, err := s.Search(context.Background(), Query{Type: ct, Constraint: access.Constraint{Patient: patient}, Count: MaxCount})
 	if err != nil {
 		t.Fatalf("Search %s: %v", typ, err)
 	}

@@ -1,14 +1,17 @@
 // Package fhir is the gateway's FHIR R4 resource server: read and
-// search-type on Patient, Coverage and ExplanationOfBenefit for one member's
-// patient compartment, the public CapabilityStatement, Bundles and paging,
-// OperationOutcome errors, and the embedded member-data store with its
-// synthetic demo data (CARIN Blue Button profiles).
+// search-type on the types fhir/catalog lists, for one member's patient
+// compartment and the shared reference data the member's scopes allow; the
+// public CapabilityStatement; searchset Bundles with _include and signed
+// paging cursors; OperationOutcome errors; and the Sources member data
+// comes from: the embedded MemorySource (with synthetic demo data in CARIN
+// Blue Button profiles) or an upstream FHIR server.
 //
 // FHIR data passes through unchanged: resources are kept and served as the
-// raw JSON bytes they arrived as (compacted once on entry). They are decoded
-// with golang-fhir-models only to validate them and with a small struct to
-// find their patient compartment; they are never re-encoded from Go structs,
-// which would drop primitive extensions such as _birthDate.
+// raw JSON bytes they arrived as (compacted once on entry to the embedded
+// store). They are decoded only to check them (golang-fhir-models), to read
+// the few facts the access check needs (catalog.Inspect), and to evaluate
+// search parameters; they are never re-encoded from Go structs, which would
+// drop primitive extensions such as _birthDate.
 //
 // Bearer tokens are checked through TokenChecker, which this package
 // declares and the authorization server implements; the access decision

@@ -56,6 +56,7 @@ func (a *fakeAudit) take() []Event {
 // testEnv is a Handler over the demo data with alice's and bob's tokens.
 type testEnv struct {
 	t          *testing.T
+	h          *Handler
 	mux        *http.ServeMux
 	audit      *fakeAudit
 	alice, bob DemoMember
@@ -80,6 +81,7 @@ func newTestEnvWith(t testing.TB, src Source) *testEnv {
 		"alice-patient": {Patient: alice.PatientID, Scopes: []string{"patient/Patient.read"}, ClientID: "app-2", Member: alice.Username},
 		"alice-r":       {Patient: alice.PatientID, Scopes: []string{"patient/*.r"}, ClientID: "app-3", Member: alice.Username},
 		"no-patient":    {Scopes: allRead, ClientID: "app-4", Member: alice.Username},
+		"alice-all":     {Patient: alice.PatientID, Scopes: []string{"patient/*.rs"}, ClientID: "app-5", Member: alice.Username},
 	}
 	audit := &fakeAudit{}
 	h := &Handler{
@@ -94,7 +96,7 @@ func newTestEnvWith(t testing.TB, src Source) *testEnv {
 	mux := http.NewServeMux()
 	h.Mount(mux)
 	tt, _ := t.(*testing.T)
-	return &testEnv{t: tt, mux: mux, audit: audit, alice: alice, bob: bob}
+	return &testEnv{t: tt, h: h, mux: mux, audit: audit, alice: alice, bob: bob}
 }
 
 // get requests target (a path or an absolute URL under testBase).
@@ -222,7 +224,7 @@ type leaky struct {
 	other string
 }
 
-func (l leaky) Search(ctx context.Context, typ string, q Query) (Page, error) {
-	q.Patient = l.other
-	return l.Source.Search(ctx, typ, q)
+func (l leaky) Search(ctx context.Context, q Query) (Page, error) {
+	q.Constraint.Patient = l.other
+	return l.Source.Search(ctx, q)
 }

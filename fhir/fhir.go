@@ -4,6 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
+
+	"github.com/patientaccess/gateway/fhir/access"
+	"github.com/patientaccess/gateway/fhir/catalog"
 )
 
 // Access is what a valid bearer token allows: one patient, some scopes.
@@ -49,48 +53,80 @@ type OAuthURIs struct {
 	Authorize, Token, Revoke, Introspect string
 }
 
-// ResourceTypes are the FHIR resource types this server serves, in the
-// order the CapabilityStatement lists them. Callers must not modify it; the
-// package itself decides support with supported, not with this slice.
-var ResourceTypes = []string{"Patient", "Coverage", "ExplanationOfBenefit"}
-
-// supported reports whether the server serves resourceType.
-func supported(resourceType string) bool {
-	switch resourceType {
-	case "Patient", "Coverage", "ExplanationOfBenefit":
-		return true
-	}
-	return false
-}
-
 // ErrNotFound is returned by a Source when a resource does not exist.
 var ErrNotFound = errors.New("resource not found")
 
-// Source is where member data comes from: the embedded store now, an
-// upstream FHIR server later. It returns raw resource JSON; the Handler
-// checks every resource it returns against the token's compartment itself,
-// so a Source bug cannot leak another member's data.
+// Source is where member data comes from: the embedded MemorySource or an
+// upstream FHIR server. It returns raw resource JSON, byte for byte. Every
+// query carries the access.Constraint it stands for, so a Source can limit
+// what it fetches to the member's compartment; whatever a Source returns,
+// the Handler checks every resource against that Constraint again before it
+// leaves, so a Source bug cannot leak another member's data.
 type Source interface {
 	// Read returns the resource's JSON, or an error wrapping ErrNotFound.
-	Read(ctx context.Context, resourceType, id string) (json.RawMessage, error)
-	// Search returns one page of the resources of resourceType matching q,
-	// ordered by meta.lastUpdated descending then id ascending, and the
-	// total number of matches.
-	Search(ctx context.Context, resourceType string, q Query) (Page, error)
+	Read(ctx context.Context, q ReadQuery) (json.RawMessage, error)
+	// Search returns one page of the resources of q.Type in the
+	// constraint's compartment (or of a shared type) matching every
+	// criterion, and the resources its includes reach.
+	Search(ctx context.Context, q Query) (Page, error)
 }
 
-// Query is a search a Source must answer. Patient is required: a Source
-// must refuse an empty one rather than search every compartment.
+// ReadQuery is a read of one resource by id.
+type ReadQuery struct {
+	Type       *catalog.Type
+	ID         string
+	Constraint access.Constraint
+}
+
+// Query is a search a Source must answer within q.Constraint: for a member
+// data type only the records of Constraint.Patient (a Source refuses a
+// query without one), for a shared type any record.
 type Query struct {
-	Patient     string       // the Patient id whose compartment is searched
-	IDs         []string     // if set, only these ids (any of them)
-	LastUpdated []DateFilter // all must match meta.lastUpdated
-	Count       int          // page size; 0 asks for the total only
-	Offset      int          // matches to skip
+	Type       *catalog.Type
+	Constraint access.Constraint
+	Criteria   []Criterion     // all must match
+	Includes   []catalog.Param // reference parameters of Type to _include
+	Count      int             // page size, 1 to MaxCount
+	Cursor     string          // a previous Page.Next; "" for the first page
 }
 
 // Page is one page of search matches.
 type Page struct {
-	Entries []json.RawMessage
-	Total   int // all matches, not only this page
+	Entries  []json.RawMessage // the matches, in the Source's order
+	Included []json.RawMessage // resources the includes reached
+	Total    int               // all matches, not only this page; -1 if unknown
+	// Next is an opaque cursor to the next page, "" on the last one. The
+	// Handler signs it into the next link, bound to the member and search.
+	Next string
+}
+
+// Errors a Source wraps when the server it reads from fails. The Handler
+// answers them as OperationOutcomes with these statuses and a fixed text:
+// an upstream's own error text may name another member, so it is logged,
+// never passed on.
+var (
+	// ErrBadGateway: the upstream answered with an error or something that
+	// is not usable FHIR (502).
+	ErrBadGateway = errors.New("upstream FHIR server gave an unusable answer")
+	// ErrGatewayTimeout: the upstream did not answer in time (504).
+	ErrGatewayTimeout = errors.New("upstream FHIR server did not answer in time")
+	// ErrUnavailable: the upstream is known to be down; the request was not
+	// sent (503 with Retry-After).
+	ErrUnavailable = errors.New("member data source is unavailable")
+)
+
+// retryAfterSeconds is the Retry-After of a 503.
+const retryAfterSeconds = "5"
+
+// sourceStatus maps a Source error to the status and text the app sees.
+func sourceStatus(err error) (int, string) {
+	switch {
+	case errors.Is(err, ErrUnavailable):
+		return http.StatusServiceUnavailable, "Member data is temporarily unavailable. Try again shortly."
+	case errors.Is(err, ErrGatewayTimeout):
+		return http.StatusGatewayTimeout, "The member data source did not answer in time."
+	case errors.Is(err, ErrBadGateway):
+		return http.StatusBadGateway, "The member data source gave an answer that could not be used."
+	}
+	return http.StatusInternalServerError, ""
 }

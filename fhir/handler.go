@@ -2,13 +2,16 @@ package fhir
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/patientaccess/gateway/fhir/access"
+	"github.com/patientaccess/gateway/fhir/catalog"
 	"github.com/patientaccess/gateway/oauth/smart"
 )
 
@@ -21,6 +24,16 @@ type Handler struct {
 	OAuth   OAuthURIs
 	Logger  *slog.Logger
 	Now     func() time.Time
+	// Types are the resource types served, in CapabilityStatement order;
+	// nil serves every type of the catalog.
+	Types []*catalog.Type
+	// CursorKey signs the cursors of next links; every replica must share
+	// it. Empty: a random key per process.
+	CursorKey []byte
+
+	once   sync.Once
+	served access.Types
+	key    []byte
 }
 
 // Mount registers the FHIR routes. It does not register OPTIONS (the CORS
@@ -32,6 +45,34 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET /fhir/{type}", h.serveSearch)
 	mux.HandleFunc("POST /fhir/{type}/_search", h.serveSearch)
 	mux.HandleFunc("/fhir/", serveUnsupported)
+}
+
+// init fills in the served types and the cursor key once.
+func (h *Handler) init() {
+	h.once.Do(func() {
+		types := h.Types
+		if types == nil {
+			types = catalog.All()
+		}
+		h.served = access.Types{}
+		for _, t := range types {
+			h.served[t.Name] = t
+		}
+		h.key = h.CursorKey
+		if len(h.key) == 0 {
+			h.key = make([]byte, 32)
+			_, _ = rand.Read(h.key)
+		}
+	})
+}
+
+// served types in order, for the CapabilityStatement.
+func (h *Handler) types() []*catalog.Type {
+	h.init()
+	if h.Types != nil {
+		return h.Types
+	}
+	return catalog.All()
 }
 
 // serveUnsupported answers, as an OperationOutcome, every path or method
@@ -92,46 +133,54 @@ func (h *Handler) checkToken(ctx context.Context, token string) (Access, error) 
 
 // call is one authenticated request on its way to exactly one audit event.
 type call struct {
-	h     *Handler
-	w     http.ResponseWriter
-	r     *http.Request
-	typ   string
-	token Access
-	event Event
+	h          *Handler
+	w          http.ResponseWriter
+	r          *http.Request
+	typ        *catalog.Type // nil when the path names a type not served
+	name       string        // the type named in the path
+	token      Access
+	constraint access.Constraint
+	event      Event
 }
 
 func (h *Handler) begin(w http.ResponseWriter, r *http.Request, action string) (*call, bool) {
+	h.init()
 	a, ok := h.authenticate(w, r)
 	if !ok {
 		return nil, false
 	}
-	typ := r.PathValue("type")
-	c := &call{h: h, w: w, r: r, typ: typ, token: a, event: Event{
+	name := r.PathValue("type")
+	c := &call{h: h, w: w, r: r, name: name, typ: h.served[name], token: a, event: Event{
 		Action: action, Patient: a.Patient, ClientID: a.ClientID, Member: a.Member,
 	}}
-	if supported(typ) {
+	if c.typ != nil {
 		// Only served types are recorded, so the audit trail never holds
 		// arbitrary client-supplied text.
-		c.event.ResourceTypes = []string{typ}
+		c.event.ResourceTypes = []string{name}
 	}
 	return c, true
 }
 
-// decide applies the access decision (before any fetch when res is nil)
-// and answers when it denies.
-func (c *call) decide(i smart.Interaction, res *access.Resource) bool {
+// decide applies the access decision and answers when it denies; when it
+// allows, the call keeps the constraint every resource must pass.
+func (c *call) decide(i smart.Interaction, query map[string][]string) bool {
 	d := access.Decide(access.Request{
 		Authenticated: true, Patient: c.token.Patient, Scopes: c.token.Scopes,
-		ResourceType: c.typ, Supported: supported(c.typ), Interaction: i, Resource: res,
+		Served: c.h.served, ResourceType: c.name, Interaction: i, Query: query,
 	})
 	if !d.Allowed {
 		c.deny(d)
+		return false
 	}
-	return d.Allowed
+	c.constraint = d.Constraint
+	return true
 }
 
 // deny renders a refusal and records it.
 func (c *call) deny(d access.Decision) {
+	if d.Status == http.StatusForbidden {
+		c.w.Header().Set("WWW-Authenticate", `Bearer realm="fhir", error="insufficient_scope"`)
+	}
 	writeOutcome(c.w, d.Status, string(d.Issue), d.Message)
 	c.finish(string(d.Outcome), d.Reason, 0)
 }
@@ -142,10 +191,28 @@ func (c *call) fail(status int, code, diagnostics, reason string) {
 	c.finish(outcomeFor(status), reason, 0)
 }
 
-// internal logs err and answers 500 with no detail.
-func (c *call) internal(msg string, err error) {
-	c.h.logger().ErrorContext(c.r.Context(), msg, "type", c.typ, "err", err)
-	c.fail(http.StatusInternalServerError, "exception", "", msg)
+// sourceFailed answers a Source error: the upstream's faults as 502, 503
+// or 504, anything else as 500; never the error text itself, which may
+// name another member.
+func (c *call) sourceFailed(msg string, err error) {
+	c.h.logger().ErrorContext(c.r.Context(), msg, "type", c.name, "err", err)
+	status, text := sourceStatus(err)
+	if status == http.StatusServiceUnavailable {
+		c.w.Header().Set("Retry-After", retryAfterSeconds)
+	}
+	code := "exception"
+	if status == http.StatusGatewayTimeout {
+		code = "timeout"
+	}
+	c.fail(status, code, text, msg)
+}
+
+// upstreamFault refuses an answer the Source should never have given
+// (a resource outside the constraint): nothing of it is sent.
+func (c *call) upstreamFault(why error) {
+	c.h.logger().WarnContext(c.r.Context(), "fhir: source returned a resource outside the request's constraint; answer withheld",
+		"type", c.name, "why", why.Error())
+	c.fail(http.StatusBadGateway, "exception", "The member data source gave an answer that could not be used.", "upstream fault: "+why.Error())
 }
 
 func (c *call) finish(outcome, reason string, count int) {
@@ -170,36 +237,43 @@ func outcomeFor(status int) string {
 }
 
 // serveRead answers GET /fhir/{type}/{id}. A resource outside the token's
-// compartment gets the same 404 as a missing one, so the ids of other
+// constraint gets the same 404 as a missing one, so the ids of other
 // members' resources are not revealed.
 func (h *Handler) serveRead(w http.ResponseWriter, r *http.Request) {
 	c, ok := h.begin(w, r, "fhir.read")
 	if !ok || !c.decide(smart.Read, nil) {
 		return
 	}
-	raw, err := h.readSource(r.Context(), c.typ, r.PathValue("id"))
+	id := r.PathValue("id")
+	if !catalog.ValidID(id) {
+		c.deny(access.Missing())
+		return
+	}
+	raw, err := h.Source.Read(r.Context(), ReadQuery{Type: c.typ, ID: id, Constraint: c.constraint})
 	if errors.Is(err, ErrNotFound) {
 		c.deny(access.Missing())
 		return
 	}
 	if err != nil {
-		c.internal("fhir: read from source failed", err)
+		c.sourceFailed("fhir: read from source failed", err)
 		return
 	}
-	owner, fields := inspect(raw)
-	if !c.decide(smart.Read, &owner) {
+	facts, err := catalog.Inspect(raw)
+	if err == nil && (facts.Type != c.typ.Name || facts.ID != id) {
+		err = errors.New("source answered a read with another resource")
+	}
+	if err == nil {
+		err = c.constraint.Check(facts, restrictionMatcher(c.typ, raw))
+	}
+	if err != nil {
+		d := access.Missing()
+		d.Outcome, d.Reason = access.Denied, err.Error() // for the audit; the app sees a missing resource
+		c.deny(d)
 		return
 	}
-	setVersionHeaders(w.Header(), fields)
+	setVersionHeaders(w.Header(), facts)
 	writeResource(w, raw)
 	c.finish("success", "", 1)
-}
-
-func (h *Handler) readSource(ctx context.Context, typ, id string) ([]byte, error) {
-	if !validID(id) {
-		return nil, ErrNotFound
-	}
-	return h.Source.Read(ctx, typ, id)
 }
 
 func writeResource(w http.ResponseWriter, body []byte) {
@@ -210,11 +284,11 @@ func writeResource(w http.ResponseWriter, body []byte) {
 
 // setVersionHeaders sets ETag from meta.versionId and Last-Modified from
 // meta.lastUpdated (FHIR R4 http.html, "read").
-func setVersionHeaders(hdr http.Header, f compartmentFields) {
-	if v := f.Meta.VersionID; v != "" && !strings.ContainsAny(v, "\"\\\r\n") {
+func setVersionHeaders(hdr http.Header, f catalog.Facts) {
+	if v := f.VersionID; v != "" && !strings.ContainsAny(v, "\"\\\r\n") {
 		hdr.Set("ETag", `W/"`+v+`"`)
 	}
-	if t, err := time.Parse(time.RFC3339Nano, f.Meta.LastUpdated); err == nil {
+	if t, err := time.Parse(time.RFC3339Nano, f.LastUpdated); err == nil {
 		hdr.Set("Last-Modified", t.UTC().Format(http.TimeFormat))
 	}
 }

@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/patientaccess/gateway/fhir/catalog"
 	models "github.com/samply/golang-fhir-models/fhir-models/fhir"
 )
 
@@ -57,33 +59,56 @@ func TestMetadataIsPublic(t *testing.T) {
 }
 
 func checkResources(t *testing.T, res []models.CapabilityStatementRestResource) {
-	if len(res) != len(ResourceTypes) {
-		t.Fatalf("%d resources, want %d", len(res), len(ResourceTypes))
+	all := catalog.All()
+	if len(res) != len(all) {
+		t.Fatalf("%d resources, want %d", len(res), len(all))
 	}
 	for i, r := range res {
-		typ := ResourceTypes[i]
-		if r.Type.Code() != typ || len(r.Interaction) != 2 || r.Interaction[0].Code.Code() != "read" ||
+		typ := all[i]
+		if r.Type.Code() != typ.Name || len(r.Interaction) != 2 || r.Interaction[0].Code.Code() != "read" ||
 			r.Interaction[1].Code.Code() != "search-type" {
-			t.Errorf("%s: type %q interactions %v", typ, r.Type.Code(), r.Interaction)
+			t.Errorf("%s: type %q interactions %v", typ.Name, r.Type.Code(), r.Interaction)
 		}
 		params := map[string]string{}
 		for _, p := range r.SearchParam {
 			params[p.Name] = p.Type.Code()
-		}
-		wantParams := map[string]string{"_id": "token", "_lastUpdated": "date"}
-		if typ != "Patient" {
-			wantParams["patient"] = "reference"
-		}
-		if len(params) != len(wantParams) {
-			t.Errorf("%s: search params %v, want %v", typ, params, wantParams)
-		}
-		for k, v := range wantParams {
-			if params[k] != v {
-				t.Errorf("%s: param %s = %q, want %q", typ, k, params[k], v)
+			if p.Definition == nil || !strings.HasPrefix(*p.Definition, "http://hl7.org/fhir/") {
+				t.Errorf("%s?%s: definition %v", typ.Name, p.Name, p.Definition)
 			}
 		}
-		if len(r.SupportedProfile) == 0 || !strings.HasPrefix(r.SupportedProfile[0], carinBase) {
-			t.Errorf("%s: supportedProfile %v", typ, r.SupportedProfile)
+		if params["_id"] != "token" || params["_lastUpdated"] != "date" {
+			t.Errorf("%s: search params %v lack _id or _lastUpdated", typ.Name, params)
+		}
+		if typ.Kind == catalog.MemberData && typ.Name != "Patient" && params["patient"] != "reference" {
+			t.Errorf("%s: member data without a patient parameter: %v", typ.Name, params)
+		}
+	}
+}
+
+// TestDeclaredSearchesWork runs every search parameter and _include the
+// CapabilityStatement declares against the server: none may be refused.
+func TestDeclaredSearchesWork(t *testing.T) {
+	e := newTestEnv(t)
+	cs, err := models.UnmarshalCapabilityStatement(e.get("", "/fhir/metadata").Body.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sample := map[string]string{"token": "x", "date": "ge2020-01-01", "reference": "Patient/" + e.alice.PatientID}
+	for _, r := range cs.Rest[0].Resource {
+		typ := r.Type.Code()
+		for _, p := range r.SearchParam {
+			v := sample[p.Type.Code()]
+			if p.Name == "_id" {
+				v = "some-id"
+			}
+			if w := e.get("alice-all", "/fhir/"+typ+"?"+p.Name+"="+url.QueryEscape(v)); w.Code != http.StatusOK {
+				t.Errorf("%s?%s=%s: %d %s", typ, p.Name, v, w.Code, w.Body)
+			}
+		}
+		for _, inc := range r.SearchInclude {
+			if w := e.get("alice-all", "/fhir/"+typ+"?_include="+url.QueryEscape(inc)); w.Code != http.StatusOK {
+				t.Errorf("%s?_include=%s: %d %s", typ, inc, w.Code, w.Body)
+			}
 		}
 	}
 }
@@ -93,7 +118,8 @@ func checkResources(t *testing.T, res []models.CapabilityStatementRestResource) 
 func TestDemoProfilesAdvertised(t *testing.T) {
 	e := newTestEnv(t)
 	for _, token := range []string{"alice", "bob"} {
-		for _, typ := range ResourceTypes {
+		for _, typ := range demoTypes {
+			ct, _ := catalog.Lookup(typ)
 			b := decodeBundle(t, e.get(token, "/fhir/"+typ+"?_count=100"))
 			for _, entry := range b.Entry {
 				var r struct {
@@ -104,7 +130,7 @@ func TestDemoProfilesAdvertised(t *testing.T) {
 					t.Errorf("%s without meta.profile", entry.FullURL)
 				}
 				for _, p := range r.Meta.Profile {
-					if !slices.Contains(supportedProfiles(typ), p) {
+					if !slices.Contains(ct.Profiles, p) {
 						t.Errorf("%s claims %s, not advertised", entry.FullURL, p)
 					}
 				}

@@ -8,189 +8,257 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	models "github.com/samply/golang-fhir-models/fhir-models/fhir"
+	"github.com/patientaccess/gateway/fhir/catalog"
 )
 
 // MemorySource is the embedded member-data store: resources kept in memory
-// as raw JSON, indexed by type, id and patient compartment. It is safe for
-// concurrent use.
+// as raw JSON, indexed by type and id and, for member data, by the patient
+// whose compartment holds them. It is safe for concurrent use.
 type MemorySource struct {
-	mu    sync.RWMutex
-	byKey map[string]*stored            // "Type/id"
-	owned map[string]map[string]*stored // "Type\x00patient" → id → resource
+	mu     sync.RWMutex
+	byKey  map[string]*stored            // "Type/id"
+	owned  map[string]map[string]*stored // "Type\x00patient" → id → resource (member data)
+	shared map[string]map[string]*stored // type → id → resource (shared types)
 }
 
 var _ Source = (*MemorySource)(nil)
 
 // stored is one resource and the fields it is indexed by.
 type stored struct {
-	typ, id, patient string
-	lastUpdated      time.Time
-	raw              json.RawMessage
+	typ         *catalog.Type
+	id, patient string
+	lastUpdated time.Time
+	raw         json.RawMessage
 }
+
+func (r *stored) key() string { return r.typ.Name + "/" + r.id }
 
 // NewMemorySource returns an empty store.
 func NewMemorySource() *MemorySource {
-	return &MemorySource{byKey: map[string]*stored{}, owned: map[string]map[string]*stored{}}
+	return &MemorySource{byKey: map[string]*stored{}, owned: map[string]map[string]*stored{}, shared: map[string]map[string]*stored{}}
 }
 
 // Add stores one resource, replacing any with the same type and id. It
-// refuses JSON that golang-fhir-models cannot decode as its declared type,
-// a type the server does not serve, a missing or malformed id, a missing
-// meta.lastUpdated instant, and a resource that names no patient
-// compartment (Coverage.beneficiary or ExplanationOfBenefit.patient must be
-// a "Patient/<id>" reference). The bytes are compacted, never re-encoded:
-// every field, primitive extensions included, is kept.
+// refuses what is not JSON, a type the catalog does not know, JSON that
+// golang-fhir-models cannot decode as its declared type, a missing or
+// malformed id, a missing or malformed meta.lastUpdated, and member data
+// whose owner element names no "Patient/<id>". The bytes are compacted,
+// never re-encoded: every field, primitive extensions included, is kept.
 func (s *MemorySource) Add(raw []byte) error {
-	var compact bytes.Buffer
-	if err := json.Compact(&compact, raw); err != nil {
-		return fmt.Errorf("fhir: add resource: not JSON: %w", err)
-	}
-	r, err := index(compact.Bytes())
+	r, err := prepare(raw)
 	if err != nil {
 		return fmt.Errorf("fhir: add resource: %w", err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	key := r.typ + "/" + r.id
-	if old, ok := s.byKey[key]; ok {
-		delete(s.owned[ownerKey(old.typ, old.patient)], old.id)
-	}
-	s.byKey[key] = r
-	ok := ownerKey(r.typ, r.patient)
-	if s.owned[ok] == nil {
-		s.owned[ok] = map[string]*stored{}
-	}
-	s.owned[ok][r.id] = r
+	s.put(r)
 	return nil
+}
+
+// put indexes r; the caller holds the write lock.
+func (s *MemorySource) put(r *stored) {
+	if old, ok := s.byKey[r.key()]; ok {
+		delete(s.index(old), old.id)
+	}
+	s.byKey[r.key()] = r
+	idx := s.index(r)
+	if idx == nil {
+		idx = map[string]*stored{}
+		if r.typ.Kind == catalog.MemberData {
+			s.owned[ownerKey(r.typ.Name, r.patient)] = idx
+		} else {
+			s.shared[r.typ.Name] = idx
+		}
+	}
+	idx[r.id] = r
+}
+
+// index is the secondary index r belongs to (nil if not created yet).
+func (s *MemorySource) index(r *stored) map[string]*stored {
+	if r.typ.Kind == catalog.MemberData {
+		return s.owned[ownerKey(r.typ.Name, r.patient)]
+	}
+	return s.shared[r.typ.Name]
 }
 
 func ownerKey(typ, patient string) string { return typ + "\x00" + patient }
 
+// prepare checks one resource and reads the fields it is indexed by.
+func prepare(raw []byte) (*stored, error) {
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, raw); err != nil {
+		return nil, fmt.Errorf("not JSON: %w", err)
+	}
+	f, err := catalog.Inspect(compact.Bytes())
+	if err != nil {
+		return nil, err
+	}
+	typ, ok := catalog.Lookup(f.Type)
+	if !ok {
+		return nil, fmt.Errorf("resource type %q is not served", f.Type)
+	}
+	if err := typ.Decode(compact.Bytes()); err != nil {
+		return nil, err
+	}
+	if !catalog.ValidID(f.ID) {
+		return nil, fmt.Errorf("%s: id missing or not [A-Za-z0-9-.]{1,64}", f.Type)
+	}
+	if f.LastUpdated == "" {
+		return nil, fmt.Errorf("%s/%s: meta.lastUpdated is required", f.Type, f.ID)
+	}
+	t, err := time.Parse(time.RFC3339Nano, f.LastUpdated)
+	if err != nil {
+		return nil, fmt.Errorf("%s/%s: meta.lastUpdated is not an instant: %w", f.Type, f.ID, err)
+	}
+	if typ.Kind == catalog.MemberData && f.Patient == "" {
+		return nil, fmt.Errorf("%s/%s: %s must be a Patient/<id> reference", f.Type, f.ID, typ.Owner.Element)
+	}
+	return &stored{typ: typ, id: f.ID, patient: f.Patient, lastUpdated: t, raw: compact.Bytes()}, nil
+}
+
 // Read implements Source. The returned bytes are shared: callers must not
 // modify them.
-func (s *MemorySource) Read(_ context.Context, resourceType, id string) (json.RawMessage, error) {
+func (s *MemorySource) Read(_ context.Context, q ReadQuery) (json.RawMessage, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	r, ok := s.byKey[resourceType+"/"+id]
+	r, ok := s.byKey[q.Type.Name+"/"+q.ID]
 	if !ok {
-		return nil, fmt.Errorf("fhir: read %s: %w", resourceType, ErrNotFound)
+		return nil, fmt.Errorf("fhir: read %s: %w", q.Type.Name, ErrNotFound)
 	}
 	return r.raw, nil
 }
 
-// errNoCompartment refuses a search that names no patient.
-var errNoCompartment = errors.New("fhir: search without a patient compartment")
+// errNoCompartment refuses a search of member data that names no patient.
+var errNoCompartment = errors.New("fhir: search of member data without a patient compartment")
 
-// Search implements Source: the resources of resourceType in q.Patient's
-// compartment that match q, newest meta.lastUpdated first, then by id.
-func (s *MemorySource) Search(_ context.Context, resourceType string, q Query) (Page, error) {
-	if q.Patient == "" {
+// Search implements Source: the resources of q.Type in the constraint's
+// compartment (any, for a shared type) that match every criterion, newest
+// meta.lastUpdated first, then by id; the cursor is an offset.
+func (s *MemorySource) Search(_ context.Context, q Query) (Page, error) {
+	if q.Type.Kind == catalog.MemberData && q.Constraint.Patient == "" {
 		return Page{}, errNoCompartment
 	}
-	if q.Count < 0 || q.Offset < 0 {
-		return Page{}, fmt.Errorf("fhir: search %s: negative count or offset", resourceType)
+	offset := 0
+	if q.Cursor != "" {
+		n, err := strconv.Atoi(q.Cursor)
+		if err != nil || n < 0 {
+			return Page{}, fmt.Errorf("fhir: search %s: bad cursor", q.Type.Name)
+		}
+		offset = n
+	}
+	if q.Count < 1 {
+		return Page{}, fmt.Errorf("fhir: search %s: page size %d", q.Type.Name, q.Count)
 	}
 	s.mu.RLock()
-	var matches []*stored
-	for _, r := range s.owned[ownerKey(resourceType, q.Patient)] {
-		if matchQuery(q, r) {
-			matches = append(matches, r)
+	defer s.mu.RUnlock()
+	matches, err := s.matching(q)
+	if err != nil {
+		return Page{}, err
+	}
+	page := Page{Total: len(matches)}
+	start, end := min(offset, len(matches)), min(offset+q.Count, len(matches))
+	for _, r := range matches[start:end] {
+		page.Entries = append(page.Entries, r.raw)
+	}
+	if end < len(matches) {
+		page.Next = strconv.Itoa(end)
+	}
+	page.Included = s.include(matches[start:end], q.Includes)
+	return page, nil
+}
+
+// matching lists the candidates of q in order; the caller holds the lock.
+func (s *MemorySource) matching(q Query) ([]*stored, error) {
+	var candidates map[string]*stored
+	if q.Type.Kind == catalog.MemberData {
+		candidates = s.owned[ownerKey(q.Type.Name, q.Constraint.Patient)]
+	} else {
+		candidates = s.shared[q.Type.Name]
+	}
+	var out []*stored
+	for _, r := range candidates {
+		ok, err := r.matches(q.Criteria)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, r)
 		}
 	}
-	s.mu.RUnlock()
-	slices.SortFunc(matches, func(a, b *stored) int {
+	slices.SortFunc(out, func(a, b *stored) int {
 		if c := b.lastUpdated.Compare(a.lastUpdated); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.id, b.id)
 	})
-	page := Page{Total: len(matches)}
-	start := min(q.Offset, len(matches))
-	for _, r := range matches[start:min(start+q.Count, len(matches))] {
-		page.Entries = append(page.Entries, r.raw)
-	}
-	return page, nil
+	return out, nil
 }
 
-func matchQuery(q Query, r *stored) bool {
-	if len(q.IDs) > 0 && !slices.Contains(q.IDs, r.id) {
-		return false
-	}
-	for _, f := range q.LastUpdated {
-		if !f.Match(r.lastUpdated) {
-			return false
+// matches evaluates the criteria on r: _id and _lastUpdated from the index,
+// the rest on the decoded resource.
+func (r *stored) matches(criteria []Criterion) (bool, error) {
+	var doc map[string]any
+	for _, c := range criteria {
+		switch c.Param.Name {
+		case "_id":
+			if !slices.Contains(c.Values, r.id) {
+				return false, nil
+			}
+			continue
+		case "_lastUpdated":
+			if !slices.ContainsFunc(c.dates, func(f DateFilter) bool { return f.Match(r.lastUpdated) }) {
+				return false, nil
+			}
+			continue
+		}
+		if doc == nil {
+			var err error
+			if doc, err = decodeDoc(r.raw); err != nil {
+				return false, fmt.Errorf("fhir: stored %s is not JSON: %w", r.key(), err)
+			}
+		}
+		if !c.matches(doc) {
+			return false, nil
 		}
 	}
-	return true
+	return true, nil
 }
 
-// index validates raw with golang-fhir-models and reads the fields the
-// store is indexed by from the decoded struct.
-func index(raw json.RawMessage) (*stored, error) {
-	var head struct {
-		ResourceType string `json:"resourceType"`
+// include follows the include parameters from the page's resources to the
+// stored resources they reference, each once and none already on the page.
+// A reference the store cannot resolve is left out.
+func (s *MemorySource) include(page []*stored, params []catalog.Param) []json.RawMessage {
+	if len(params) == 0 {
+		return nil
 	}
-	if err := json.Unmarshal(raw, &head); err != nil {
-		return nil, fmt.Errorf("not a resource: %w", err)
+	seen := map[string]bool{}
+	for _, r := range page {
+		seen[r.key()] = true
 	}
-	r := &stored{typ: head.ResourceType, raw: raw}
-	var meta *models.Meta
-	var ref *string
-	var err error
-	switch head.ResourceType {
-	case "Patient":
-		var p models.Patient
-		p, err = models.UnmarshalPatient(raw)
-		r.id, meta = deref(p.Id), p.Meta
-		r.patient = r.id
-	case "Coverage":
-		var c models.Coverage
-		c, err = models.UnmarshalCoverage(raw)
-		r.id, meta, ref = deref(c.Id), c.Meta, c.Beneficiary.Reference
-	case "ExplanationOfBenefit":
-		var e models.ExplanationOfBenefit
-		e, err = models.UnmarshalExplanationOfBenefit(raw)
-		r.id, meta, ref = deref(e.Id), e.Meta, e.Patient.Reference
-	default:
-		return nil, fmt.Errorf("resource type %q is not served", head.ResourceType)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("invalid %s: %w", head.ResourceType, err)
-	}
-	return r, r.check(meta, ref)
-}
-
-// check fills in and validates the id, lastUpdated and compartment.
-func (r *stored) check(meta *models.Meta, ref *string) error {
-	if !validID(r.id) {
-		return fmt.Errorf("%s: id missing or not [A-Za-z0-9-.]{1,64}", r.typ)
-	}
-	if meta == nil || meta.LastUpdated == nil {
-		return fmt.Errorf("%s/%s: meta.lastUpdated is required", r.typ, r.id)
-	}
-	t, err := time.Parse(time.RFC3339Nano, *meta.LastUpdated)
-	if err != nil {
-		return fmt.Errorf("%s/%s: meta.lastUpdated is not an instant: %w", r.typ, r.id, err)
-	}
-	r.lastUpdated = t
-	if r.typ != "Patient" {
-		id, ok := strings.CutPrefix(deref(ref), "Patient/")
-		if !ok || !validID(id) {
-			return fmt.Errorf("%s/%s: patient reference must be Patient/<id>", r.typ, r.id)
+	var out []json.RawMessage
+	for _, r := range page {
+		doc, err := decodeDoc(r.raw)
+		if err != nil {
+			continue
 		}
-		r.patient = id
+		for _, p := range params {
+			for _, e := range elements(doc, p.Path) {
+				m, _ := e.(map[string]any)
+				ref := str(m["reference"])
+				typ, _, _ := strings.Cut(ref, "/")
+				target, ok := s.byKey[ref]
+				if !ok || seen[ref] || !slices.Contains(p.Targets, typ) {
+					continue
+				}
+				seen[ref] = true
+				out = append(out, target.raw)
+			}
+		}
 	}
-	return nil
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
+	return out
 }

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 
+	"github.com/patientaccess/gateway/fhir/catalog"
 	models "github.com/samply/golang-fhir-models/fhir-models/fhir"
 )
 
@@ -12,12 +14,16 @@ import (
 // change it when the statement changes.
 const capabilityDate = "2025-01-15"
 
-const searchParamBase = "http://hl7.org/fhir/SearchParameter/"
+// The SMART oauth-uris extension and the security service system.
+const (
+	smartOAuthURIsExtension      = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
+	restfulSecurityServiceSystem = "http://terminology.hl7.org/CodeSystem/restful-security-service"
+)
 
 // restDocumentation tells clients how searches are handled.
 const restDocumentation = "Every request is limited to the patient compartment of the bearer token's patient. " +
 	"Search is strict: unknown parameters, modifiers and empty values are refused with 400 and an OperationOutcome. " +
-	"_count (1-100, default 20) sets the page size; follow the Bundle's next link to page."
+	"_count (1-100, default 20) sets the page size; follow the Bundle's next link to page (its _page cursor is bound to the token's member and the search)."
 
 // capabilityStatement describes this server (FHIR R4 CapabilityStatement;
 // SMART App Launch 1.0 "Declaring support for OAuth2 endpoints"). Search
@@ -25,7 +31,7 @@ const restDocumentation = "Every request is limited to the patient compartment o
 // unknown parameters get 400, never a silently broader answer.
 func (h *Handler) capabilityStatement() models.CapabilityStatement {
 	var resources []models.CapabilityStatementRestResource
-	for _, t := range ResourceTypes {
+	for _, t := range h.types() {
 		resources = append(resources, capabilityResource(t))
 	}
 	name, title := "PatientAccessGateway", "Patient Access Gateway FHIR API"
@@ -62,25 +68,30 @@ func (h *Handler) oauthURIs() models.Extension {
 	}}
 }
 
-func capabilityResource(t string) models.CapabilityStatementRestResource {
+func capabilityResource(t *catalog.Type) models.CapabilityStatementRestResource {
 	var rt models.ResourceType
-	_ = rt.UnmarshalJSON([]byte(`"` + t + `"`))
-	params := []models.CapabilityStatementRestResourceSearchParam{
-		{Name: "_id", Type: models.SearchParamTypeToken, Definition: ptr(searchParamBase + "Resource-id")},
-		{Name: "_lastUpdated", Type: models.SearchParamTypeDate, Definition: ptr(searchParamBase + "Resource-lastUpdated")},
+	_ = rt.UnmarshalJSON([]byte(`"` + t.Name + `"`))
+	var params []models.CapabilityStatementRestResourceSearchParam
+	for _, p := range append(slices.Clone(catalog.Common), t.Params...) {
+		var kind models.SearchParamType
+		_ = kind.UnmarshalJSON([]byte(`"` + string(p.Kind) + `"`))
+		params = append(params, models.CapabilityStatementRestResourceSearchParam{Name: p.Name, Type: kind, Definition: ptr(p.Definition)})
 	}
-	if t != "Patient" {
-		params = append(params, models.CapabilityStatementRestResourceSearchParam{
-			Name: "patient", Type: models.SearchParamTypeReference, Definition: ptr(searchParamBase + t + "-patient"),
-		})
+	var includes []string
+	for _, inc := range t.Includes {
+		includes = append(includes, t.Name+":"+inc.Name)
+	}
+	if len(includes) > 0 {
+		includes = append(includes, t.Name+":*")
 	}
 	return models.CapabilityStatementRestResource{
 		Type:             rt,
-		SupportedProfile: supportedProfiles(t),
+		SupportedProfile: t.Profiles,
 		Interaction: []models.CapabilityStatementRestResourceInteraction{
 			{Code: models.TypeRestfulInteractionRead}, {Code: models.TypeRestfulInteractionSearchType},
 		},
-		SearchParam: params,
+		SearchInclude: includes,
+		SearchParam:   params,
 	}
 }
 

@@ -49,7 +49,7 @@ func TestPagingCollectsEachOnce(t *testing.T) {
 	if _, err := models.UnmarshalBundle(first.Body.Bytes()); err != nil {
 		t.Fatalf("golang-fhir-models rejects the Bundle: %v", err)
 	}
-	if !strings.Contains(first.Body.String(), `?_count=2&_offset=2"`) {
+	if !strings.Contains(first.Body.String(), `?_count=2&_page=`) {
 		t.Fatalf("next link escaped or missing: %s", first.Body)
 	}
 	if want := (len(all) + 1) / 2; pages != want {
@@ -158,16 +158,17 @@ func TestBadSearchParameters(t *testing.T) {
 		{"Coverage", "_id:missing=true", "not-supported"},
 		{"Coverage", "patient:Patient=x", "not-supported"},
 		{"Patient", "patient=x", "not-supported"},
-		{"Coverage", "_include=Coverage:payor", "not-supported"},
+		{"Coverage", "_include=ExplanationOfBenefit:patient", "invalid"},
+		{"Coverage", "_include=Coverage:nope", "not-supported"},
 		{"Coverage", "_count=0", "invalid"},
 		{"Coverage", "_count=101", "invalid"},
 		{"Coverage", "_count=abc", "invalid"},
 		{"Coverage", "_count=-1", "invalid"},
 		{"Coverage", "_count=%2B5", "invalid"},
 		{"Coverage", "_count=2&_count=3", "invalid"},
-		{"Coverage", "_offset=-1", "invalid"},
-		{"Coverage", "_offset=x", "invalid"},
-		{"Coverage", "_offset=99999999999", "invalid"},
+		{"Coverage", "_offset=0", "not-supported"},
+		{"Coverage", "_page=forged", "invalid"},
+		{"Coverage", "_page=Mg.AAAAAAAAAAAAAAAAAAAAAA", "invalid"},
 		{"Coverage", "_id=", "invalid"},
 		{"Coverage", "_id=a,,b", "invalid"},
 		{"Coverage", "_id=a%2Fb", "invalid"},
@@ -188,7 +189,7 @@ func TestBadSearchParameters(t *testing.T) {
 			}
 		})
 	}
-	for _, ok := range []string{"_format=json", "_format=application%2Ffhir%2Bjson", "_offset=0", "_count=100"} {
+	for _, ok := range []string{"_format=json", "_format=application%2Ffhir%2Bjson", "_include=Coverage:payor", "_count=100"} {
 		if w := e.get("alice", "/fhir/Coverage?"+ok); w.Code != http.StatusOK {
 			t.Errorf("%s: %d %s", ok, w.Code, w.Body)
 		}
@@ -197,8 +198,10 @@ func TestBadSearchParameters(t *testing.T) {
 
 func TestPostSearch(t *testing.T) {
 	e := newTestEnv(t)
-	get := e.get("alice", "/fhir/ExplanationOfBenefit?_count=2&_offset=2")
-	post := e.postForm("alice", "/fhir/ExplanationOfBenefit/_search", url.Values{"_count": {"2"}, "_offset": {"2"}})
+	next := decodeBundle(t, e.get("alice", "/fhir/ExplanationOfBenefit?_count=2")).link("next")
+	cursor, _ := url.Parse(next)
+	get := e.get("alice", next)
+	post := e.postForm("alice", "/fhir/ExplanationOfBenefit/_search", cursor.Query())
 	if post.Code != http.StatusOK || post.Body.String() != get.Body.String() {
 		t.Fatalf("POST differs from GET:\n%s\n%s", post.Body, get.Body)
 	}

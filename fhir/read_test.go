@@ -6,12 +6,14 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/patientaccess/gateway/fhir/catalog"
 )
 
 // A compact Patient with a primitive extension on birthDate, which
 // golang-fhir-models would drop if the bytes went through its structs.
 const extPatient = `{"resourceType":"Patient","id":"p-ext","meta":{"versionId":"3","lastUpdated":"2024-05-06T07:08:09Z","profile":["` +
-	ProfilePatient + `"]},"name":[{"family":"Test-Member","given":["Ext"]}],"birthDate":"1970-01-01","_birthDate":{"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/patient-birthTime","valueDateTime":"1970-01-01T06:00:00Z"}]}}`
+	catalog.ProfilePatient + `"]},"name":[{"family":"Test-Member","given":["Ext"]}],"birthDate":"1970-01-01","_birthDate":{"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/patient-birthTime","valueDateTime":"1970-01-01T06:00:00Z"}]}}`
 
 func TestBytesPreserved(t *testing.T) {
 	src := NewMemorySource()

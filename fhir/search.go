@@ -2,36 +2,50 @@ package fhir
 
 import (
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/patientaccess/gateway/fhir/catalog"
 )
 
-// Paging and page-size limits.
+// Paging and size limits of a search.
 const (
 	DefaultCount = 20
 	MaxCount     = 100
-	// ParamOffset is the paging parameter: how many matches to skip.
-	ParamOffset = "_offset"
-	maxOffset   = 1_000_000
-	maxIDs      = 100
+	// ParamPage carries the signed cursor of a next link.
+	ParamPage    = "_page"
+	maxValues    = 100  // values of one parameter (comma-separated)
+	maxValueLen  = 256  // characters of one value
+	maxCursorLen = 4096 // characters of a _page cursor
+	maxCriteria  = 20   // parameters in one search
 )
+
+// Criterion is one search parameter of a query. Its values are ORed (a
+// comma in FHIR search); the criteria of a query are ANDed.
+type Criterion struct {
+	Param  catalog.Param
+	Values []string     // validated, as the client wrote them
+	dates  []DateFilter // for a date parameter, one per value
+}
+
+// String is the criterion as a query-string pair, values unescaped.
+func (c Criterion) String() string { return c.Param.Name + "=" + strings.Join(c.Values, ",") }
 
 // searchRequest is a validated search, before the compartment is applied.
 type searchRequest struct {
-	ids         []string
-	lastUpdated []DateFilter
-	rawUpdated  []string // the _lastUpdated values as given, for links
-	patient     string   // the patient parameter's id, when given
-	hasPatient  bool
-	count       int
-	hasCount    bool
-	offset      int
-	hasOffset   bool
+	typ      *catalog.Type
+	criteria []Criterion
+	includes []catalog.Param
+	include  []string // the _include values as written, for links
+	count    int
+	hasCount bool
+	cursor   string // the _page value: a signed cursor, checked by the handler
 }
 
-// paramError is a search the server refuses: Code is the
-// OperationOutcome issue code, "not-supported" or "invalid".
+// paramError is a search the server refuses: code is the OperationOutcome
+// issue code, "not-supported" or "invalid".
 type paramError struct{ code, msg string }
 
 func (e *paramError) Error() string { return e.msg }
@@ -39,97 +53,164 @@ func (e *paramError) Error() string { return e.msg }
 func unsupported(msg string) error { return &paramError{"not-supported", msg} }
 func invalid(msg string) error     { return &paramError{"invalid", msg} }
 
-// parseSearch validates the search parameters of a search on resourceType.
-// Unknown parameters and modifiers are refused, not ignored, so a client
-// never mistakes a broader answer for the one it asked for.
-func parseSearch(resourceType string, v url.Values) (searchRequest, error) {
-	s := searchRequest{count: DefaultCount}
+// parseSearch validates the search parameters of a search on typ against
+// the catalog. Unknown parameters and modifiers are refused, not ignored,
+// so a client never mistakes a broader answer for the one it asked for
+// (FHIR R4 search 3.1.1.2, handling=strict).
+func parseSearch(typ *catalog.Type, v url.Values) (searchRequest, error) {
+	s := searchRequest{typ: typ, count: DefaultCount}
 	names := make([]string, 0, len(v))
 	for name := range v {
 		names = append(names, name)
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		values := v[name]
-		for _, val := range values {
+		for _, val := range v[name] {
 			if val == "" {
 				return s, invalid("parameter " + quoteName(name) + " has an empty value")
 			}
+			if err := s.set(name, val); err != nil {
+				return s, err
+			}
 		}
-		if err := s.set(resourceType, name, values); err != nil {
-			return s, err
-		}
+	}
+	if len(s.criteria) > maxCriteria {
+		return s, invalid("a search may have at most " + strconv.Itoa(maxCriteria) + " parameters")
 	}
 	return s, nil
 }
 
-func (s *searchRequest) set(resourceType, name string, values []string) error {
-	if name != "_lastUpdated" && len(values) > 1 {
-		return invalid("parameter " + quoteName(name) + " may appear only once")
-	}
-	var err error
+func (s *searchRequest) set(name, val string) error {
 	switch name {
-	case "_id":
-		s.ids, err = parseIDs(values[0])
-	case "_lastUpdated":
-		err = s.parseLastUpdated(values)
-	case "patient":
-		if resourceType == "Patient" {
+	case "_count":
+		if s.hasCount {
+			return invalid("parameter _count may appear only once")
+		}
+		n, err := parseInt("_count", val, 1, MaxCount)
+		s.count, s.hasCount = n, true
+		return err
+	case "_format":
+		return checkFormat(val)
+	case "_include":
+		return s.addInclude(val)
+	case ParamPage:
+		if s.cursor != "" || len(val) > maxCursorLen {
+			return invalid("parameter _page must appear once and come from a next link")
+		}
+		s.cursor = val
+		return nil
+	}
+	if strings.Contains(name, ":") {
+		return unsupported("modifiers are not supported: " + quoteName(name))
+	}
+	p, ok := s.typ.Param(name)
+	if !ok {
+		if name == "patient" && s.typ.Name == "Patient" {
 			return unsupported("parameter patient is not supported on Patient; use _id")
 		}
-		s.patient, err = parsePatientRef(values[0])
-		s.hasPatient = true
-	case "_count":
-		s.count, err = parseInt("_count", values[0], 1, MaxCount)
-		s.hasCount = true
-	case ParamOffset:
-		s.offset, err = parseInt(ParamOffset, values[0], 0, maxOffset)
-		s.hasOffset = true
-	case "_format":
-		err = checkFormat(values[0])
-	default:
-		if strings.Contains(name, ":") {
-			return unsupported("modifiers are not supported: " + quoteName(name))
-		}
-		return unsupported("unknown search parameter " + quoteName(name))
+		return unsupported("unknown search parameter " + quoteName(name) + " on " + s.typ.Name)
 	}
-	return err
-}
-
-func parseIDs(v string) ([]string, error) {
-	ids := strings.Split(v, ",")
-	if len(ids) > maxIDs {
-		return nil, invalid("_id lists at most 100 ids")
+	c, err := parseCriterion(p, val)
+	if err != nil {
+		return err
 	}
-	for _, id := range ids {
-		if !validID(id) {
-			return nil, invalid("_id values must be FHIR ids")
-		}
-	}
-	return ids, nil
-}
-
-func (s *searchRequest) parseLastUpdated(values []string) error {
-	for _, val := range values {
-		if len(val) >= 2 && strings.Contains(" sa eb ap ne ", " "+val[:2]+" ") {
-			return unsupported("_lastUpdated supports the prefixes eq, gt, ge, lt and le")
-		}
-		f, err := ParseDateFilter(val)
-		if err != nil {
-			return invalid("_lastUpdated must be a FHIR date or dateTime with an optional prefix")
-		}
-		s.lastUpdated = append(s.lastUpdated, f)
-		s.rawUpdated = append(s.rawUpdated, val)
-	}
+	s.criteria = append(s.criteria, c)
 	return nil
 }
 
-func parsePatientRef(v string) (string, error) {
-	id := strings.TrimPrefix(v, "Patient/")
-	if !validID(id) {
-		return "", invalid("patient must be a Patient id or Patient/<id>")
+// parseCriterion splits a value on commas (FHIR's OR) and checks each part
+// against the parameter's type.
+func parseCriterion(p catalog.Param, val string) (Criterion, error) {
+	c := Criterion{Param: p}
+	if strings.ContainsRune(val, '\\') {
+		return c, unsupported("escaped characters in search values are not supported")
 	}
-	return id, nil
+	parts := strings.Split(val, ",")
+	if len(parts) > maxValues {
+		return c, invalid(p.Name + " lists at most " + strconv.Itoa(maxValues) + " values")
+	}
+	for _, part := range parts {
+		if part == "" || len(part) > maxValueLen || strings.IndexFunc(part, isControl) >= 0 {
+			return c, invalid(p.Name + " has an empty, overlong or unprintable value")
+		}
+		if err := c.add(part); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+
+func (c *Criterion) add(v string) error {
+	p := c.Param
+	switch {
+	case p.Name == "_id":
+		if !catalog.ValidID(v) {
+			return invalid("_id values must be FHIR ids")
+		}
+	case p.Kind == catalog.Reference:
+		if _, _, ok := parseReferenceValue(p, v); !ok {
+			return invalid(p.Name + " must be an id or Type/id of " + strings.Join(p.Targets, ", "))
+		}
+	case p.Kind == catalog.Date:
+		if len(v) >= 2 && strings.Contains(" sa eb ap ne ", " "+v[:2]+" ") {
+			return unsupported(p.Name + " supports the prefixes eq, gt, ge, lt and le")
+		}
+		f, err := ParseDateFilter(v)
+		if err != nil {
+			return invalid(p.Name + " must be a FHIR date or dateTime with an optional prefix")
+		}
+		c.dates = append(c.dates, f)
+	case p.Kind == catalog.Token:
+		if strings.Count(v, "|") > 1 || v == "|" {
+			return invalid(p.Name + " must be code, system|code, |code or system|")
+		}
+	}
+	c.Values = append(c.Values, v)
+	return nil
+}
+
+// parseReferenceValue reads a reference search value, "Type/id" or a bare
+// id (which may be of any target type).
+func parseReferenceValue(p catalog.Param, v string) (typ, id string, ok bool) {
+	typ, id, hasType := strings.Cut(v, "/")
+	if !hasType {
+		typ, id = "", v
+	}
+	if !catalog.ValidID(id) || (hasType && !slices.Contains(p.Targets, typ)) {
+		return "", "", false
+	}
+	return typ, id, true
+}
+
+// addInclude parses an _include value: Type:param, Type:param:Target or
+// Type:* (FHIR R4 search 3.1.1.5.1). Type must be the searched type.
+func (s *searchRequest) addInclude(v string) error {
+	parts := strings.Split(v, ":")
+	if len(parts) < 2 || len(parts) > 3 || parts[0] != s.typ.Name {
+		return invalid("_include must be " + s.typ.Name + ":parameter")
+	}
+	var add []catalog.Param
+	if parts[1] == "*" && len(parts) == 2 {
+		add = s.typ.Includes
+	} else if p, ok := s.typ.Include(parts[1]); ok {
+		if len(parts) == 3 {
+			if !slices.Contains(p.Targets, parts[2]) {
+				return invalid("_include target " + quoteName(parts[2]) + " is not a target of " + p.Name)
+			}
+			p.Targets = []string{parts[2]}
+		}
+		add = []catalog.Param{p}
+	} else {
+		return unsupported("_include " + quoteName(v) + " is not supported")
+	}
+	if slices.Contains(s.include, v) {
+		return nil
+	}
+	s.include = append(s.include, v)
+	s.includes = append(s.includes, add...)
+	return nil
 }
 
 func parseInt(name, v string, min, max int) (int, error) {
@@ -161,10 +242,20 @@ func quoteName(name string) string {
 	return strconv.Quote(name)
 }
 
-// encode is the normalized query string of s, with the given offset when
-// withOffset: the parameters the client sent, in a fixed order, so paging
-// links reproduce the search exactly.
-func (s searchRequest) encode(offset int, withOffset bool) string {
+// values is the search as url.Values, one entry per criterion with its
+// values comma-joined: the form smart.PermitsQuery checks restrictions on.
+func (s searchRequest) values() url.Values {
+	v := url.Values{}
+	for _, c := range s.criteria {
+		v.Add(c.Param.Name, strings.Join(c.Values, ","))
+	}
+	return v
+}
+
+// encode is the normalized query string of s without the cursor: the
+// criteria in a fixed order, then the includes and _count. Links reproduce
+// the search exactly, and a cursor is bound to it.
+func (s searchRequest) encode() string {
 	var b strings.Builder
 	add := func(k, v string) {
 		if b.Len() > 0 {
@@ -174,20 +265,16 @@ func (s searchRequest) encode(offset int, withOffset bool) string {
 		b.WriteByte('=')
 		b.WriteString(url.QueryEscape(v))
 	}
-	if len(s.ids) > 0 {
-		add("_id", strings.Join(s.ids, ","))
+	crit := slices.Clone(s.criteria)
+	slices.SortStableFunc(crit, func(a, b Criterion) int { return strings.Compare(a.Param.Name, b.Param.Name) })
+	for _, c := range crit {
+		add(c.Param.Name, strings.Join(c.Values, ","))
 	}
-	for _, v := range s.rawUpdated {
-		add("_lastUpdated", v)
-	}
-	if s.hasPatient {
-		add("patient", s.patient)
+	for _, inc := range slices.Sorted(slices.Values(s.include)) {
+		add("_include", inc)
 	}
 	if s.hasCount {
 		add("_count", strconv.Itoa(s.count))
-	}
-	if withOffset {
-		add(ParamOffset, strconv.Itoa(offset))
 	}
 	return b.String()
 }

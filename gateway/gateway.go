@@ -14,6 +14,7 @@ import (
 
 	"github.com/patientaccess/gateway/apps"
 	"github.com/patientaccess/gateway/fhir"
+	"github.com/patientaccess/gateway/fhir/catalog"
 	"github.com/patientaccess/gateway/gateway/admin"
 	"github.com/patientaccess/gateway/gateway/telemetry"
 	"github.com/patientaccess/gateway/gateway/web"
@@ -92,6 +93,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Gateway, error) {
 	fhirHandler := &fhir.Handler{
 		BaseURL: cfg.FHIRBaseURL(), Tokens: tokenChecker{oauthServer}, Source: fhirSource,
 		Audit: auditor, Logger: opts.Logger, Now: opts.Now,
+		Types: catalog.All(), CursorKey: deriveKey(cfg.TokenSecret, "fhir-cursor"),
 		OAuth: fhir.OAuthURIs{
 			Authorize: cfg.BaseURL + oauth.PathAuthorize, Token: cfg.BaseURL + oauth.PathToken,
 			Revoke: cfg.BaseURL + oauth.PathRevoke, Introspect: cfg.BaseURL + oauth.PathIntrospect,
@@ -134,7 +136,7 @@ func (g *Gateway) newOAuth(opts Options, auditor apps.Auditor) (*oauth.Server, e
 		TokenSecret: []byte(cfg.TokenSecret), SigningKey: key,
 	}, oauth.Deps{
 		Storage: g.Store, Apps: g.Store, Audit: auditor, CSRF: g.csrf, Logger: opts.Logger, Now: opts.Now,
-		ResourceTypes: fhir.ResourceTypes,
+		ResourceTypes: oauthTypes(catalog.All()),
 	})
 }
 

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/patientaccess/gateway/apps"
-	"github.com/patientaccess/gateway/oauth/smart"
 )
 
 // connectedApp is one row of the member's connected-apps page: one app,
@@ -79,7 +78,7 @@ func (s *Server) connectedApps(ctx context.Context, m Member) ([]connectedApp, e
 		row.Since = g.CreatedAt.Format(time.DateOnly) // grants come newest first: the last one seen is the oldest
 		row.anyLive = row.anyLive || !g.CreatedAt.Before(row.validAfter)
 		for _, sc := range g.Scopes {
-			if d := smart.Describe(sc); sc != "openid" && sc != "launch/patient" && !slices.Contains(row.Access, d) {
+			if d := s.describe(sc); sc != "openid" && sc != "launch/patient" && !slices.Contains(row.Access, d) {
 				row.Access = append(row.Access, d)
 			}
 		}

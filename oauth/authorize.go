@@ -106,11 +106,13 @@ func reasonOr(r string) string {
 }
 
 // narrowedRequest gives fosite the query parameters only, with the scope
-// narrowed to what the app is registered for: requested ∩ registered.
+// narrowed to what the app is registered for (requested ∩ registered) and
+// to what the FHIR API honours (see honoured).
 func (s *Server) narrowedRequest(r *http.Request, app apps.App) *http.Request {
 	q := r.URL.Query()
 	if raw := q.Get("scope"); raw != "" {
-		q.Set("scope", strings.Join(narrowScopes(strings.Fields(raw), app.Scopes), " "))
+		narrowed := slices.DeleteFunc(narrowScopes(strings.Fields(raw), app.Scopes), func(sc string) bool { return !s.honoured(sc) })
+		q.Set("scope", strings.Join(narrowed, " "))
 	}
 	r2 := r.Clone(r.Context())
 	r2.Form = q

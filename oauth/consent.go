@@ -22,7 +22,7 @@ type consent struct {
 	requested []string // narrowed requested scopes
 	always    []string // context scopes granted with any data (openid, fhirUser, launch/patient)
 	choices   []choice // one checkbox per data category
-	types     []string // the resource types a patient/* scope expands to
+	types     []string // the resource types a patient/* scope expands to, in order
 }
 
 // choice is one checkbox on the consent page.
@@ -33,7 +33,10 @@ type choice struct {
 
 // buildConsent groups the scopes fosite accepted into consent choices.
 func (s *Server) buildConsent(ar fosite.AuthorizeRequester) consent {
-	c := consent{requested: ar.GetRequestedScopes(), types: s.deps.ResourceTypes}
+	c := consent{requested: ar.GetRequestedScopes()}
+	for _, t := range s.deps.ResourceTypes {
+		c.types = append(c.types, t.Name)
+	}
 	seen := map[string]bool{}
 	addChoice := func(value, label string) {
 		if !seen[value] {
@@ -47,15 +50,15 @@ func (s *Server) buildConsent(ar fosite.AuthorizeRequester) consent {
 		case err != nil:
 			continue
 		case raw == offlineChoice:
-			addChoice(offlineChoice, smart.Describe(raw))
+			addChoice(offlineChoice, s.describe(raw))
 		case !sc.IsResource():
 			c.always = append(c.always, raw)
 		case sc.ResourceType == "*":
 			for _, t := range c.types {
-				addChoice(t, smart.Describe(expand(raw, t)))
+				addChoice(t, s.describe(expand(raw, t)))
 			}
 		default:
-			addChoice(sc.ResourceType, smart.Describe(raw))
+			addChoice(sc.ResourceType, s.describe(raw))
 		}
 	}
 	// Data choices first, the offline choice last.
@@ -155,7 +158,7 @@ type consentPage struct {
 func (s *Server) renderConsent(w http.ResponseWriter, r *http.Request, app apps.App, m Member, c consent) {
 	var always []string
 	for _, sc := range c.always {
-		if d := smart.Describe(sc); !slices.Contains(always, d) {
+		if d := s.describe(sc); !slices.Contains(always, d) {
 			always = append(always, d)
 		}
 	}

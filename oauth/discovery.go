@@ -8,8 +8,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 
 	jose "github.com/go-jose/go-jose/v3"
+
+	"github.com/patientaccess/gateway/oauth/smart"
 )
 
 // The paths of the authorization server's endpoints, under the issuer.
@@ -39,13 +42,41 @@ var Capabilities = []string{
 	"sso-openid-connect",
 }
 
-// ScopesSupported are the scopes advertised in discovery.
-var ScopesSupported = []string{
-	"openid", "fhirUser", "launch/patient", "offline_access",
-	"patient/*.read", "patient/*.rs",
-	"patient/Patient.read", "patient/Patient.rs",
-	"patient/Coverage.read", "patient/Coverage.rs",
-	"patient/ExplanationOfBenefit.read", "patient/ExplanationOfBenefit.rs",
+// scopesSupported are the scopes advertised in discovery: the context
+// scopes, then v1 .read and v2 .rs for "*" and for every served type.
+func scopesSupported(types []ResourceType) []string {
+	out := []string{"openid", "fhirUser", "launch/patient", "offline_access", "patient/*.read", "patient/*.rs"}
+	for _, t := range types {
+		out = append(out, "patient/"+t.Name+".read", "patient/"+t.Name+".rs")
+	}
+	return out
+}
+
+// label is the Labeler of the served types' words.
+func (s *Server) label(resourceType string) string { return s.types[resourceType].Label }
+
+// describe says what a scope lets an app do, in the served types' words.
+func (s *Server) describe(scope string) string { return smart.Describe(scope, s.label) }
+
+// honoured reports whether the FHIR API enforces scope as written: a SMART
+// v2 search restriction must name only search parameters the API
+// evaluates on a served type. Anything else is dropped from requests
+// before consent, so it is neither offered nor granted.
+func (s *Server) honoured(scope string) bool {
+	sc, err := smart.Parse(scope)
+	if err != nil || !sc.Restricted() {
+		return err == nil
+	}
+	t, ok := s.types[sc.ResourceType]
+	if !ok {
+		return false
+	}
+	for name := range sc.Query {
+		if !slices.Contains(t.SearchParams, name) {
+			return false
+		}
+	}
+	return true
 }
 
 // keyID names the signing key in the JWKS and in id_token headers.
@@ -81,7 +112,7 @@ func (s *Server) smartConfiguration() map[string]any {
 		"grant_types_supported":                 []string{"authorization_code", "refresh_token"},
 		"response_types_supported":              []string{"code"},
 		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post", "none"},
-		"scopes_supported":                      ScopesSupported,
+		"scopes_supported":                      s.scopes,
 		"code_challenge_methods_supported":      []string{"S256"},
 		"capabilities":                          Capabilities,
 	}
@@ -101,7 +132,7 @@ func (s *Server) openIDConfiguration() map[string]any {
 		"grant_types_supported":                 []string{"authorization_code", "refresh_token"},
 		"subject_types_supported":               []string{"public"},
 		"id_token_signing_alg_values_supported": []string{"RS256"},
-		"scopes_supported":                      ScopesSupported,
+		"scopes_supported":                      s.scopes,
 		"claims_supported":                      []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "fhirUser", "name"},
 		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post", "none"},
 		"code_challenge_methods_supported":      []string{"S256"},

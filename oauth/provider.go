@@ -101,9 +101,21 @@ type Deps struct {
 	CSRF    CSRF
 	Logger  *slog.Logger
 	Now     func() time.Time // nil means time.Now
-	// ResourceTypes are the FHIR types the gateway serves, offered one by one
-	// on the consent page when an app asks for patient/*.
-	ResourceTypes []string
+	// ResourceTypes are the FHIR types the gateway serves, in the order the
+	// consent page offers them one by one when an app asks for patient/*.
+	ResourceTypes []ResourceType
+}
+
+// ResourceType is what the authorization server knows of one FHIR type the
+// gateway serves: the FHIR catalog passes it in, so scopes, consent words
+// and search restrictions stay in step with what the FHIR API enforces.
+type ResourceType struct {
+	Name  string
+	Label string // plain words for members, e.g. "insurance coverage"
+	// SearchParams are the search parameters the FHIR API evaluates on the
+	// type; a SMART v2 scope restriction naming any other is not honoured,
+	// so it is never offered or granted.
+	SearchParams []string
 }
 
 // Server is the authorization server: fosite wired by hand with typed
@@ -117,6 +129,8 @@ type Server struct {
 	jwks     []byte
 	kid      string // the signing key's id, in the JWKS and every id_token header
 	now      func() time.Time
+	types    map[string]ResourceType
+	scopes   []string // scopes_supported in discovery
 }
 
 // New builds the server. It fails on an invalid configuration or a template
@@ -144,7 +158,11 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, deps: deps, pages: pages, jwks: jwks, kid: kid, now: deps.Now}
+	s := &Server{cfg: cfg, deps: deps, pages: pages, jwks: jwks, kid: kid, now: deps.Now,
+		types: map[string]ResourceType{}, scopes: scopesSupported(deps.ResourceTypes)}
+	for _, t := range deps.ResourceTypes {
+		s.types[t.Name] = t
+	}
 	s.store = &fositeStore{tokens: deps.Storage, apps: deps.Apps, audience: cfg.FHIRBaseURL, now: deps.Now}
 	s.provider = s.wire()
 	return s, nil

@@ -1,8 +1,13 @@
 package access
 
 import (
+	"errors"
 	"net/http"
+	"net/url"
+	"sort"
+	"strings"
 
+	"github.com/patientaccess/gateway/fhir/catalog"
 	"github.com/patientaccess/gateway/oauth/smart"
 )
 
@@ -28,6 +33,9 @@ const (
 	IssueNotFound     Issue = "not-found"
 )
 
+// Types are the resource types the server serves, by name.
+type Types map[string]*catalog.Type
+
 // Request is what the decision needs, gathered by the caller.
 type Request struct {
 	// Authenticated is true when a valid, active bearer token was presented.
@@ -36,27 +44,20 @@ type Request struct {
 	Patient string
 	// Scopes are the token's granted scopes.
 	Scopes []string
+	// Served are the types the server serves.
+	Served Types
 	// ResourceType is the type the request names in its path.
 	ResourceType string
-	// Supported is true when the server serves ResourceType.
-	Supported bool
 	// Interaction is smart.Read for read and smart.Search for search-type.
 	Interaction smart.Interaction
-	// Resource is the fetched resource for a read, nil before the fetch.
-	Resource *Resource
-}
-
-// Resource is the part of a fetched resource the compartment rule needs.
-type Resource struct {
-	Type string
-	// Patient is the Patient id whose compartment holds the resource, as
-	// read from the resource itself ("" if it names none we understand).
-	Patient string
+	// Query is the search as it will run, for a search; nil for a read.
+	Query url.Values
 }
 
 // Decision is the answer: allowed or not, the HTTP status and issue type to
-// render a refusal with, a message safe to show the client, and the audit
-// outcome and reason.
+// render a refusal with, a message safe to show the client, the audit
+// outcome and reason, and, when allowed, the Constraint every resource the
+// request returns must pass.
 type Decision struct {
 	Allowed bool
 	Status  int
@@ -67,53 +68,162 @@ type Decision struct {
 	// Message is safe to show the client: it never reveals whether a
 	// resource outside the caller's compartment exists.
 	Message string
+	// Constraint is what an allowed request may see.
+	Constraint Constraint
 }
 
 // Decide applies the rules in order and returns the first refusal, or an
-// allowance when every rule passes:
+// allowance carrying the Constraint when every rule passes:
 //
 //  1. a valid bearer token is required (401);
 //  2. the resource type must be one the server serves (404 not-supported);
 //  3. the token must carry a patient context (403);
-//  4. a patient/ scope must permit the interaction on the type (403);
-//  5. a fetched resource must be of the requested type and in the token's
-//     patient compartment, else 404 exactly as if it did not exist, so ids
-//     of other members are not revealed.
+//  4. only read and search are offered (403);
+//  5. a patient/ scope must permit the interaction on the type (403). A
+//     scope with a SMART v2 search restriction permits a search only when
+//     the search carries the restriction verbatim (smart.PermitsQuery), and
+//     a read only of a resource that matches it (checked by the
+//     Constraint once the resource is fetched).
+//
+// The compartment rule applies to what comes back: see Constraint.Check.
 func Decide(r Request) Decision {
+	typ, served := r.Served[r.ResourceType]
 	switch {
 	case !r.Authenticated:
 		return deny(http.StatusUnauthorized, IssueLogin, Denied, "no valid bearer token", "A valid bearer token is required.")
-	case !r.Supported:
+	case !served:
 		return deny(http.StatusNotFound, IssueNotSupported, NotFound, "resource type not supported", "This server does not serve that resource type.")
 	case r.Patient == "":
 		return deny(http.StatusForbidden, IssueForbidden, Denied, "token has no patient context", "The token is not limited to a patient.")
 	case r.Interaction != smart.Read && r.Interaction != smart.Search:
 		return deny(http.StatusForbidden, IssueForbidden, Denied, "interaction not allowed", "This interaction is not allowed.")
-	case !smart.Permits(r.Scopes, smart.ContextPatient, r.ResourceType, r.Interaction):
-		return deny(http.StatusForbidden, IssueForbidden, Denied, "scope does not cover the request", "The granted scopes do not allow this request.")
-	case r.Resource != nil && !InCompartment(r.Patient, r.ResourceType, *r.Resource):
-		return deny(http.StatusNotFound, IssueNotFound, Denied, "resource outside the patient compartment", notFoundMessage)
 	}
-	return Decision{Allowed: true, Status: http.StatusOK, Outcome: Success}
+	c := Constraint{Patient: r.Patient, Scopes: r.Scopes, Served: r.Served, Interaction: r.Interaction}
+	if !permitsType(r.Scopes, typ.Name, r.Interaction) {
+		return deny(http.StatusForbidden, IssueForbidden, Denied, "scope does not cover the request", "The granted scopes do not allow this request.")
+	}
+	if r.Interaction == smart.Search && !smart.Permits(r.Scopes, smart.ContextPatient, typ.Name, smart.Search) &&
+		!smart.PermitsQuery(r.Scopes, smart.ContextPatient, typ.Name, smart.Search, r.Query) {
+		return deny(http.StatusForbidden, IssueForbidden, Denied, "search outside the scope's restriction",
+			"The granted scopes allow this search only with the parameters "+restrictionText(r.Scopes, typ.Name)+".")
+	}
+	return Decision{Allowed: true, Status: http.StatusOK, Outcome: Success, Constraint: c}
+}
+
+// permitsType reports whether some scope, restricted or not, grants the
+// interaction on the type.
+func permitsType(scopes []string, typ string, i smart.Interaction) bool {
+	for _, raw := range scopes {
+		s, err := smart.Parse(raw)
+		if err != nil {
+			continue
+		}
+		unrestricted := s
+		unrestricted.Query = nil
+		if unrestricted.Permits(smart.ContextPatient, typ, i) {
+			return true
+		}
+	}
+	return false
+}
+
+// restrictionText lists the restrictions of the scopes on typ, for the
+// refusal message: "type=http://x|pharmacy" or "a=1 or b=2".
+func restrictionText(scopes []string, typ string) string {
+	var alts []string
+	for _, q := range Restrictions(scopes, typ, smart.Search) {
+		var parts []string
+		for k, vs := range q {
+			for _, v := range vs {
+				parts = append(parts, k+"="+v)
+			}
+		}
+		sort.Strings(parts)
+		alts = append(alts, strings.Join(parts, "&"))
+	}
+	return strings.Join(alts, " or ")
+}
+
+// Restrictions returns the search restrictions of the patient/ scopes that
+// grant interaction i on typ only under a restriction. It is empty when no
+// scope restricts typ.
+func Restrictions(scopes []string, typ string, i smart.Interaction) []url.Values {
+	var out []url.Values
+	for _, raw := range scopes {
+		s, err := smart.Parse(raw)
+		if err != nil || !s.Restricted() || s.Context != smart.ContextPatient ||
+			(s.ResourceType != "*" && s.ResourceType != typ) || s.Interactions&i != i {
+			continue
+		}
+		out = append(out, s.Query)
+	}
+	return out
 }
 
 // notFoundMessage is shared by missing resources and resources outside the
 // compartment, so the two answers are identical.
 const notFoundMessage = "Resource not found."
 
-// Missing is the decision for a read of a resource that does not exist. It
-// renders exactly like a resource outside the compartment.
+// Missing is the decision for a read of a resource that does not exist or
+// that the Constraint does not admit: both render the same.
 func Missing() Decision {
 	return deny(http.StatusNotFound, IssueNotFound, NotFound, "resource not found", notFoundMessage)
 }
 
-// InCompartment reports whether res, returned for a request on wantType, is
-// of that type and belongs to patient's compartment. An empty patient or an
-// unknown owner is never in it.
-func InCompartment(patient, wantType string, res Resource) bool {
-	return patient != "" && res.Type == wantType && res.Patient == patient
-}
-
 func deny(status int, issue Issue, outcome Outcome, reason, message string) Decision {
 	return Decision{Status: status, Issue: issue, Outcome: outcome, Reason: reason, Message: message}
+}
+
+// Constraint is what one allowed request may see: the member's own records
+// and shared reference data, of types the server serves and the scopes
+// grant. The Source query carries it, so a Source can restrict what it
+// fetches, and every resource that comes back, whatever the Source, is
+// checked against it before it leaves.
+type Constraint struct {
+	// Patient is the member's Patient id.
+	Patient string
+	// Scopes are the token's granted scopes.
+	Scopes []string
+	// Served are the types the server serves.
+	Served Types
+	// Interaction is the request's: read, or search (whose results, and
+	// the resources it includes, are covered by the search permission).
+	Interaction smart.Interaction
+}
+
+// Matcher reports whether a resource satisfies every parameter of a search
+// restriction; the FHIR layer evaluates it on the resource's JSON.
+type Matcher func(restriction url.Values) bool
+
+// Why a Constraint refuses a resource. The errors are for logs and audit;
+// clients see a missing resource.
+var (
+	ErrNotServed          = errors.New("resource type not served")
+	ErrOutsideCompartment = errors.New("resource outside the patient compartment")
+	ErrNotGranted         = errors.New("no granted scope covers the resource")
+)
+
+// Check admits or refuses one resource about to be sent, in order:
+//
+//  1. its type must be served;
+//  2. member data must be in the Patient's compartment (its owner element
+//     names exactly that Patient); shared reference data has no owner;
+//  3. a patient/ scope must grant the interaction on the type without a
+//     restriction, or with one the resource matches (match).
+func (c Constraint) Check(f catalog.Facts, match Matcher) error {
+	typ, ok := c.Served[f.Type]
+	switch {
+	case !ok:
+		return ErrNotServed
+	case typ.Kind == catalog.MemberData && (c.Patient == "" || f.Patient != c.Patient):
+		return ErrOutsideCompartment
+	case smart.Permits(c.Scopes, smart.ContextPatient, f.Type, c.Interaction):
+		return nil
+	}
+	for _, q := range Restrictions(c.Scopes, f.Type, c.Interaction) {
+		if match != nil && match(q) {
+			return nil
+		}
+	}
+	return ErrNotGranted
 }

@@ -1,18 +1,33 @@
 package access
 
 import (
-	"net/http"
+	"errors"
+	"net/url"
 	"testing"
 
+	"github.com/patientaccess/gateway/fhir/catalog"
 	"github.com/patientaccess/gateway/oauth/smart"
 )
+
+// served is every type of the catalog.
+func served() Types {
+	ts := Types{}
+	for _, t := range catalog.All() {
+		ts[t.Name] = t
+	}
+	return ts
+}
+
+const pharmacyType = "type=http://hl7.org/fhir/us/carin-bb/CodeSystem/C4BBClaimType|pharmacy"
 
 func TestDecide(t *testing.T) {
 	base := Request{
 		Authenticated: true, Patient: "p1", Scopes: []string{"patient/ExplanationOfBenefit.read"},
-		ResourceType: "ExplanationOfBenefit", Supported: true, Interaction: smart.Read,
+		Served: served(), ResourceType: "ExplanationOfBenefit", Interaction: smart.Read,
 	}
 	with := func(f func(*Request)) Request { r := base; f(&r); return r }
+	restricted := []string{"patient/ExplanationOfBenefit.rs?" + pharmacyType}
+	pharmacy, _ := url.ParseQuery(pharmacyType)
 	tests := []struct {
 		name    string
 		req     Request
@@ -21,12 +36,13 @@ func TestDecide(t *testing.T) {
 		issue   Issue
 		outcome Outcome
 	}{
-		{"allowed before fetch", base, true, 200, "", Success},
+		{"allowed", base, true, 200, "", Success},
 		{"search allowed by v1 read", with(func(r *Request) { r.Interaction = smart.Search }), true, 200, "", Success},
 		{"zero request denied", Request{}, false, 401, IssueLogin, Denied},
 		{"no token", with(func(r *Request) { r.Authenticated = false }), false, 401, IssueLogin, Denied},
-		{"token checked before type", with(func(r *Request) { r.Authenticated, r.Supported = false, false }), false, 401, IssueLogin, Denied},
-		{"unsupported type", with(func(r *Request) { r.Supported = false }), false, 404, IssueNotSupported, NotFound},
+		{"token checked before type", with(func(r *Request) { r.Authenticated, r.ResourceType = false, "Basic" }), false, 401, IssueLogin, Denied},
+		{"type not in catalog", with(func(r *Request) { r.ResourceType = "Basic" }), false, 404, IssueNotSupported, NotFound},
+		{"type not served here", with(func(r *Request) { r.Served = Types{"Patient": r.Served["Patient"]} }), false, 404, IssueNotSupported, NotFound},
 		{"no patient context", with(func(r *Request) { r.Patient = "" }), false, 403, IssueForbidden, Denied},
 		{"no interaction", with(func(r *Request) { r.Interaction = 0 }), false, 403, IssueForbidden, Denied},
 		{"write interaction", with(func(r *Request) { r.Interaction = smart.Update }), false, 403, IssueForbidden, Denied},
@@ -35,10 +51,17 @@ func TestDecide(t *testing.T) {
 		{"v2 search-only scope refuses read", with(func(r *Request) { r.Scopes = []string{"patient/ExplanationOfBenefit.s"} }), false, 403, IssueForbidden, Denied},
 		{"v2 rs wildcard", with(func(r *Request) { r.Scopes = []string{"patient/*.rs"} }), true, 200, "", Success},
 		{"no scopes", with(func(r *Request) { r.Scopes = nil }), false, 403, IssueForbidden, Denied},
-		{"own resource", with(func(r *Request) { r.Resource = &Resource{Type: "ExplanationOfBenefit", Patient: "p1"} }), true, 200, "", Success},
-		{"other patient's resource", with(func(r *Request) { r.Resource = &Resource{Type: "ExplanationOfBenefit", Patient: "p2"} }), false, 404, IssueNotFound, Denied},
-		{"resource with no owner", with(func(r *Request) { r.Resource = &Resource{Type: "ExplanationOfBenefit"} }), false, 404, IssueNotFound, Denied},
-		{"resource of another type", with(func(r *Request) { r.Resource = &Resource{Type: "Coverage", Patient: "p1"} }), false, 404, IssueNotFound, Denied},
+		{"restricted scope: read decided on the resource", with(func(r *Request) { r.Scopes = restricted }), true, 200, "", Success},
+		{"restricted scope: search without the restriction", with(func(r *Request) {
+			r.Scopes, r.Interaction, r.Query = restricted, smart.Search, url.Values{"patient": {"p1"}}
+		}), false, 403, IssueForbidden, Denied},
+		{"restricted scope: search with the restriction", with(func(r *Request) {
+			r.Scopes, r.Interaction, r.Query = restricted, smart.Search, pharmacy
+		}), true, 200, "", Success},
+		{"restricted scope: widened restriction", with(func(r *Request) {
+			r.Scopes, r.Interaction = restricted, smart.Search
+			r.Query = url.Values{"type": {pharmacy.Get("type") + ",http://x|professional"}}
+		}), false, 403, IssueForbidden, Denied},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -49,35 +72,53 @@ func TestDecide(t *testing.T) {
 			if !d.Allowed && (d.Reason == "" || d.Message == "") {
 				t.Fatalf("refusal without reason or message: %+v", d)
 			}
+			if d.Allowed && (d.Constraint.Patient != tt.req.Patient || d.Constraint.Interaction != tt.req.Interaction) {
+				t.Fatalf("allowed with constraint %+v, want the request's patient and interaction", d.Constraint)
+			}
 		})
 	}
 }
 
-// TestOutsideCompartmentLooksMissing pins that a resource of another member
-// is answered exactly like a missing one.
-func TestOutsideCompartmentLooksMissing(t *testing.T) {
-	other := Decide(Request{Authenticated: true, Patient: "p1", Scopes: []string{"patient/*.read"}, ResourceType: "Patient",
-		Supported: true, Interaction: smart.Read, Resource: &Resource{Type: "Patient", Patient: "p2"}})
-	missing := Missing()
-	if other.Status != http.StatusNotFound || other.Status != missing.Status || other.Issue != missing.Issue || other.Message != missing.Message {
-		t.Fatalf("outside compartment %+v differs from missing %+v", other, missing)
+func TestConstraintCheck(t *testing.T) {
+	c := Constraint{Patient: "p1", Served: served(), Interaction: smart.Read,
+		Scopes: []string{"patient/ExplanationOfBenefit.rs", "patient/Organization.rs", "patient/Coverage.rs?status=active"}}
+	yes := func(url.Values) bool { return true }
+	no := func(url.Values) bool { return false }
+	tests := []struct {
+		name  string
+		facts catalog.Facts
+		match Matcher
+		want  error
+	}{
+		{"own record", catalog.Facts{Type: "ExplanationOfBenefit", Patient: "p1"}, nil, nil},
+		{"another member's record", catalog.Facts{Type: "ExplanationOfBenefit", Patient: "p2"}, nil, ErrOutsideCompartment},
+		{"record naming no member", catalog.Facts{Type: "ExplanationOfBenefit"}, nil, ErrOutsideCompartment},
+		{"shared reference data", catalog.Facts{Type: "Organization"}, nil, nil},
+		{"shared type without a scope", catalog.Facts{Type: "Practitioner"}, nil, ErrNotGranted},
+		{"member data without a scope", catalog.Facts{Type: "Patient", Patient: "p1"}, nil, ErrNotGranted},
+		{"type not served", catalog.Facts{Type: "Basic", Patient: "p1"}, yes, ErrNotServed},
+		{"restricted scope, matching", catalog.Facts{Type: "Coverage", Patient: "p1"}, yes, nil},
+		{"restricted scope, not matching", catalog.Facts{Type: "Coverage", Patient: "p1"}, no, ErrNotGranted},
+		{"restricted scope, no matcher", catalog.Facts{Type: "Coverage", Patient: "p1"}, nil, ErrNotGranted},
+		{"restricted scope cannot open another compartment", catalog.Facts{Type: "Coverage", Patient: "p2"}, yes, ErrOutsideCompartment},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := c.Check(tt.facts, tt.match); !errors.Is(got, tt.want) {
+				t.Fatalf("Check(%+v) = %v, want %v", tt.facts, got, tt.want)
+			}
+		})
+	}
+	if err := (Constraint{Served: served(), Scopes: []string{"patient/*.rs"}, Interaction: smart.Read}).Check(catalog.Facts{Type: "Patient"}, nil); !errors.Is(err, ErrOutsideCompartment) {
+		t.Errorf("a constraint without a patient admitted a record with no owner: %v", err)
 	}
 }
 
-func TestInCompartment(t *testing.T) {
-	tests := []struct {
-		patient, want string
-		res           Resource
-		in            bool
-	}{
-		{"p1", "Patient", Resource{"Patient", "p1"}, true},
-		{"p1", "Patient", Resource{"Patient", "p2"}, false},
-		{"", "Patient", Resource{"Patient", ""}, false},
-		{"p1", "Coverage", Resource{"Patient", "p1"}, false},
-	}
-	for _, tt := range tests {
-		if got := InCompartment(tt.patient, tt.want, tt.res); got != tt.in {
-			t.Errorf("InCompartment(%q, %q, %+v) = %v, want %v", tt.patient, tt.want, tt.res, got, tt.in)
-		}
+// TestRefusedReadLooksMissing pins that the answer for a resource the
+// constraint refuses is the answer for a missing one.
+func TestRefusedReadLooksMissing(t *testing.T) {
+	m := Missing()
+	if m.Status != 404 || m.Issue != IssueNotFound || m.Message != notFoundMessage || m.Allowed {
+		t.Fatalf("Missing = %+v", m)
 	}
 }

@@ -5,40 +5,21 @@ import (
 	"strings"
 )
 
-// ResourceTypeLabel is the friendly noun for a resource type, as members
-// read it on the consent page: "claims (explanations of benefit)" for
-// ExplanationOfBenefit, "health plan records" for "*", and "<Type> records"
-// for a type it has no words for.
-func ResourceTypeLabel(t string) string {
-	switch t {
-	case "*":
+// Labeler returns the plain-words noun members read for a resource type,
+// "" when it has none. The gateway's FHIR catalog is the one home of these
+// words; the authorization server passes them in.
+type Labeler func(resourceType string) string
+
+// label is the noun for t: "health plan records" for "*", the Labeler's
+// words, or "<Type> records" for a type it has no words for.
+func (l Labeler) label(t string) string {
+	if t == "*" {
 		return "health plan records"
-	case "ExplanationOfBenefit":
-		return "claims (explanations of benefit)"
-	case "Coverage":
-		return "insurance coverage"
-	case "Patient":
-		return "basic details (name, birth date, contact information)"
-	case "Condition":
-		return "conditions and diagnoses"
-	case "Observation":
-		return "test results and measurements"
-	case "DiagnosticReport":
-		return "lab and imaging reports"
-	case "MedicationRequest":
-		return "prescriptions"
-	case "AllergyIntolerance":
-		return "allergies"
-	case "Immunization":
-		return "immunizations"
-	case "Procedure":
-		return "procedures"
-	case "Encounter":
-		return "visits"
-	case "Practitioner", "PractitionerRole":
-		return "care providers"
-	case "Organization":
-		return "organizations"
+	}
+	if l != nil {
+		if s := l(t); s != "" {
+			return s
+		}
 	}
 	return t + " records"
 }
@@ -66,8 +47,9 @@ func specialText(scope string) (text string, ok bool) {
 // Describe says in plain words what a scope lets an app do, for the
 // consent page: "Read and search your claims (explanations of benefit)",
 // "Read and search all of your health plan records", "Know which member
-// record you chose". A search restriction is appended as " (only k=v)".
-func Describe(raw string) string {
+// record you chose", with resource types named by labels. A search
+// restriction is appended as " (only k=v)".
+func Describe(raw string, labels Labeler) string {
 	s, err := Parse(raw)
 	if err != nil {
 		return "Unrecognised permission: " + raw
@@ -78,7 +60,7 @@ func Describe(raw string) string {
 		}
 		return "Other permission: " + s.Special
 	}
-	text := verbs(effective(s)) + " " + noun(s)
+	text := verbs(effective(s)) + " " + noun(s, labels)
 	if s.Restricted() {
 		text += " (only " + restriction(s) + ")"
 	}
@@ -96,8 +78,8 @@ func effective(s Scope) Interaction {
 }
 
 // noun is whose records the scope reaches, in the words of its context.
-func noun(s Scope) string {
-	label := ResourceTypeLabel(s.ResourceType)
+func noun(s Scope, labels Labeler) string {
+	label := labels.label(s.ResourceType)
 	switch {
 	case s.Context == ContextPatient && s.ResourceType == "*":
 		return "all of your " + label

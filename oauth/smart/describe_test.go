@@ -33,24 +33,30 @@ func TestDescribe(t *testing.T) {
 		{"com.example/x", "Other permission: com.example/x"},
 	}
 	for _, tc := range tests {
-		if got := Describe(tc.raw); got != tc.want {
+		if got := Describe(tc.raw, testLabels); got != tc.want {
 			t.Errorf("Describe(%q) = %q, want %q", tc.raw, got, tc.want)
 		}
 	}
 }
 
-func TestResourceTypeLabel(t *testing.T) {
-	tests := []struct{ typ, want string }{
-		{"*", "health plan records"},
-		{"ExplanationOfBenefit", "claims (explanations of benefit)"},
-		{"Coverage", "insurance coverage"},
-		{"Patient", "basic details (name, birth date, contact information)"},
-		{"Goal", "Goal records"},
+// testLabels are the words a FHIR catalog would pass in.
+func testLabels(t string) string {
+	return map[string]string{
+		"ExplanationOfBenefit": "claims (explanations of benefit)",
+		"Coverage":             "insurance coverage",
+		"Patient":              "basic details (name, birth date, contact information)",
+		"Immunization":         "immunizations",
+		"Condition":            "conditions and diagnoses",
+		"Observation":          "test results and measurements",
+	}[t]
+}
+
+func TestDescribeWithoutLabels(t *testing.T) {
+	if got := Describe("patient/Coverage.rs", nil); got != "Read and search your Coverage records" {
+		t.Errorf("Describe without labels = %q", got)
 	}
-	for _, tc := range tests {
-		if got := ResourceTypeLabel(tc.typ); got != tc.want {
-			t.Errorf("ResourceTypeLabel(%q) = %q, want %q", tc.typ, got, tc.want)
-		}
+	if got := Describe("patient/*.rs", nil); got != "Read and search all of your health plan records" {
+		t.Errorf("Describe of * without labels = %q", got)
 	}
 }
 

@@ -35,7 +35,7 @@ func FuzzParse(f *testing.F) {
 		if l, err := ParseList(raw); err != nil || len(l) != 1 || !reflect.DeepEqual(l[0], s) {
 			t.Fatalf("ParseList(%q) = %+v, %v", raw, l, err)
 		}
-		if Describe(raw) == "" || Category(raw) == "" {
+		if Describe(raw, nil) == "" || Category(raw) == "" {
 			t.Fatalf("%q has no description or category", raw)
 		}
 		if s.IsResource() {

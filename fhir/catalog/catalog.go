@@ -1,0 +1,221 @@
+package catalog
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Kind says whose data a resource type holds.
+type Kind int
+
+// The kinds of resource type.
+const (
+	// MemberData types live in one member's Patient compartment: a token
+	// sees only its own member's records.
+	MemberData Kind = iota + 1
+	// Shared types are reference data (organizations, practitioners,
+	// locations, drug products) that any member's token may read when its
+	// scopes allow the type.
+	Shared
+)
+
+// ParamKind is a FHIR search parameter type (FHIR R4 search.html).
+type ParamKind string
+
+// The search parameter types the gateway evaluates.
+const (
+	Token     ParamKind = "token"
+	Reference ParamKind = "reference"
+	Date      ParamKind = "date"
+)
+
+// Param is one search parameter of a type.
+type Param struct {
+	Name string
+	Kind ParamKind
+	// Path is the element the parameter reads, dot-separated from the
+	// resource root ("patient", "careTeam.provider", "meta.lastUpdated").
+	Path string
+	// Targets are the types a reference parameter may point at.
+	Targets []string
+	// Definition is the canonical URL of the SearchParameter.
+	Definition string
+}
+
+// Owner is how a member-data record names the member it is about.
+type Owner struct {
+	// Param is the search parameter that restricts a query to one
+	// patient: "_id" for Patient, "patient" for most others.
+	Param string
+	// Element is the top-level element read from a record to find its
+	// patient ("id" for Patient; otherwise a Reference element).
+	Element string
+}
+
+// Type is everything the gateway knows about one resource type.
+type Type struct {
+	Name string
+	Kind Kind
+	// Compartment lists the parameters the FHIR R4 Patient
+	// CompartmentDefinition names for the type (empty for types outside
+	// the compartment). A test checks them against HL7's definition.
+	Compartment []string
+	// Owner is the one compartment link the gateway follows: the patient
+	// the record is about. Records that name the member only in another
+	// role (a performer, a policy holder of someone else's coverage) are
+	// not the member's to share. Zero for Shared types.
+	Owner Owner
+	// Params are the search parameters served besides _id and _lastUpdated.
+	Params []Param
+	// Includes are the reference parameters _include may follow
+	// (FHIR R4 search.html "_include").
+	Includes []Param
+	// Profiles are the profiles the CapabilityStatement lists as supported.
+	Profiles []string
+	// Label is the plain-words noun members read for the type on the
+	// consent and connected-apps pages.
+	Label string
+	// decode checks that raw JSON decodes as the type (golang-fhir-models).
+	decode func([]byte) error
+}
+
+// Common are the search parameters every type supports (FHIR R4
+// "Parameters for all resources").
+var Common = []Param{
+	{Name: "_id", Kind: Token, Path: "id", Definition: searchParamBase + "Resource-id"},
+	{Name: "_lastUpdated", Kind: Date, Path: "meta.lastUpdated", Definition: searchParamBase + "Resource-lastUpdated"},
+}
+
+const searchParamBase = "http://hl7.org/fhir/SearchParameter/"
+
+// Lookup returns the type named name, if the gateway knows it.
+func Lookup(name string) (*Type, bool) {
+	t, ok := byName[name]
+	return t, ok
+}
+
+// All returns every known type, in the order the table lists them.
+func All() []*Type { return slices.Clone(table) }
+
+// Names returns the names of types, in order.
+func Names(types []*Type) []string {
+	names := make([]string, len(types))
+	for i, t := range types {
+		names[i] = t.Name
+	}
+	return names
+}
+
+// Param returns the search parameter name of t, common ones included.
+func (t *Type) Param(name string) (Param, bool) {
+	for _, list := range [][]Param{Common, t.Params} {
+		if i := slices.IndexFunc(list, func(p Param) bool { return p.Name == name }); i >= 0 {
+			return list[i], true
+		}
+	}
+	return Param{}, false
+}
+
+// Include returns the reference parameter _include may follow on t.
+func (t *Type) Include(name string) (Param, bool) {
+	i := slices.IndexFunc(t.Includes, func(p Param) bool { return p.Name == name })
+	if i < 0 {
+		return Param{}, false
+	}
+	return t.Includes[i], true
+}
+
+// Decode checks that raw decodes as t with golang-fhir-models: the JSON
+// shape of every element it knows. It is not profile validation.
+func (t *Type) Decode(raw []byte) error {
+	if err := t.decode(raw); err != nil {
+		return fmt.Errorf("invalid %s: %w", t.Name, err)
+	}
+	return nil
+}
+
+// Facts are the few things the gateway reads from every resource it
+// serves: what it is, whose it is, and its version.
+type Facts struct {
+	Type        string
+	ID          string
+	VersionID   string
+	LastUpdated string
+	// Patient is the Patient id the record is about, read from the type's
+	// Owner element; "" when it names none as a relative "Patient/<id>"
+	// reference, for Shared types and for types the catalog does not know.
+	Patient string
+}
+
+// ownerFields are the elements Owner.Element may name; a test checks that
+// every table entry's owner is one of them.
+type ownerFields struct {
+	ResourceType string     `json:"resourceType"`
+	ID           string     `json:"id"`
+	Patient      refField   `json:"patient"`
+	Beneficiary  refField   `json:"beneficiary"`
+	Subject      refField   `json:"subject"`
+	Meta         metaFields `json:"meta"`
+}
+
+type refField struct {
+	Reference string `json:"reference"`
+}
+
+type metaFields struct {
+	VersionID   string `json:"versionId"`
+	LastUpdated string `json:"lastUpdated"`
+}
+
+// Inspect reads a resource's Facts from its raw JSON in one decode.
+func Inspect(raw []byte) (Facts, error) {
+	var f ownerFields
+	if err := json.Unmarshal(raw, &f); err != nil {
+		return Facts{}, fmt.Errorf("not a FHIR resource: %w", err)
+	}
+	facts := Facts{Type: f.ResourceType, ID: f.ID, VersionID: f.Meta.VersionID, LastUpdated: f.Meta.LastUpdated}
+	t, ok := Lookup(f.ResourceType)
+	if !ok || t.Kind != MemberData {
+		return facts, nil
+	}
+	switch t.Owner.Element {
+	case "id":
+		if ValidID(f.ID) {
+			facts.Patient = f.ID
+		}
+	case "patient":
+		facts.Patient = PatientRef(f.Patient.Reference)
+	case "beneficiary":
+		facts.Patient = PatientRef(f.Beneficiary.Reference)
+	case "subject":
+		facts.Patient = PatientRef(f.Subject.Reference)
+	}
+	return facts, nil
+}
+
+// PatientRef returns the id of a relative "Patient/<id>" reference, or ""
+// for anything else (absolute URLs, other types, malformed ids).
+func PatientRef(ref string) string {
+	id, ok := strings.CutPrefix(ref, "Patient/")
+	if !ok || !ValidID(id) {
+		return ""
+	}
+	return id
+}
+
+// ValidID reports whether s matches the FHIR id syntax [A-Za-z0-9\-\.]{1,64}
+// (FHIR R4 datatypes, "id").
+func ValidID(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,131 @@
+package catalog
+
+import (
+	models "github.com/samply/golang-fhir-models/fhir-models/fhir"
+)
+
+// CARIN Blue Button IG profile URLs (the same in STU 1.x and 2.0).
+const (
+	carinBase              = "http://hl7.org/fhir/us/carin-bb/StructureDefinition/"
+	ProfilePatient         = carinBase + "C4BB-Patient"
+	ProfileCoverage        = carinBase + "C4BB-Coverage"
+	ProfileOrganization    = carinBase + "C4BB-Organization"
+	ProfilePractitioner    = carinBase + "C4BB-Practitioner"
+	ProfileEOBInpatient    = carinBase + "C4BB-ExplanationOfBenefit-Inpatient-Institutional"
+	ProfileEOBOutpatient   = carinBase + "C4BB-ExplanationOfBenefit-Outpatient-Institutional"
+	ProfileEOBProfessional = carinBase + "C4BB-ExplanationOfBenefit-Professional-NonClinician"
+	ProfileEOBPharmacy     = carinBase + "C4BB-ExplanationOfBenefit-Pharmacy"
+)
+
+// patientOwner is the owner of most member-data types: the "patient"
+// search parameter on the "patient" element.
+var patientOwner = Owner{Param: "patient", Element: "patient"}
+
+func ref(name, path string, targets ...string) Param {
+	return Param{Name: name, Kind: Reference, Path: path, Targets: targets}
+}
+
+func token(name, path string) Param { return Param{Name: name, Kind: Token, Path: path} }
+
+// decoder adapts a golang-fhir-models Unmarshal function.
+func decoder[T any](f func([]byte) (T, error)) func([]byte) error {
+	return func(b []byte) error { _, err := f(b); return err }
+}
+
+// table is every type the gateway knows, in the order the
+// CapabilityStatement and the consent page list them. Search parameter
+// definitions are the FHIR R4 ones unless a CARIN Blue Button one is named.
+var table = []*Type{
+	{
+		Name: "Patient", Kind: MemberData, Compartment: []string{"link"},
+		Owner:    Owner{Param: "_id", Element: "id"},
+		Params:   []Param{def(token("identifier", "identifier"), "Patient-identifier")},
+		Profiles: []string{ProfilePatient},
+		Label:    "basic details (name, birth date, contact information)",
+		decode:   decoder(models.UnmarshalPatient),
+	},
+	{
+		Name: "Coverage", Kind: MemberData, Compartment: []string{"policy-holder", "subscriber", "beneficiary", "payor"},
+		Owner: Owner{Param: "patient", Element: "beneficiary"},
+		Params: []Param{
+			def(ref("patient", "beneficiary", "Patient"), "Coverage-patient"),
+			def(token("identifier", "identifier"), "Coverage-identifier"),
+		},
+		Includes: []Param{carin(ref("payor", "payor", "Organization", "Patient", "RelatedPerson"), "coverage-payor")},
+		Profiles: []string{ProfileCoverage},
+		Label:    "insurance coverage",
+		decode:   decoder(models.UnmarshalCoverage),
+	},
+	{
+		Name: "ExplanationOfBenefit", Kind: MemberData, Compartment: []string{"patient", "payee"},
+		Owner: patientOwner,
+		Params: []Param{
+			carin(ref("patient", "patient", "Patient"), "explanationofbenefit-patient"),
+			carin(token("identifier", "identifier"), "explanationofbenefit-identifier"),
+			carin(token("type", "type"), "explanationofbenefit-type"),
+		},
+		Includes: []Param{
+			carin(ref("patient", "patient", "Patient"), "explanationofbenefit-patient"),
+			carin(ref("coverage", "insurance.coverage", "Coverage"), "explanationofbenefit-coverage"),
+			carin(ref("insurer", "insurer", "Organization"), "explanationofbenefit-insurer"),
+			carin(ref("provider", "provider", "Organization", "Practitioner", "PractitionerRole"), "explanationofbenefit-provider"),
+			carin(ref("care-team", "careTeam.provider", "Organization", "Practitioner", "PractitionerRole"), "explanationofbenefit-care-team"),
+		},
+		Profiles: []string{ProfileEOBInpatient, ProfileEOBOutpatient, ProfileEOBProfessional, ProfileEOBPharmacy},
+		Label:    "claims (explanations of benefit)",
+		decode:   decoder(models.UnmarshalExplanationOfBenefit),
+	},
+	{
+		Name: "RelatedPerson", Kind: MemberData, Compartment: []string{"patient"},
+		Owner:  patientOwner,
+		Params: []Param{def(ref("patient", "patient", "Patient"), "RelatedPerson-patient")},
+		Label:  "people related to you (such as a policy holder)",
+		decode: decoder(models.UnmarshalRelatedPerson),
+	},
+	{
+		Name: "Organization", Kind: Shared, Profiles: []string{ProfileOrganization},
+		Label:  "organizations (your plan, hospitals, pharmacies)",
+		decode: decoder(models.UnmarshalOrganization),
+	},
+	{
+		Name: "Practitioner", Kind: Shared, Profiles: []string{ProfilePractitioner},
+		Label:  "care providers",
+		decode: decoder(models.UnmarshalPractitioner),
+	},
+	{
+		Name: "PractitionerRole", Kind: Shared,
+		Label:  "care providers' roles and locations",
+		decode: decoder(models.UnmarshalPractitionerRole),
+	},
+	{
+		Name: "Location", Kind: Shared,
+		Label:  "places of care",
+		decode: decoder(models.UnmarshalLocation),
+	},
+	{
+		Name: "Medication", Kind: Shared,
+		Label:  "drug product information",
+		decode: decoder(models.UnmarshalMedication),
+	},
+}
+
+// byName indexes table.
+var byName = func() map[string]*Type {
+	m := make(map[string]*Type, len(table))
+	for _, t := range table {
+		m[t.Name] = t
+	}
+	return m
+}()
+
+// def sets the definition of a FHIR R4 search parameter.
+func def(p Param, id string) Param {
+	p.Definition = searchParamBase + id
+	return p
+}
+
+// carin sets the definition of a CARIN Blue Button search parameter.
+func carin(p Param, id string) Param {
+	p.Definition = "http://hl7.org/fhir/us/carin-bb/SearchParameter/" + id
+	return p
+}

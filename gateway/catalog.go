@@ -1,0 +1,22 @@
+package gateway
+
+import (
+	"github.com/patientaccess/gateway/fhir/catalog"
+	"github.com/patientaccess/gateway/oauth"
+)
+
+// oauthTypes tells the authorization server about the FHIR types served,
+// from the FHIR catalog: the scopes it advertises, the words on the
+// consent page and the search parameters a scope restriction may name all
+// come from the one table the FHIR API enforces.
+func oauthTypes(types []*catalog.Type) []oauth.ResourceType {
+	out := make([]oauth.ResourceType, 0, len(types))
+	for _, t := range types {
+		rt := oauth.ResourceType{Name: t.Name, Label: t.Label}
+		for _, p := range append(append([]catalog.Param{}, catalog.Common...), t.Params...) {
+			rt.SearchParams = append(rt.SearchParams, p.Name)
+		}
+		out = append(out, rt)
+	}
+	return out
+}
