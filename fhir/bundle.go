@@ -125,7 +125,7 @@ func (c *call) respond(s searchRequest, page Page) {
 		return
 	}
 	next := ""
-	if page.Next != "" && len(entries) > 0 {
+	if page.Next != "" {
 		next = sealCursor(c.h.key, c.cursorBinding(s), page.Next)
 	}
 	body, err := c.h.searchset(c.typ.Name, s, page.Total, entries, included, next)
