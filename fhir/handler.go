@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -259,7 +260,11 @@ func (h *Handler) serveRead(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	facts, err := catalog.Inspect(raw)
-	if err == nil && (facts.Type != c.typ.Name || facts.ID != id) {
+	if err != nil {
+		c.sourceFailed("fhir: source answered a read with something that is not a resource", fmt.Errorf("%v: %w", err, ErrBadGateway))
+		return
+	}
+	if facts.Type != c.typ.Name || facts.ID != id {
 		err = errors.New("source answered a read with another resource")
 	}
 	if err == nil {

@@ -116,21 +116,22 @@ func isUpstreamFailure(err error) bool {
 
 // Read implements Source. Member data is read as a search on _id limited to
 // the member's compartment, so the upstream is never even asked for
-// another member's record; the Patient itself only when it is the
-// member's. Shared reference data is read directly.
+// another member's record; the member's own Patient, and shared reference
+// data, are read directly.
 func (u *Upstream) Read(ctx context.Context, q ReadQuery) (json.RawMessage, error) {
-	if q.Type.Kind != catalog.MemberData {
+	if q.Type.Kind == catalog.MemberData && q.Constraint.Patient == "" {
+		return nil, errNoCompartment
+	}
+	ownPatient := q.Type.Owner.Param == "_id" && q.ID == q.Constraint.Patient
+	switch {
+	case q.Type.Kind == catalog.MemberData && q.Type.Owner.Param == "_id" && !ownPatient:
+		return nil, fmt.Errorf("fhir: upstream read %s: %w", q.Type.Name, ErrNotFound)
+	case q.Type.Kind != catalog.MemberData || ownPatient:
 		body, status, err := u.get(ctx, q.Type.Name+"/"+url.PathEscape(q.ID))
 		if status == http.StatusNotFound || status == http.StatusGone {
 			return nil, fmt.Errorf("fhir: upstream read %s: %w", q.Type.Name, ErrNotFound)
 		}
 		return body, err
-	}
-	if q.Constraint.Patient == "" {
-		return nil, errNoCompartment
-	}
-	if q.Type.Owner.Param == "_id" && q.ID != q.Constraint.Patient {
-		return nil, fmt.Errorf("fhir: upstream read %s: %w", q.Type.Name, ErrNotFound)
 	}
 	v := compartmentQuery(q.Type, q.Constraint.Patient)
 	v.Set("_id", q.ID)

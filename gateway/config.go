@@ -27,7 +27,8 @@ type Config struct {
 	// rediss://, redis+sentinel:// or redis+cluster://. Empty: in-memory.
 	RedisURL string
 	// Demo seeds the demo members, data and app (--demo, GATEWAY_DEMO).
-	// Default: on when no store is configured.
+	// Default: on when neither Redis nor an upstream FHIR server is
+	// configured. With an upstream, only the members and the app are seeded.
 	Demo bool
 	// DemoPassword is the demo members' password (GATEWAY_DEMO_PASSWORD);
 	// generated and printed when empty.
@@ -42,6 +43,9 @@ type Config struct {
 	// SigningKeyFile is a PEM RSA private key that signs id_tokens
 	// (GATEWAY_SIGNING_KEY_FILE). Replicas must share it. Generated when empty.
 	SigningKeyFile string
+	// Upstream puts the FHIR API in front of the plan's FHIR server
+	// (GATEWAY_FHIR_UPSTREAM_*); empty URL: the embedded store serves.
+	Upstream UpstreamConfig
 }
 
 // ParseConfig reads the `serve` flags and the environment.
@@ -51,7 +55,7 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.Addr, "addr", envOr(getenv, "GATEWAY_ADDR", "127.0.0.1:8080"), "listen address")
 	fs.StringVar(&c.BaseURL, "base-url", getenv("GATEWAY_BASE_URL"), "public base URL (default http://ADDR)")
-	demoDefault := getenv("GATEWAY_REDIS_URL") == ""
+	demoDefault := getenv("GATEWAY_REDIS_URL") == "" && getenv("GATEWAY_FHIR_UPSTREAM_URL") == ""
 	if v := getenv("GATEWAY_DEMO"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -60,7 +64,8 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 		demoDefault = b
 	}
 	fs.BoolVar(&c.Demo, "demo", demoDefault, "seed demo members, data and app")
-	if err := fs.Parse(args); err != nil {
+	err := fs.Parse(args)
+	if err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
@@ -71,6 +76,9 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	c.AdminToken = getenv("GATEWAY_ADMIN_TOKEN")
 	c.TokenSecret = getenv("GATEWAY_TOKEN_SECRET")
 	c.SigningKeyFile = getenv("GATEWAY_SIGNING_KEY_FILE")
+	if c.Upstream, err = parseUpstream(getenv); err != nil {
+		return c, err
+	}
 	if c.BaseURL == "" {
 		c.BaseURL = "http://" + c.Addr
 	}
@@ -107,6 +115,7 @@ func (c Config) Validate() error {
 	if c.AdminToken != "" && len(c.AdminToken) < 16 {
 		errs = append(errs, errors.New("GATEWAY_ADMIN_TOKEN must be at least 16 characters"))
 	}
+	errs = append(errs, c.Upstream.validate()...)
 	return errors.Join(errs...)
 }
 

@@ -33,6 +33,23 @@ func TestParseConfig(t *testing.T) {
 			env: map[string]string{"GATEWAY_TOKEN_SECRET": "short", "GATEWAY_ADMIN_TOKEN": "short"}, wantErr: "addr"},
 		{name: "bad GATEWAY_DEMO", env: map[string]string{"GATEWAY_DEMO": "maybe"}, wantErr: "GATEWAY_DEMO"},
 		{name: "stray argument", args: []string{"extra"}, wantErr: "no arguments"},
+		{name: "upstream turns demo off", env: map[string]string{"GATEWAY_FHIR_UPSTREAM_URL": "https://fhir.plan.example/r4", "GATEWAY_FHIR_UPSTREAM_TOKEN": "t"},
+			check: func(c Config) bool {
+				return !c.Demo && c.Upstream.URL == "https://fhir.plan.example/r4" && c.Upstream.Token == "t" && c.Upstream.Scope == "system/*.rs"
+			}},
+		{name: "upstream with demo members", args: []string{"--demo"}, env: map[string]string{"GATEWAY_FHIR_UPSTREAM_URL": "http://127.0.0.1:8103/fhir"},
+			check: func(c Config) bool { return c.Demo && c.Upstream.URL != "" }},
+		{name: "upstream client credentials", env: map[string]string{"GATEWAY_FHIR_UPSTREAM_URL": "https://f.example/r4",
+			"GATEWAY_FHIR_UPSTREAM_TOKEN_URL": "https://auth.example/token", "GATEWAY_FHIR_UPSTREAM_CLIENT_ID": "gw",
+			"GATEWAY_FHIR_UPSTREAM_CLIENT_KEY_FILE": "/k.pem", "GATEWAY_FHIR_UPSTREAM_TIMEOUT": "3s"},
+			check: func(c Config) bool { return c.Upstream.ClientKeyFile == "/k.pem" && c.Upstream.Timeout.Seconds() == 3 }},
+		{name: "upstream URL with a query", env: map[string]string{"GATEWAY_FHIR_UPSTREAM_URL": "https://f.example/r4?x=1"}, wantErr: "GATEWAY_FHIR_UPSTREAM_URL"},
+		{name: "upstream token and client credentials", env: map[string]string{"GATEWAY_FHIR_UPSTREAM_URL": "https://f.example/r4",
+			"GATEWAY_FHIR_UPSTREAM_TOKEN": "t", "GATEWAY_FHIR_UPSTREAM_TOKEN_URL": "https://auth.example/token"}, wantErr: "not both"},
+		{name: "client credentials need one credential", env: map[string]string{"GATEWAY_FHIR_UPSTREAM_URL": "https://f.example/r4",
+			"GATEWAY_FHIR_UPSTREAM_TOKEN_URL": "https://auth.example/token", "GATEWAY_FHIR_UPSTREAM_CLIENT_ID": "gw"}, wantErr: "exactly one"},
+		{name: "upstream auth without upstream", env: map[string]string{"GATEWAY_FHIR_UPSTREAM_TOKEN": "t"}, wantErr: "need GATEWAY_FHIR_UPSTREAM_URL"},
+		{name: "bad upstream timeout", env: map[string]string{"GATEWAY_FHIR_UPSTREAM_URL": "https://f.example/r4", "GATEWAY_FHIR_UPSTREAM_TIMEOUT": "soon"}, wantErr: "GATEWAY_FHIR_UPSTREAM_TIMEOUT"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -70,15 +70,13 @@ func New(ctx context.Context, cfg Config, opts Options) (*Gateway, error) {
 	if err := g.secrets(); err != nil {
 		return nil, g.fail(err)
 	}
-	fhirSource := fhir.NewMemorySource()
-	if cfg.Demo {
-		if err := fhir.LoadDemo(fhirSource); err != nil {
-			return nil, g.fail(fmt.Errorf("load demo data: %w", err))
-		}
+	fhirSource, types, err := g.openFHIR(ctx, opts.Logger)
+	if err != nil {
+		return nil, g.fail(err)
 	}
 	auditor := storeAuditor{store: g.Store, logger: opts.Logger, now: opts.Now}
 	g.Registry = &apps.Registry{Store: g.Store, Audit: auditor, Now: opts.Now}
-	oauthServer, err := g.newOAuth(opts, auditor)
+	oauthServer, err := g.newOAuth(opts, auditor, types)
 	if err != nil {
 		return nil, g.fail(err)
 	}
@@ -93,7 +91,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Gateway, error) {
 	fhirHandler := &fhir.Handler{
 		BaseURL: cfg.FHIRBaseURL(), Tokens: tokenChecker{oauthServer}, Source: fhirSource,
 		Audit: auditor, Logger: opts.Logger, Now: opts.Now,
-		Types: catalog.All(), CursorKey: deriveKey(cfg.TokenSecret, "fhir-cursor"),
+		Types: types, CursorKey: deriveKey(cfg.TokenSecret, "fhir-cursor"),
 		OAuth: fhir.OAuthURIs{
 			Authorize: cfg.BaseURL + oauth.PathAuthorize, Token: cfg.BaseURL + oauth.PathToken,
 			Revoke: cfg.BaseURL + oauth.PathRevoke, Introspect: cfg.BaseURL + oauth.PathIntrospect,
@@ -124,7 +122,23 @@ func (g *Gateway) secrets() error {
 	return nil
 }
 
-func (g *Gateway) newOAuth(opts Options, auditor apps.Auditor) (*oauth.Server, error) {
+// openFHIR opens where member data comes from: the plan's upstream FHIR
+// server, or the embedded store (with the demo data in demo mode). It
+// returns the types served.
+func (g *Gateway) openFHIR(ctx context.Context, logger *slog.Logger) (fhir.Source, []*catalog.Type, error) {
+	if g.Config.Upstream.URL != "" {
+		return openUpstream(ctx, g.Config.Upstream, logger)
+	}
+	src := fhir.NewMemorySource()
+	if g.Config.Demo {
+		if err := fhir.LoadDemo(src); err != nil {
+			return nil, nil, fmt.Errorf("load demo data: %w", err)
+		}
+	}
+	return src, catalog.All(), nil
+}
+
+func (g *Gateway) newOAuth(opts Options, auditor apps.Auditor, types []*catalog.Type) (*oauth.Server, error) {
 	key, err := g.signingKey()
 	if err != nil {
 		return nil, err
@@ -136,7 +150,7 @@ func (g *Gateway) newOAuth(opts Options, auditor apps.Auditor) (*oauth.Server, e
 		TokenSecret: []byte(cfg.TokenSecret), SigningKey: key,
 	}, oauth.Deps{
 		Storage: g.Store, Apps: g.Store, Audit: auditor, CSRF: g.csrf, Logger: opts.Logger, Now: opts.Now,
-		ResourceTypes: oauthTypes(catalog.All()),
+		ResourceTypes: oauthTypes(types),
 	})
 }
 

