@@ -125,12 +125,15 @@ type Server struct {
 	deps     Deps
 	provider *fosite.Fosite
 	store    *fositeStore
-	pages    *template.Template
-	jwks     []byte
-	kid      string // the signing key's id, in the JWKS and every id_token header
-	now      func() time.Time
-	types    map[string]ResourceType
-	scopes   []string // scopes_supported in discovery
+	// tokenStrategy makes and checks codes and tokens (HMAC); the client
+	// authentication strategy uses it to find a refresh token's record.
+	tokenStrategy *oauth2.HMACSHAStrategy
+	pages         *template.Template
+	jwks          []byte
+	kid           string // the signing key's id, in the JWKS and every id_token header
+	now           func() time.Time
+	types         map[string]ResourceType
+	scopes        []string // scopes_supported in discovery
 }
 
 // New builds the server. It fails on an invalid configuration or a template
@@ -189,7 +192,9 @@ func (s *Server) wire() *fosite.Fosite {
 		SendDebugMessagesToClients:     false,
 		MinParameterEntropy:            8,
 	}
+	fc.ClientAuthenticationStrategy = s.authenticateClient
 	hmacStrategy := compose.NewOAuth2HMACStrategy(fc)
+	s.tokenStrategy = hmacStrategy
 	key := s.cfg.SigningKey
 	signer := &jwt.DefaultSigner{GetPrivateKey: func(context.Context) (interface{}, error) { return key, nil }}
 	idTokens := &openid.DefaultStrategy{Signer: signer, Config: fc}
