@@ -10,9 +10,10 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// chromium starts headless Chromium for a browser test. Without Chromium the
+// chromiumPath returns the Chromium binary of the browser tests
+// ($GATEWAY_TEST_CHROMIUM, else Debian's /usr/bin/chromium). Without it the
 // test fails in CI and skips locally.
-func chromium(t *testing.T) context.Context {
+func chromiumPath(t *testing.T) string {
 	t.Helper()
 	path := os.Getenv("GATEWAY_TEST_CHROMIUM")
 	if path == "" {
@@ -24,6 +25,13 @@ func chromium(t *testing.T) context.Context {
 		}
 		t.Skipf("chromium not found at %s (set GATEWAY_TEST_CHROMIUM): %v", path, err)
 	}
+	return path
+}
+
+// chromium starts headless Chromium for a browser test, driven by chromedp.
+func chromium(t *testing.T) context.Context {
+	t.Helper()
+	path := chromiumPath(t)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path),
 		chromedp.NoSandbox,
