@@ -97,16 +97,28 @@ func (s *fositeStore) SetClientAssertionJWT(context.Context, string, time.Time) 
 }
 
 func (s *fositeStore) create(ctx context.Context, kind TokenKind, sig, accessSig string, r fosite.Requester, exp time.Time) error {
-	sess, err := json.Marshal(r.GetSession())
+	proj, err := project(r)
 	if err != nil {
 		return fmt.Errorf("encode %s session: %w", kind, err)
 	}
-	proj := storedRequest{
+	return s.createProjected(ctx, kind, sig, accessSig, proj, exp)
+}
+
+// project is the stored projection of a request.
+func project(r fosite.Requester) (storedRequest, error) {
+	sess, err := json.Marshal(r.GetSession())
+	if err != nil {
+		return storedRequest{}, err
+	}
+	return storedRequest{
 		ID: r.GetID(), RequestedAt: r.GetRequestedAt(), ClientID: r.GetClient().GetID(),
 		RequestedScopes: r.GetRequestedScopes(), GrantedScopes: r.GetGrantedScopes(),
 		RequestedAudience: r.GetRequestedAudience(), GrantedAudience: r.GetGrantedAudience(),
 		Form: r.GetRequestForm(), Session: sess,
-	}
+	}, nil
+}
+
+func (s *fositeStore) createProjected(ctx context.Context, kind TokenKind, sig, accessSig string, proj storedRequest, exp time.Time) error {
 	data, err := json.Marshal(proj)
 	if err != nil {
 		return fmt.Errorf("encode %s request: %w", kind, err)
@@ -114,7 +126,7 @@ func (s *fositeStore) create(ctx context.Context, kind TokenKind, sig, accessSig
 	if exp.IsZero() {
 		exp = s.now().Add(time.Hour)
 	}
-	rec := TokenRecord{RequestID: r.GetID(), ClientID: proj.ClientID, Active: true,
+	rec := TokenRecord{RequestID: proj.ID, ClientID: proj.ClientID, Active: true,
 		ExpiresAt: exp, AccessSignature: accessSig, Request: data}
 	if err := s.tokens.CreateToken(ctx, kind, sig, rec); err != nil {
 		return fmt.Errorf("store %s: %w", kind, err)

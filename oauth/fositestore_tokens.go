@@ -68,9 +68,18 @@ func (s *fositeStore) DeleteAccessTokenSession(ctx context.Context, sig string) 
 }
 
 // CreateRefreshTokenSession stores the request behind a new refresh token,
-// remembering the access token issued with it.
+// remembering the access token issued with it. A refresh token carries the
+// grant's whole scope even when its access token was narrowed (RFC 6749
+// §6; see refreshGrant).
 func (s *fositeStore) CreateRefreshTokenSession(ctx context.Context, sig, accessSig string, r fosite.Requester) error {
-	return s.create(ctx, KindRefresh, sig, accessSig, r, r.GetSession().GetExpiresAt(fosite.RefreshToken))
+	proj, err := project(r)
+	if err != nil {
+		return fmt.Errorf("encode %s session: %w", KindRefresh, err)
+	}
+	if sess, ok := r.GetSession().(*Session); ok && len(sess.GrantScopes) > 0 {
+		proj.GrantedScopes = sess.GrantScopes
+	}
+	return s.createProjected(ctx, KindRefresh, sig, accessSig, proj, r.GetSession().GetExpiresAt(fosite.RefreshToken))
 }
 
 // GetRefreshTokenSession returns the request of a refresh token; a rotated

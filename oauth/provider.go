@@ -203,10 +203,10 @@ func (s *Server) wire() *fosite.Fosite {
 		AccessTokenStrategy: hmacStrategy, RefreshTokenStrategy: hmacStrategy, AuthorizeCodeStrategy: hmacStrategy,
 		CoreStorage: s.store, TokenRevocationStorage: s.store, Config: fc,
 	}
-	refresh := &oauth2.RefreshTokenGrantHandler{
+	refresh := refreshGrant{&oauth2.RefreshTokenGrantHandler{
 		AccessTokenStrategy: hmacStrategy, RefreshTokenStrategy: hmacStrategy,
 		TokenRevocationStorage: s.store, Config: fc,
-	}
+	}}
 	pkceHandler := &pkce.Handler{AuthorizeCodeStrategy: hmacStrategy, Storage: s.store, Config: fc}
 	oidcHelper := &openid.IDTokenHandleHelper{IDTokenStrategy: idTokens}
 	oidcExplicit := &openid.OpenIDConnectExplicitHandler{

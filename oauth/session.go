@@ -16,6 +16,10 @@ type Session struct {
 	Patient  string `json:"patient"`   // the FHIR Patient id every token of the grant is limited to
 	FHIRUser string `json:"fhir_user"` // absolute URL of the member's Patient resource
 	GrantID  string `json:"grant_id"`  // the apps.Grant this session was issued under
+	// GrantScopes is the grant's whole scope, kept by every refresh token
+	// even when the access token issued with it was narrowed (see
+	// refreshGrant); empty until a refresh first narrows.
+	GrantScopes []string `json:"grant_scopes,omitempty"`
 }
 
 // NewSession returns an empty session for fosite to fill from storage.
