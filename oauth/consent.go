@@ -128,8 +128,9 @@ func (s *Server) newMemberSession(ar fosite.AuthorizeRequester, m Member) *Sessi
 	sess.Patient = m.PatientID
 	sess.FHIRUser = s.cfg.FHIRBaseURL + "/Patient/" + m.PatientID
 	sess.GrantID = ar.GetID()
-	sess.Subject = m.Username
-	sess.Username = m.Username
+	// The app learns a pairwise subject, never the login name (no Username:
+	// introspection would show it).
+	sess.Subject = pairwiseSubject(s.subjectKey, ar.GetClient().GetID(), sess.Member)
 	extra := map[string]interface{}{}
 	if ar.GetGrantedScopes().Has("fhirUser") {
 		extra["fhirUser"] = sess.FHIRUser
@@ -137,7 +138,7 @@ func (s *Server) newMemberSession(ar fosite.AuthorizeRequester, m Member) *Sessi
 	if ar.GetGrantedScopes().Has("profile") {
 		extra["name"] = m.DisplayName
 	}
-	sess.Claims = &jwt.IDTokenClaims{Subject: m.Username, Issuer: s.cfg.Issuer, RequestedAt: now, AuthTime: now, Extra: extra}
+	sess.Claims = &jwt.IDTokenClaims{Subject: sess.Subject, Issuer: s.cfg.Issuer, RequestedAt: now, AuthTime: now, Extra: extra}
 	sess.Headers = &jwt.Headers{Extra: map[string]interface{}{"kid": s.kid}}
 	return sess
 }

@@ -131,9 +131,11 @@ type Server struct {
 	pages         *template.Template
 	jwks          []byte
 	kid           string // the signing key's id, in the JWKS and every id_token header
-	now           func() time.Time
-	types         map[string]ResourceType
-	scopes        []string // scopes_supported in discovery
+	// subjectKey keys the pairwise subjects of id_tokens and introspection.
+	subjectKey []byte
+	now        func() time.Time
+	types      map[string]ResourceType
+	scopes     []string // scopes_supported in discovery
 }
 
 // New builds the server. It fails on an invalid configuration or a template
@@ -162,7 +164,8 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, deps: deps, pages: pages, jwks: jwks, kid: kid, now: deps.Now,
-		types: map[string]ResourceType{}, scopes: scopesSupported(deps.ResourceTypes)}
+		types: map[string]ResourceType{}, scopes: scopesSupported(deps.ResourceTypes),
+		subjectKey: subjectKey(cfg.TokenSecret)}
 	for _, t := range deps.ResourceTypes {
 		s.types[t.Name] = t
 	}
