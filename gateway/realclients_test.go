@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"context"
 	"encoding/json"
 	"maps"
 	"net/http"
@@ -11,6 +12,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	jose "github.com/go-jose/go-jose/v3"
+	"github.com/go-jose/go-jose/v3/jwt"
+	"golang.org/x/oauth2"
 
 	"github.com/patientaccess/gateway/apps"
 	"github.com/patientaccess/gateway/gateway/internal/nodetest"
@@ -143,4 +148,170 @@ func TestFHIRClientInChromium(t *testing.T) {
 	if want := []string{"authorization_code", "refresh_token"}; !slices.Equal(grants, want) {
 		t.Errorf("the gateway issued tokens for %v, want %v", grants, want)
 	}
+}
+
+// memberAllows signs the member in and allows on the consent page of an
+// authorization URL, in a fresh browser, and returns the redirect back to
+// the app.
+func (h *harness) memberAllows(authURL, user string) string {
+	h.t.Helper()
+	b := h.browser()
+	p := b.get(authURL)
+	if p.url.Path == "/login" {
+		p = b.login(p, user)
+	}
+	if p.status != 200 || !strings.Contains(p.body, "HIPAA") {
+		h.t.Fatalf("want the consent page, got %d %s:\n%s", p.status, p.url, p.body)
+	}
+	r := b.consent(p, "allow", "Patient", "Coverage", "ExplanationOfBenefit", "offline_access")
+	loc := r.header.Get("Location")
+	if !strings.HasPrefix(loc, appRedirect) {
+		h.t.Fatalf("want a redirect to the app, got %d Location=%q", r.status, loc)
+	}
+	return loc
+}
+
+// TestOpenIDClientNode: openid-client (Node, unmodified) as a confidential
+// relying party: discovery from the issuer, code + PKCE S256, the id_token
+// verified against the published JWKS with its issuer, audience and nonce,
+// a FHIR read, then a refresh and a read with the new token.
+func TestOpenIDClientNode(t *testing.T) {
+	nodetest.Require(t)
+	h := newHarness(t, memoryStore)
+	clientID, secret := h.registerClient(appRedirect, nil)
+	env := []string{"ISSUER=" + h.base, "CLIENT_ID=" + clientID, "CLIENT_SECRET=" + secret,
+		"REDIRECT_URI=" + appRedirect, "FHIR_BASE=" + h.fhir,
+		"SCOPE=launch/patient openid fhirUser offline_access patient/*.read"}
+	var start struct{ URL, Verifier, State, Nonce string }
+	if err := json.Unmarshal([]byte(nodetest.Run(t, 30*time.Second, "openid-client.mjs", env, "authorize")), &start); err != nil {
+		t.Fatalf("authorize phase: %v", err)
+	}
+	if u, err := url.Parse(start.URL); err != nil || u.Query().Get("code_challenge_method") != "S256" || u.Query().Get("aud") != h.fhir {
+		t.Fatalf("authorization URL %q lacks PKCE S256 or aud", start.URL)
+	}
+	callback := h.memberAllows(start.URL, "alice")
+
+	env = append(env, "CALLBACK_URL="+callback, "VERIFIER="+start.Verifier, "STATE="+start.State, "NONCE="+start.Nonce)
+	var got struct {
+		Sub, Iss, Nonce, FHIRUser, Scope, Patient, RefreshedSub string
+		Aud                                                     any
+		JWKSKids                                                []string
+		Read, ReadAfterRefresh                                  struct {
+			Status           int
+			ResourceType, ID string
+		}
+		Refreshed bool
+	}
+	if err := json.Unmarshal([]byte(nodetest.Run(t, 30*time.Second, "openid-client.mjs", env, "callback")), &got); err != nil {
+		t.Fatalf("callback phase: %v", err)
+	}
+	var jwks struct{ Keys []struct{ Kid string } }
+	h.getJSON(h.base+"/oauth/jwks", &jwks)
+	alice := h.patient["alice"]
+	switch {
+	case got.Iss != h.base || got.Nonce != start.Nonce || !audHas(got.Aud, clientID):
+		t.Errorf("id_token iss=%q nonce=%q aud=%v", got.Iss, got.Nonce, got.Aud)
+	case len(got.JWKSKids) != 1 || len(jwks.Keys) != 1 || got.JWKSKids[0] != jwks.Keys[0].Kid:
+		t.Errorf("openid-client verified the id_token with keys %v, the gateway publishes %v", got.JWKSKids, jwks.Keys)
+	case got.Sub == "" || got.Sub == "alice" || got.FHIRUser != h.fhir+"/Patient/"+alice:
+		t.Errorf("id_token sub=%q fhirUser=%q", got.Sub, got.FHIRUser)
+	case got.Patient != alice || got.Read.Status != 200 || got.Read.ID != alice:
+		t.Errorf("launch context %q, read %+v", got.Patient, got.Read)
+	case !got.Refreshed || got.RefreshedSub != got.Sub || got.ReadAfterRefresh.Status != 200 || got.ReadAfterRefresh.ID != alice:
+		t.Errorf("refresh: rotated=%v sub=%q read %+v", got.Refreshed, got.RefreshedSub, got.ReadAfterRefresh)
+	}
+}
+
+// audHas reports whether a JWT aud claim (a string or a list) names want.
+func audHas(aud any, want string) bool {
+	switch a := aud.(type) {
+	case string:
+		return a == want
+	case []any:
+		return slices.Contains(a, any(want))
+	}
+	return false
+}
+
+// TestGoOAuth2Client: golang.org/x/oauth2 as a confidential app, configured
+// only from discovery: code + PKCE S256, the id_token verified against the
+// JWKS (signature, issuer, audience, nonce, expiry), then a refresh through
+// a TokenSource and a read with the new token.
+func TestGoOAuth2Client(t *testing.T) {
+	h := newHarness(t, memoryStore)
+	var disco struct {
+		Issuer   string `json:"issuer"`
+		AuthURL  string `json:"authorization_endpoint"`
+		TokenURL string `json:"token_endpoint"`
+		JWKSURI  string `json:"jwks_uri"`
+	}
+	h.getJSON(h.base+"/.well-known/openid-configuration", &disco)
+	clientID, secret := h.registerClient(appRedirect, nil)
+	conf := &oauth2.Config{ClientID: clientID, ClientSecret: secret, RedirectURL: appRedirect,
+		Scopes:   []string{"launch/patient", "openid", "fhirUser", "offline_access", "patient/*.read"},
+		Endpoint: oauth2.Endpoint{AuthURL: disco.AuthURL, TokenURL: disco.TokenURL, AuthStyle: oauth2.AuthStyleInHeader}}
+
+	verifier, state, nonce := oauth2.GenerateVerifier(), oauth2.GenerateVerifier(), oauth2.GenerateVerifier()
+	authURL := conf.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier),
+		oauth2.SetAuthURLParam("aud", h.fhir), oauth2.SetAuthURLParam("nonce", nonce))
+	cb, _ := url.Parse(h.memberAllows(authURL, "bob"))
+	if cb.Query().Get("state") != state {
+		t.Fatalf("state %q, want %q", cb.Query().Get("state"), state)
+	}
+	tok, err := conf.Exchange(context.Background(), cb.Query().Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil {
+		t.Fatalf("exchange: %v", err)
+	}
+	var jwks jose.JSONWebKeySet
+	h.getJSON(disco.JWKSURI, &jwks)
+	claims := verifyIDToken(t, tok, jwks, disco.Issuer, clientID, nonce)
+	if claims.Subject == "" || claims.Subject == "bob" {
+		t.Errorf("id_token sub %q", claims.Subject)
+	}
+
+	fresh, err := conf.TokenSource(context.Background(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+	if err != nil {
+		t.Fatalf("refresh: %v", err)
+	}
+	if again := verifyIDToken(t, fresh, jwks, disco.Issuer, clientID, ""); again.Subject != claims.Subject {
+		t.Errorf("sub changed on refresh: %q, then %q", claims.Subject, again.Subject)
+	}
+	resp, err := conf.Client(context.Background(), fresh).Get(h.fhir + "/Patient/" + h.patient["bob"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || fresh.AccessToken == tok.AccessToken {
+		t.Errorf("read with the refreshed token: %d (rotated: %v)", resp.StatusCode, fresh.AccessToken != tok.AccessToken)
+	}
+}
+
+// verifyIDToken checks a token response's id_token as a relying party must
+// (OpenID Connect Core §3.1.3.7): RS256 signature by a key of the JWKS,
+// issuer, audience, expiry and, when given, the nonce.
+func verifyIDToken(t *testing.T, tok *oauth2.Token, jwks jose.JSONWebKeySet, issuer, clientID, nonce string) jwt.Claims {
+	t.Helper()
+	raw, _ := tok.Extra("id_token").(string)
+	parsed, err := jwt.ParseSigned(raw)
+	if err != nil || len(parsed.Headers) != 1 || parsed.Headers[0].Algorithm != "RS256" {
+		t.Fatalf("id_token %q: %v", raw, err)
+	}
+	keys := jwks.Key(parsed.Headers[0].KeyID)
+	if len(keys) != 1 {
+		t.Fatalf("id_token kid %q is not in the JWKS", parsed.Headers[0].KeyID)
+	}
+	var std jwt.Claims
+	var extra struct {
+		Nonce string `json:"nonce"`
+	}
+	if err := parsed.Claims(keys[0].Key, &std, &extra); err != nil {
+		t.Fatalf("id_token signature: %v", err)
+	}
+	if err := std.ValidateWithLeeway(jwt.Expected{Issuer: issuer, Audience: jwt.Audience{clientID}, Time: time.Now()}, time.Minute); err != nil {
+		t.Fatalf("id_token claims: %v", err)
+	}
+	if nonce != "" && extra.Nonce != nonce {
+		t.Fatalf("id_token nonce %q, want %q", extra.Nonce, nonce)
+	}
+	return std
 }
