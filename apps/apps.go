@@ -1,6 +1,7 @@
 package apps
 
 import (
+	"encoding/json"
 	"errors"
 	"time"
 )
@@ -40,18 +41,22 @@ const (
 
 // App is a registered third-party application (an OAuth client).
 type App struct {
-	ClientID         string      `json:"client_id"`
-	Name             string      `json:"name"`
-	Developer        string      `json:"developer,omitempty"`
-	RedirectURIs     []string    `json:"redirect_uris"`
-	Public           bool        `json:"public"`
-	SecretHash       []byte      `json:"secret_hash,omitempty"` // SHA-256 of the client secret; empty for public apps
-	Scopes           []string    `json:"scopes"`                // the scopes the app may ever be granted
-	PrivacyPolicyURL string      `json:"privacy_policy_url,omitempty"`
-	TermsURL         string      `json:"terms_url,omitempty"`
-	Attestation      Attestation `json:"attestation"`
-	Status           Status      `json:"status"`
-	StatusReason     string      `json:"status_reason,omitempty"`
+	ClientID     string   `json:"client_id"`
+	Name         string   `json:"name"`
+	Developer    string   `json:"developer,omitempty"`
+	RedirectURIs []string `json:"redirect_uris"`
+	Public       bool     `json:"public"`
+	SecretHash   []byte   `json:"secret_hash,omitempty"` // SHA-256 of the client secret; empty for public and private_key_jwt apps
+	// JWKS or JWKSURI (never both) hold the public keys of an app that
+	// authenticates with private_key_jwt (RFC 7523) instead of a secret.
+	JWKS             json.RawMessage `json:"jwks,omitempty"`
+	JWKSURI          string          `json:"jwks_uri,omitempty"`
+	Scopes           []string        `json:"scopes"` // the scopes the app may ever be granted
+	PrivacyPolicyURL string          `json:"privacy_policy_url,omitempty"`
+	TermsURL         string          `json:"terms_url,omitempty"`
+	Attestation      Attestation     `json:"attestation"`
+	Status           Status          `json:"status"`
+	StatusReason     string          `json:"status_reason,omitempty"`
 	// TokensValidAfter cuts off every grant made before it: a suspension or
 	// denial sets it, so the app's existing tokens stay dead even if the app
 	// is approved again later.
@@ -62,6 +67,18 @@ type App struct {
 
 // Approved reports whether the app may authorize members and use tokens.
 func (a App) Approved() bool { return a.Status == StatusApproved }
+
+// AuthMethod is how the app authenticates at the token endpoint: AuthNone,
+// AuthClientSecret or AuthPrivateKeyJWT.
+func (a App) AuthMethod() string {
+	switch {
+	case a.Public:
+		return AuthNone
+	case len(a.JWKS) > 0 || a.JWKSURI != "":
+		return AuthPrivateKeyJWT
+	}
+	return AuthClientSecret
+}
 
 // Grant is a member's consent for one app, made on the consent page. Its ID
 // is the OAuth request id that every code, access and refresh token issued

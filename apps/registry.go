@@ -1,9 +1,11 @@
 package apps
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -52,6 +54,10 @@ type Registration struct {
 	PrivacyPolicyURL string
 	TermsURL         string
 	Attestation      Attestation // empty means AttestationNone
+	// JWKS (a JSON Web Key Set) or JWKSURI (https) registers a confidential
+	// app that authenticates with private_key_jwt: it gets no secret.
+	JWKS    json.RawMessage
+	JWKSURI string
 }
 
 // Register validates reg and stores it as a new pending app. It returns the
@@ -74,6 +80,7 @@ func (r *Registry) Register(ctx context.Context, reg Registration) (App, string,
 		ClientID: id, Name: strings.TrimSpace(reg.Name), Developer: strings.TrimSpace(reg.Developer),
 		RedirectURIs: slices.Clone(reg.RedirectURIs), Public: reg.Public, Scopes: slices.Clone(reg.Scopes),
 		PrivacyPolicyURL: reg.PrivacyPolicyURL, TermsURL: reg.TermsURL, Attestation: reg.Attestation,
+		JWKS: compactJSON(reg.JWKS), JWKSURI: reg.JWKSURI,
 		Status: StatusPending, CreatedAt: now, UpdatedAt: now,
 	}
 	if len(app.Scopes) == 0 {
@@ -83,7 +90,7 @@ func (r *Registry) Register(ctx context.Context, reg Registration) (App, string,
 		app.Attestation = AttestationNone
 	}
 	var secret string
-	if !reg.Public {
+	if app.AuthMethod() == AuthClientSecret {
 		if secret, err = NewSecret(); err != nil {
 			return App{}, "", err
 		}
@@ -209,4 +216,17 @@ func errList(problems []string) error {
 		return nil
 	}
 	return fmt.Errorf("%w: %s", ErrInvalid, strings.Join(problems, "; "))
+}
+
+// compactJSON returns raw without insignificant white space (nil for
+// empty): Validate has already checked that it parses.
+func compactJSON(raw json.RawMessage) json.RawMessage {
+	if len(raw) == 0 || string(bytes.TrimSpace(raw)) == "null" {
+		return nil
+	}
+	var b bytes.Buffer
+	if err := json.Compact(&b, raw); err != nil {
+		return bytes.Clone(raw)
+	}
+	return b.Bytes()
 }

@@ -40,6 +40,7 @@ func (reg Registration) Validate() error {
 	p = append(p, checkLink("privacy_policy_url", reg.PrivacyPolicyURL)...)
 	p = append(p, checkLink("terms_url", reg.TermsURL)...)
 	p = append(p, checkScopes(reg.Scopes)...)
+	p = append(p, checkKeys(reg)...)
 	switch reg.Attestation {
 	case "", AttestationNone, AttestationAttested, AttestationDeclined:
 	default:
@@ -183,4 +184,25 @@ func checkScopes(scopes []string) []string {
 
 func hasControl(s string) bool {
 	return strings.IndexFunc(s, unicode.IsControl) >= 0
+}
+
+// checkKeys checks the keys of a private_key_jwt registration: a JWKS or a
+// jwks_uri, not both (RFC 7591 §2), never on a public app, and the JWKS by
+// CheckJWKS. A jwks_uri must be https (http only on a loopback host).
+func checkKeys(reg Registration) []string {
+	hasJWKS := len(reg.JWKS) > 0 && string(reg.JWKS) != "null"
+	switch {
+	case !hasJWKS && reg.JWKSURI == "":
+		return nil
+	case hasJWKS && reg.JWKSURI != "":
+		return []string{"give jwks or jwks_uri, not both"}
+	case reg.Public:
+		return []string{"a public app has no keys: drop jwks and jwks_uri, or register it as confidential"}
+	case reg.JWKSURI != "":
+		return checkLink("jwks_uri", reg.JWKSURI)
+	}
+	if err := CheckJWKS(reg.JWKS); err != nil {
+		return []string{strings.TrimPrefix(err.Error(), ErrInvalid.Error()+": ")}
+	}
+	return nil
 }
