@@ -29,10 +29,11 @@ type AppSource interface {
 // each request and rebuilds the client on every read, so that an app
 // suspended a second ago, or a grant the member just revoked, is seen at once.
 type fositeStore struct {
-	tokens   TokenStore
-	apps     AppSource
-	audience string // the FHIR base URL every token is granted for
-	now      func() time.Time
+	tokens     TokenStore
+	assertions AssertionStore
+	apps       AppSource
+	audience   string // the FHIR base URL every token is granted for
+	now        func() time.Time
 }
 
 // The compile-time proof that the store has every method the handlers need.
@@ -87,13 +88,33 @@ func (s *fositeStore) client(app apps.App) *fosite.DefaultClient {
 	}
 }
 
-// ClientAssertionJWTValid is part of fosite.ClientManager; private_key_jwt
-// client authentication is not offered yet, so no assertion is ever known.
-func (s *fositeStore) ClientAssertionJWTValid(context.Context, string) error { return nil }
+// ClientAssertionJWTValid is part of fosite.ClientManager: it returns
+// fosite.ErrJTIKnown if a client assertion with this id was already used
+// and has not expired.
+func (s *fositeStore) ClientAssertionJWTValid(ctx context.Context, jti string) error {
+	used, err := s.assertions.AssertionUsed(ctx, jti)
+	if err != nil {
+		return fmt.Errorf("check client assertion: %w", err)
+	}
+	if used {
+		return fosite.ErrJTIKnown
+	}
+	return nil
+}
 
-// SetClientAssertionJWT is part of fosite.ClientManager; see ClientAssertionJWTValid.
-func (s *fositeStore) SetClientAssertionJWT(context.Context, string, time.Time) error {
-	return errors.New("client assertions are not supported")
+// SetClientAssertionJWT is part of fosite.ClientManager: it records a
+// client assertion id as used until exp, atomically, and returns
+// fosite.ErrJTIKnown if it already was (RFC 7523 §3: each assertion is
+// accepted once).
+func (s *fositeStore) SetClientAssertionJWT(ctx context.Context, jti string, exp time.Time) error {
+	err := s.assertions.UseAssertion(ctx, jti, exp)
+	if errors.Is(err, ErrUsed) {
+		return fosite.ErrJTIKnown
+	}
+	if err != nil {
+		return fmt.Errorf("record client assertion: %w", err)
+	}
+	return nil
 }
 
 func (s *fositeStore) create(ctx context.Context, kind TokenKind, sig, accessSig string, r fosite.Requester, exp time.Time) error {

@@ -101,15 +101,32 @@ type SessionStore interface {
 	DeleteSession(ctx context.Context, id string) error
 }
 
+// AssertionStore remembers the client assertions (RFC 7523 JWTs of
+// private_key_jwt clients) already used, so that each is accepted once
+// (RFC 7523 §3, "jti"). Ids are opaque to the store; the caller bounds
+// their length.
+type AssertionStore interface {
+	// UseAssertion records id as used until expiresAt. It is atomic: of
+	// concurrent calls with one id exactly one succeeds, the others get
+	// ErrUsed, as does any later call before expiresAt. Once expiresAt has
+	// passed the id may be forgotten (a backend whose server clock drops
+	// it may refuse it until then).
+	UseAssertion(ctx context.Context, id string, expiresAt time.Time) error
+	// AssertionUsed reports whether id is recorded and not yet expired.
+	AssertionUsed(ctx context.Context, id string) (bool, error)
+}
+
 // Storage is everything the oauth package needs from a backend.
 type Storage interface {
 	TokenStore
 	MemberStore
 	SessionStore
+	AssertionStore
 }
 
 // Errors a backend returns; callers test with errors.Is.
 var (
 	ErrNotFound = errors.New("oauth: not found")
 	ErrInactive = errors.New("oauth: record inactive")
+	ErrUsed     = errors.New("oauth: already used")
 )

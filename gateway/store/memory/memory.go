@@ -31,6 +31,8 @@ type Store struct {
 	sessions  map[string]oauth.LoginSession
 	tokens    map[tokenKey]oauth.TokenRecord
 	byRequest map[string]map[tokenKey]struct{} // request id -> its token keys
+	// assertions are used client assertion ids and their expiry.
+	assertions map[string]time.Time
 }
 
 // The compile-time proof that Store is a complete backend.

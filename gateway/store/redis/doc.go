@@ -20,6 +20,7 @@
 //	tok:<kind>:<signature>        the request id (a pointer)      PEXPIREAT ExpiresAt+InactiveTail
 //	{req:<id>}:tok:<kind>:<sig>   hash: rec (JSON), active        PEXPIREAT ExpiresAt+InactiveTail
 //	{req:<id>}:toks               set of "<kind>:<sig>"           the latest of its records' deadlines
+//	jti:<id>                      a used client assertion's expiry  PXAT its expiry (SET NX: one use)
 //
 // # Tokens, and why records carry the request's hash tag
 //

@@ -81,6 +81,8 @@ func Run(t *testing.T, open Opener) {
 		{"RevokeRequest", testRevokeRequest},
 		{"RevokeRequestKinds", testRevokeRequestKinds},
 		{"DeactivateRace", testDeactivateRace},
+		{"Assertions", testAssertions},
+		{"AssertionRace", testAssertionRace},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
