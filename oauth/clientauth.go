@@ -11,9 +11,12 @@ import (
 
 // authenticateClient is the fosite.ClientAuthenticationStrategy of every
 // endpoint that authenticates clients (token, introspection, revocation).
-// It adds one case to fosite's default (client_secret_basic,
-// client_secret_post, and client_id alone for public clients):
+// On top of fosite's default (client_secret_basic, client_secret_post, and
+// client_id alone for public clients) it adds:
 //
+//   - private_key_jwt (RFC 7523), verified by assertionClient rather than
+//     fosite's, which allows one algorithm per client, RS256 by default,
+//     and no bound on an assertion's lifetime.
 //   - A refresh request that names no client at all (no Authorization
 //     header, no client_id, no client_assertion) is identified by its
 //     refresh token, if that token belongs to a public client. The SMART
@@ -22,6 +25,9 @@ import (
 //     client has none: its refresh token is all it can present. A
 //     confidential client must still authenticate.
 func (s *Server) authenticateClient(ctx context.Context, r *http.Request, form url.Values) (fosite.Client, error) {
+	if form.Get("client_assertion_type") != "" || form.Get("client_assertion") != "" {
+		return s.assertionClient(ctx, form)
+	}
 	if namesNoClient(r, form) && form.Get("grant_type") == "refresh_token" && form.Get("refresh_token") != "" {
 		return s.refreshTokenClient(ctx, form.Get("refresh_token"))
 	}

@@ -34,6 +34,7 @@ var Capabilities = []string{
 	"launch-standalone",
 	"client-public",
 	"client-confidential-symmetric",
+	"client-confidential-asymmetric",
 	"context-standalone-patient",
 	"permission-offline",
 	"permission-patient",
@@ -41,6 +42,9 @@ var Capabilities = []string{
 	"permission-v2",
 	"sso-openid-connect",
 }
+
+// AuthMethodsSupported are the token endpoint authentication methods.
+var AuthMethodsSupported = []string{"client_secret_basic", "client_secret_post", "private_key_jwt", "none"}
 
 // scopesSupported are the scopes advertised in discovery: the context
 // scopes, then v1 .read and v2 .rs for "*" and for every served type.
@@ -111,10 +115,11 @@ func (s *Server) smartConfiguration() map[string]any {
 		"management_endpoint":                   iss + PathAccount,
 		"grant_types_supported":                 []string{"authorization_code", "refresh_token"},
 		"response_types_supported":              []string{"code"},
-		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post", "none"},
-		"scopes_supported":                      s.scopes,
-		"code_challenge_methods_supported":      []string{"S256"},
-		"capabilities":                          Capabilities,
+		"token_endpoint_auth_methods_supported": AuthMethodsSupported,
+		"token_endpoint_auth_signing_alg_values_supported": AssertionAlgorithms,
+		"scopes_supported":                 s.scopes,
+		"code_challenge_methods_supported": []string{"S256"},
+		"capabilities":                     Capabilities,
 	}
 }
 
@@ -122,20 +127,21 @@ func (s *Server) smartConfiguration() map[string]any {
 func (s *Server) openIDConfiguration() map[string]any {
 	iss := s.cfg.Issuer
 	return map[string]any{
-		"issuer":                                iss,
-		"authorization_endpoint":                iss + PathAuthorize,
-		"token_endpoint":                        iss + PathToken,
-		"introspection_endpoint":                iss + PathIntrospect,
-		"revocation_endpoint":                   iss + PathRevoke,
-		"jwks_uri":                              iss + PathJWKS,
-		"response_types_supported":              []string{"code"},
-		"grant_types_supported":                 []string{"authorization_code", "refresh_token"},
-		"subject_types_supported":               []string{"pairwise"},
-		"id_token_signing_alg_values_supported": []string{"RS256"},
-		"scopes_supported":                      s.scopes,
-		"claims_supported":                      []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "fhirUser", "name"},
-		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post", "none"},
-		"code_challenge_methods_supported":      []string{"S256"},
+		"issuer":                                           iss,
+		"authorization_endpoint":                           iss + PathAuthorize,
+		"token_endpoint":                                   iss + PathToken,
+		"introspection_endpoint":                           iss + PathIntrospect,
+		"revocation_endpoint":                              iss + PathRevoke,
+		"jwks_uri":                                         iss + PathJWKS,
+		"response_types_supported":                         []string{"code"},
+		"grant_types_supported":                            []string{"authorization_code", "refresh_token"},
+		"subject_types_supported":                          []string{"pairwise"},
+		"id_token_signing_alg_values_supported":            []string{"RS256"},
+		"scopes_supported":                                 s.scopes,
+		"claims_supported":                                 []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "fhirUser", "name"},
+		"token_endpoint_auth_methods_supported":            AuthMethodsSupported,
+		"token_endpoint_auth_signing_alg_values_supported": AssertionAlgorithms,
+		"code_challenge_methods_supported":                 []string{"S256"},
 	}
 }
 

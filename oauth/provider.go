@@ -128,9 +128,11 @@ type Server struct {
 	// tokenStrategy makes and checks codes and tokens (HMAC); the client
 	// authentication strategy uses it to find a refresh token's record.
 	tokenStrategy *oauth2.HMACSHAStrategy
-	pages         *template.Template
-	jwks          []byte
-	kid           string // the signing key's id, in the JWKS and every id_token header
+	// clientKeys finds private_key_jwt apps' public keys.
+	clientKeys *clientKeys
+	pages      *template.Template
+	jwks       []byte
+	kid        string // the signing key's id, in the JWKS and every id_token header
 	// subjectKey keys the pairwise subjects of id_tokens and introspection.
 	subjectKey []byte
 	now        func() time.Time
@@ -165,7 +167,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, deps: deps, pages: pages, jwks: jwks, kid: kid, now: deps.Now,
 		types: map[string]ResourceType{}, scopes: scopesSupported(deps.ResourceTypes),
-		subjectKey: subjectKey(cfg.TokenSecret)}
+		subjectKey: subjectKey(cfg.TokenSecret), clientKeys: newClientKeys(deps.Now)}
 	for _, t := range deps.ResourceTypes {
 		s.types[t.Name] = t
 	}

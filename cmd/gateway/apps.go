@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -16,7 +17,8 @@ import (
 const appsUsage = `usage:
   gateway apps register --name N --redirect-uri U [--redirect-uri U2 ...] [--developer D]
                         [--public] [--scope "S1 S2"] [--privacy-policy-url P] [--terms-url T]
-                        [--attestation attested|declined|none] [--json]
+                        [--attestation attested|declined|none]
+                        [--jwks-file FILE | --jwks-uri URL] [--json]
   gateway apps approve|deny|suspend CLIENT_ID [--reason R]
   gateway apps list [--json]
 
@@ -121,8 +123,21 @@ func (c *appsCmd) register(ctx context.Context, args []string) error {
 	fs.StringVar(&req.TermsURL, "terms-url", "", "the app's terms of use")
 	fs.StringVar(&req.Attestation, "attestation", "", "attested, declined or none")
 	fs.BoolVar(&asJSON, "json", false, "print the server's JSON answer")
+	var jwksFile string
+	fs.StringVar(&jwksFile, "jwks-file", "", "a file holding the app's public JSON Web Key Set: it authenticates with private_key_jwt, no secret")
+	fs.StringVar(&req.JWKSURI, "jwks-uri", "", "the https URL of the app's public JSON Web Key Set: private_key_jwt, no secret")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if jwksFile != "" {
+		b, err := os.ReadFile(jwksFile)
+		if err != nil {
+			return fmt.Errorf("%w: --jwks-file: %v", errUsage, err)
+		}
+		if !json.Valid(b) {
+			return fmt.Errorf("%w: --jwks-file %s does not hold JSON", errUsage, jwksFile)
+		}
+		req.JWKS = b
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
@@ -205,9 +220,9 @@ func (c *appsCmd) list(ctx context.Context, args []string) error {
 		return printJSON(c.stdout, map[string][]admin.AppView{"apps": list})
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CLIENT_ID\tNAME\tSTATUS\tPUBLIC")
+	fmt.Fprintln(tw, "CLIENT_ID\tNAME\tSTATUS\tAUTH")
 	for _, a := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%t\n", a.ClientID, a.Name, a.Status, a.Public)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", a.ClientID, a.Name, a.Status, a.TokenEndpointAuthMethod)
 	}
 	return tw.Flush()
 }

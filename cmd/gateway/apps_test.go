@@ -98,7 +98,7 @@ func TestAppsLifecycle(t *testing.T) {
 
 	r = runAppsWith(env, "list")
 	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
-	if r.code != 0 || len(lines) != 3 || strings.Join(strings.Fields(lines[0]), " ") != "CLIENT_ID NAME STATUS PUBLIC" {
+	if r.code != 0 || len(lines) != 3 || strings.Join(strings.Fields(lines[0]), " ") != "CLIENT_ID NAME STATUS AUTH" {
 		t.Fatalf("list: %+v", r)
 	}
 	if !strings.Contains(r.stdout, id) || !strings.Contains(r.stdout, resp.ClientID) || !strings.Contains(r.stdout, "Health Wallet") {
@@ -109,7 +109,7 @@ func TestAppsLifecycle(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &listed); r.code != 0 || err != nil || len(listed.Apps) != 2 {
 		t.Errorf("list --json: %+v (%v)", r, err)
 	}
-	if strings.Contains(r.stdout, "secret") {
+	if strings.Contains(r.stdout, "secret_hash") || strings.Contains(r.stdout, `"client_secret"`) {
 		t.Errorf("list --json shows a secret field: %s", r.stdout)
 	}
 }

@@ -95,7 +95,7 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 	reg := apps.Registration{
 		Name: req.Name, Developer: req.Developer, RedirectURIs: req.RedirectURIs, Public: req.Public,
 		Scopes: strings.Fields(req.Scope), PrivacyPolicyURL: req.PrivacyPolicyURL, TermsURL: req.TermsURL,
-		Attestation: apps.Attestation(req.Attestation),
+		Attestation: apps.Attestation(req.Attestation), JWKS: req.JWKS, JWKSURI: req.JWKSURI,
 	}
 	if _, err := smart.ParseList(req.Scope); err != nil {
 		// Report the scope together with every other problem.
