@@ -9,10 +9,20 @@ import (
 // demoFiles are the synthetic demo resources: for each demo member a
 // CARIN Blue Button Patient, Coverage and ExplanationOfBenefits of the four
 // kinds (inpatient and outpatient institutional, professional/non-clinician,
-// pharmacy), every one with meta.profile and a fixed meta.lastUpdated.
+// pharmacy), every one with meta.profile and a fixed meta.lastUpdated. The
+// directory is data files as --data reads them.
 //
-//go:embed demo/*.json
+//go:embed demo
 var demoFiles embed.FS
+
+// DemoData is the embedded demo data as a DataSource named "demo".
+func DemoData() DataSource {
+	sub, err := fs.Sub(demoFiles, "demo")
+	if err != nil {
+		panic(err) // "demo" is a valid path: fs.Sub cannot fail
+	}
+	return DataSource{Name: "demo", FS: sub}
+}
 
 // DemoMember is one synthetic demo member.
 type DemoMember struct {
@@ -30,21 +40,12 @@ func DemoMembers() []DemoMember {
 	}
 }
 
-// LoadDemo adds the synthetic demo data to s. It is deterministic: the same
-// resources, byte for byte, every time.
+// LoadDemo adds the synthetic demo data to s, through the same reader as
+// --data. It is deterministic: the same resources, byte for byte, every time.
 func LoadDemo(s *MemorySource) error {
-	names, err := fs.Glob(demoFiles, "demo/*.json")
+	d, err := ReadData(DemoData())
 	if err != nil {
-		return fmt.Errorf("fhir: list demo data: %w", err)
+		return fmt.Errorf("fhir: demo data: %w", err)
 	}
-	for _, name := range names {
-		raw, err := demoFiles.ReadFile(name)
-		if err != nil {
-			return fmt.Errorf("fhir: read demo data %s: %w", name, err)
-		}
-		if err := s.Add(raw); err != nil {
-			return fmt.Errorf("fhir: load demo data %s: %w", name, err)
-		}
-	}
-	return nil
+	return s.Load(d)
 }
