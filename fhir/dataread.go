@@ -4,12 +4,16 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // The default limits of a DataReader.
@@ -48,6 +52,7 @@ func (dr DataReader) Read(sources ...DataSource) (*Dataset, error) {
 	for _, src := range sources {
 		l.walk(src)
 	}
+	l.flush()
 	if l.errs.Total > 0 {
 		return nil, &l.errs
 	}
@@ -61,6 +66,7 @@ type loading struct {
 	d     *Dataset
 	errs  DataError
 	files []string         // names of the files read, for place
+	batch []record         // read, not yet checked
 	seen  map[string]place // Type/id → where it was read
 }
 
@@ -163,7 +169,12 @@ func (l *loading) file(fsys fs.FS, p, name, kind string) {
 	}
 }
 
-func (l *loading) problem(p Problem) { l.errs.add(p) }
+// problem records a problem found while reading, after those of the
+// resources read before it.
+func (l *loading) problem(p Problem) {
+	l.flush()
+	l.errs.add(p)
+}
 
 func (l *loading) fileProblem(idx int, msg string) {
 	l.problem(Problem{File: l.files[idx], Entry: -1, Msg: msg})
@@ -173,20 +184,73 @@ func (l *loading) lineProblem(idx, line, entry int, msg string) {
 	l.problem(Problem{File: l.files[idx], Line: line, Entry: entry, Msg: msg})
 }
 
-// add checks one resource and keeps it, or records why not.
+// add queues one resource to be checked; raw must not change afterwards.
 func (l *loading) add(idx, line, entry int, raw []byte) {
-	r, err := prepare(raw)
-	if err != nil {
-		l.lineProblem(idx, line, entry, err.Error())
+	l.batch = append(l.batch, record{idx: idx, line: line, entry: entry, raw: raw})
+	if len(l.batch) == batchSize {
+		l.flush()
+	}
+}
+
+// batchSize is how many resources are checked in parallel at a time.
+const batchSize = 512
+
+// record is one resource read, and what checking it found.
+type record struct {
+	idx, line, entry int
+	raw              []byte
+	r                *stored
+	err              error
+}
+
+// flush checks the queued resources on every CPU, then keeps them or
+// records their problems in the order they were read.
+func (l *loading) flush() {
+	prepareAll(l.batch)
+	for _, rec := range l.batch {
+		l.keep(rec)
+	}
+	clear(l.batch)
+	l.batch = l.batch[:0]
+}
+
+func prepareAll(recs []record) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(recs)) {
+		wg.Go(func() {
+			for i := next.Add(1) - 1; i < int64(len(recs)); i = next.Add(1) - 1 {
+				recs[i].r, recs[i].err = prepare(recs[i].raw)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// keep adds a checked resource to the Dataset, unless it is invalid or its
+// Type/id was read before.
+func (l *loading) keep(rec record) {
+	at := Problem{File: l.files[rec.idx], Line: rec.line, Entry: rec.entry}
+	if rec.err != nil {
+		var syntax *json.SyntaxError
+		if errors.As(rec.err, &syntax) && at.Line == 0 { // a whole .json file
+			// json.Compact does not say where: json.Unmarshal does.
+			if errors.As(json.Unmarshal(rec.raw, &struct{}{}), &syntax) {
+				at.Line = lineOf(rec.raw, syntax.Offset)
+			}
+		}
+		at.Msg = rec.err.Error()
+		l.errs.add(at)
 		return
 	}
-	key := r.key()
+	key := rec.r.key()
 	if first, dup := l.seen[key]; dup {
-		l.lineProblem(idx, line, entry, fmt.Sprintf("%s is also in %s", key, l.String(first)))
+		at.Msg = fmt.Sprintf("%s is also in %s", key, l.String(first))
+		l.errs.add(at)
 		return
 	}
-	l.seen[key] = place{int32(idx), int32(line), int32(entry)}
-	l.d.resources = append(l.d.resources, r)
+	l.seen[key] = place{int32(rec.idx), int32(rec.line), int32(rec.entry)}
+	l.d.resources = append(l.d.resources, rec.r)
 }
 
 var utf8BOM = []byte("\xef\xbb\xbf")
@@ -210,7 +274,7 @@ func (l *loading) ndjson(idx int, r io.Reader) {
 			line = bytes.TrimPrefix(line, utf8BOM)
 		}
 		if len(bytes.TrimSpace(line)) > 0 {
-			l.add(idx, lr.n, -1, line)
+			l.add(idx, lr.n, -1, bytes.Clone(line))
 		}
 	}
 }
