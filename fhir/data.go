@@ -55,7 +55,7 @@ func (s DataSummary) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d resources from %d files", s.Resources, s.Files)
 	if len(s.Skipped) > 0 {
-		fmt.Fprintf(&b, " (%d other files ignored)", len(s.Skipped))
+		fmt.Fprintf(&b, " (%d other files ignored: %s)", len(s.Skipped), strings.Join(capList(s.Skipped, 5), ", "))
 	}
 	b.WriteString("\n")
 	for _, t := range catalog.All() {

@@ -240,7 +240,7 @@ func TestReadDataDirectory(t *testing.T) {
 		s.Patients != 2 || s.Compartments != 2 || strings.Join(s.Orphans, ",") != "p3" || len(s.Skipped) != 1 {
 		t.Fatalf("summary %+v", s)
 	}
-	for _, want := range []string{"5 resources from 3 files (1 other files ignored)", "  Patient                2\n", "members (Patient resources): 2", "no Patient resource: p3"} {
+	for _, want := range []string{"5 resources from 3 files (1 other files ignored: " + filepath.Join(dir, "notes.txt") + ")", "  Patient                2\n", "members (Patient resources): 2", "no Patient resource: p3"} {
 		if !strings.Contains(s.String(), want) {
 			t.Errorf("summary text lacks %q:\n%s", want, s)
 		}

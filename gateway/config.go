@@ -46,6 +46,10 @@ type Config struct {
 	// Upstream puts the FHIR API in front of the plan's FHIR server
 	// (GATEWAY_FHIR_UPSTREAM_*); empty URL: the embedded store serves.
 	Upstream UpstreamConfig
+	// DataDir is a directory of FHIR Bundles and NDJSON files loaded into
+	// the embedded source at start-up (--data, GATEWAY_DATA_DIR), together
+	// with the demo data in demo mode.
+	DataDir string
 }
 
 // ParseConfig reads the `serve` flags and the environment.
@@ -64,6 +68,7 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 		demoDefault = b
 	}
 	fs.BoolVar(&c.Demo, "demo", demoDefault, "seed demo members, data and app")
+	fs.StringVar(&c.DataDir, "data", getenv("GATEWAY_DATA_DIR"), "directory of FHIR Bundles and NDJSON to serve")
 	err := fs.Parse(args)
 	if err != nil {
 		return c, err
@@ -116,6 +121,10 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("GATEWAY_ADMIN_TOKEN must be at least 16 characters"))
 	}
 	errs = append(errs, c.Upstream.validate()...)
+	if c.DataDir != "" && c.Upstream.URL != "" {
+		// The FHIR API then serves only from the upstream: files would never be read.
+		errs = append(errs, errors.New("--data/GATEWAY_DATA_DIR loads the embedded FHIR source: it cannot be combined with GATEWAY_FHIR_UPSTREAM_URL"))
+	}
 	return errors.Join(errs...)
 }
 

@@ -50,6 +50,12 @@ func TestParseConfig(t *testing.T) {
 			"GATEWAY_FHIR_UPSTREAM_TOKEN_URL": "https://auth.example/token", "GATEWAY_FHIR_UPSTREAM_CLIENT_ID": "gw"}, wantErr: "exactly one"},
 		{name: "upstream auth without upstream", env: map[string]string{"GATEWAY_FHIR_UPSTREAM_TOKEN": "t"}, wantErr: "need GATEWAY_FHIR_UPSTREAM_URL"},
 		{name: "bad upstream timeout", env: map[string]string{"GATEWAY_FHIR_UPSTREAM_URL": "https://f.example/r4", "GATEWAY_FHIR_UPSTREAM_TIMEOUT": "soon"}, wantErr: "GATEWAY_FHIR_UPSTREAM_TIMEOUT"},
+		{name: "data directory from env", env: map[string]string{"GATEWAY_DATA_DIR": "/srv/fhir"},
+			check: func(c Config) bool { return c.DataDir == "/srv/fhir" && c.Demo }},
+		{name: "data flag wins", args: []string{"--data", "./members"}, env: map[string]string{"GATEWAY_DATA_DIR": "/srv/fhir"},
+			check: func(c Config) bool { return c.DataDir == "./members" }},
+		{name: "data with an upstream", args: []string{"--data", "./members"}, env: map[string]string{"GATEWAY_FHIR_UPSTREAM_URL": "https://fhir.plan.example/r4"},
+			wantErr: "cannot be combined with GATEWAY_FHIR_UPSTREAM_URL"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

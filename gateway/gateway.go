@@ -38,6 +38,9 @@ type Gateway struct {
 	Demo *DemoInfo
 	// AdminTokenGenerated is true when the admin token was generated here.
 	AdminTokenGenerated bool
+	// Data counts the FHIR data loaded into the embedded source (nil when
+	// none was), for the banner.
+	Data *fhir.DataSummary
 
 	csrf *web.CSRF
 
@@ -123,18 +126,17 @@ func (g *Gateway) secrets() error {
 }
 
 // openFHIR opens where member data comes from: the plan's upstream FHIR
-// server, or the embedded store (with the demo data in demo mode). It
-// returns the types served.
+// server, or the embedded store (with the demo data in demo mode and the
+// files of DataDir). It returns the types served.
 func (g *Gateway) openFHIR(ctx context.Context, logger *slog.Logger) (fhir.Source, []*catalog.Type, error) {
 	if g.Config.Upstream.URL != "" {
 		return openUpstream(ctx, g.Config.Upstream, logger)
 	}
-	src := fhir.NewMemorySource()
-	if g.Config.Demo {
-		if err := fhir.LoadDemo(src); err != nil {
-			return nil, nil, fmt.Errorf("load demo data: %w", err)
-		}
+	src, data, err := loadFHIRData(g.Config, logger)
+	if err != nil {
+		return nil, nil, err
 	}
+	g.Data = data
 	return src, catalog.All(), nil
 }
 

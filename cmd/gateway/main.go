@@ -1,5 +1,6 @@
 // Command gateway is the Patient Access Gateway's one binary: `serve` runs
-// the server; `apps …` administers the app registry through the admin API.
+// the server; `apps …` administers the app registry through the admin API;
+// `data check` checks FHIR data files without starting anything.
 package main
 
 import (

@@ -14,15 +14,16 @@ import (
 const usage = `Patient Access Gateway
 
 usage:
-  gateway serve [--addr HOST:PORT] [--base-url URL] [--demo]
+  gateway serve [--addr HOST:PORT] [--base-url URL] [--demo] [--data DIR]
   gateway apps register --name N --redirect-uri U [--public] [--privacy-policy-url P] [--json]
   gateway apps approve|deny|suspend CLIENT_ID [--reason R]
   gateway apps list [--json]
+  gateway data check [--demo] DIR
 
 Configuration comes from the environment (see README): GATEWAY_ADDR,
 GATEWAY_BASE_URL, GATEWAY_REDIS_URL, GATEWAY_DEMO, GATEWAY_DEMO_PASSWORD,
 GATEWAY_ADMIN_TOKEN, GATEWAY_TOKEN_SECRET, GATEWAY_SIGNING_KEY_FILE,
-GATEWAY_URL (for the apps commands), OTEL_EXPORTER_OTLP_ENDPOINT.
+GATEWAY_DATA_DIR, GATEWAY_URL (for the apps commands), OTEL_EXPORTER_OTLP_ENDPOINT.
 `
 
 // run is the whole program; main only delegates to it.
@@ -36,6 +37,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, args[1:], getenv, stdout, stderr)
 	case "apps":
 		return runApps(ctx, args[1:], getenv, stdout, stderr)
+	case "data":
+		return runData(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -95,6 +98,13 @@ func printBanner(w io.Writer, g *gateway.Gateway) {
 	fmt.Fprintf(&b, "  SMART configuration  %s/fhir/.well-known/smart-configuration\n", c.BaseURL)
 	fmt.Fprintf(&b, "  Member sign-in       %s/login\n", c.BaseURL)
 	fmt.Fprintf(&b, "  Connected apps       %s/account/apps\n", c.BaseURL)
+	if d := g.Data; d != nil && c.DataDir != "" {
+		fmt.Fprintf(&b, "  FHIR data            %d resources (%d members) from %s", d.Resources, d.Patients, c.DataDir)
+		if c.Demo {
+			b.WriteString(" and the demo")
+		}
+		b.WriteString("\n")
+	}
 	switch {
 	case c.AdminToken == "":
 		fmt.Fprintf(&b, "  Admin API            off (set GATEWAY_ADMIN_TOKEN to turn it on)\n")
