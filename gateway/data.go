@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"fmt"
 	"log/slog"
 
 	"github.com/patientaccess/gateway/fhir"
@@ -25,7 +24,7 @@ func loadFHIRData(cfg Config, logger *slog.Logger) (*fhir.MemorySource, *fhir.Da
 	}
 	d, err := fhir.ReadData(sources...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("load FHIR data: %w", err)
+		return nil, nil, err // a *fhir.DataError says what it is about
 	}
 	if err := src.Load(d); err != nil {
 		return nil, nil, err
