@@ -23,7 +23,8 @@ usage:
 Configuration comes from the environment (see README): GATEWAY_ADDR,
 GATEWAY_BASE_URL, GATEWAY_REDIS_URL, GATEWAY_DEMO, GATEWAY_DEMO_PASSWORD,
 GATEWAY_ADMIN_TOKEN, GATEWAY_TOKEN_SECRET, GATEWAY_SIGNING_KEY_FILE,
-GATEWAY_DATA_DIR, GATEWAY_URL (for the apps commands), OTEL_EXPORTER_OTLP_ENDPOINT.
+GATEWAY_DATA_DIR, GATEWAY_URL (for the apps commands),
+OTEL_EXPORTER_OTLP_ENDPOINT.
 `
 
 // run is the whole program; main only delegates to it.
