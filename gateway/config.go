@@ -50,6 +50,8 @@ type Config struct {
 	// the embedded source at start-up (--data, GATEWAY_DATA_DIR), together
 	// with the demo data in demo mode.
 	DataDir string
+	// OIDC is member sign-in through the plan's OpenID provider.
+	OIDC OIDCConfig
 }
 
 // ParseConfig reads the `serve` flags and the environment.
@@ -88,7 +90,8 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 		c.BaseURL = "http://" + c.Addr
 	}
 	c.BaseURL = strings.TrimSuffix(c.BaseURL, "/")
-	return c, c.Validate()
+	errs := c.OIDC.parse(getenv)
+	return c, errors.Join(append(errs, c.Validate())...)
 }
 
 func envOr(getenv func(string) string, key, def string) string {
@@ -125,6 +128,7 @@ func (c Config) Validate() error {
 		// The FHIR API then serves only from the upstream: files would never be read.
 		errs = append(errs, errors.New("--data/GATEWAY_DATA_DIR loads the embedded FHIR source: it cannot be combined with GATEWAY_FHIR_UPSTREAM_URL"))
 	}
+	errs = append(errs, c.OIDC.validate()...)
 	return errors.Join(errs...)
 }
 

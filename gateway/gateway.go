@@ -53,6 +53,9 @@ type Options struct {
 	Now    func() time.Time
 	// Store overrides the store the Config selects (tests use it).
 	Store Store
+	// Patients overrides where members signed in through the plan's
+	// OpenID provider are looked up (default: the FHIR source).
+	Patients oauth.PatientDirectory
 }
 
 // New builds the gateway: store, demo seed, OAuth, FHIR and admin APIs.
@@ -79,6 +82,13 @@ func New(ctx context.Context, cfg Config, opts Options) (*Gateway, error) {
 	}
 	auditor := storeAuditor{store: g.Store, logger: opts.Logger, now: opts.Now}
 	g.Registry = &apps.Registry{Store: g.Store, Audit: auditor, Now: opts.Now}
+	if cfg.OIDC.Issuer != "" && opts.Patients == nil {
+		link, err := newPatientLink(fhirSource)
+		if err != nil {
+			return nil, g.fail(err)
+		}
+		opts.Patients = link
+	}
 	oauthServer, err := g.newOAuth(opts, auditor, types)
 	if err != nil {
 		return nil, g.fail(err)
@@ -150,9 +160,10 @@ func (g *Gateway) newOAuth(opts Options, auditor apps.Auditor, types []*catalog.
 	return oauth.New(oauth.Config{
 		Issuer: cfg.BaseURL, FHIRBaseURL: cfg.FHIRBaseURL(),
 		TokenSecret: []byte(cfg.TokenSecret), SigningKey: key,
+		PlanSignIn: cfg.OIDC.planSignIn(), LocalLoginDisabled: cfg.OIDC.DisableLocalLogin,
 	}, oauth.Deps{
 		Storage: g.Store, Apps: g.Store, Audit: auditor, CSRF: g.csrf, Logger: opts.Logger, Now: opts.Now,
-		ResourceTypes: oauthTypes(types),
+		ResourceTypes: oauthTypes(types), Patients: opts.Patients,
 	})
 }
 

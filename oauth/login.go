@@ -53,11 +53,7 @@ func (s *Server) CurrentMember(r *http.Request) (Member, bool) {
 	if err != nil || !s.now().Before(ls.ExpiresAt) {
 		return Member{}, false
 	}
-	m, err := s.deps.Storage.GetMember(r.Context(), ls.Member)
-	if err != nil {
-		return Member{}, false
-	}
-	return m, true
+	return s.sessionMember(r.Context(), ls.Member)
 }
 
 // localPath accepts only a path on this server as a post-login destination
@@ -84,6 +80,18 @@ type loginPage struct {
 	ReturnTo string
 	Username string
 	Error    string
+	Local    bool   // offer the local password form
+	PlanName string // offer "Sign in with {PlanName}" …
+	PlanURL  string // … as a link to here (return_to kept)
+}
+
+// newLoginPage is the login page's data for a member going to ret.
+func (s *Server) newLoginPage(w http.ResponseWriter, r *http.Request, ret string) loginPage {
+	p := loginPage{CSRF: s.deps.CSRF.Token(w, r), ReturnTo: ret, Local: !s.cfg.LocalLoginDisabled}
+	if sign := s.cfg.PlanSignIn; sign != nil {
+		p.PlanName, p.PlanURL = sign.PlanName, PathPlanSignIn+"?return_to="+url.QueryEscape(ret)
+	}
+	return p
 }
 
 func (s *Server) serveLoginForm(w http.ResponseWriter, r *http.Request) {
@@ -91,10 +99,15 @@ func (s *Server) serveLoginForm(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		ret = PathAccount
 	}
-	s.render(w, http.StatusOK, "login.html", loginPage{CSRF: s.deps.CSRF.Token(w, r), ReturnTo: ret})
+	s.render(w, http.StatusOK, "login.html", s.newLoginPage(w, r, ret))
 }
 
 func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.LocalLoginDisabled {
+		s.errorPage(w, http.StatusForbidden, "Password sign-in is turned off",
+			"Please go back to the sign-in page and sign in with your health plan account.")
+		return
+	}
 	if err := s.deps.CSRF.Verify(r); err != nil {
 		s.errorPage(w, http.StatusForbidden, "This form has expired", "Please go back, reload the page and try again.")
 		return
@@ -107,8 +120,9 @@ func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
 	m, err := s.authenticate(r.Context(), username, r.PostFormValue("password"))
 	if err != nil {
 		s.deps.Logger.InfoContext(r.Context(), "member sign-in failed")
-		s.render(w, http.StatusUnauthorized, "login.html", loginPage{CSRF: s.deps.CSRF.Token(w, r), ReturnTo: ret,
-			Username: username, Error: "That username and password do not match our records."})
+		p := s.newLoginPage(w, r, ret)
+		p.Username, p.Error = username, "That username and password do not match our records."
+		s.render(w, http.StatusUnauthorized, "login.html", p)
 		return
 	}
 	if err := s.startSession(w, r, m); err != nil {

@@ -41,6 +41,7 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, data any
 type errorPage struct {
 	Title   string
 	Message string
+	Help    string // optional: whom to contact
 }
 
 // errorPage renders the readable error page used by every OAuth page.
@@ -62,6 +63,10 @@ func (s *Server) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+PathLogin, s.serveLoginForm)
 	mux.HandleFunc("POST "+PathLogin, s.serveLogin)
 	mux.HandleFunc("POST "+PathLogout, s.serveLogout)
+	if s.plan != nil {
+		mux.HandleFunc("GET "+PathPlanSignIn, s.serveSignInStart)
+		mux.HandleFunc("GET "+PathPlanCallback, s.serveSignInCallback)
+	}
 	mux.HandleFunc("GET "+PathAccount, s.serveAccount)
 	mux.HandleFunc("POST "+PathAccount+"/{client}/revoke", s.serveRevokeApp)
 }

@@ -39,6 +39,12 @@ type Config struct {
 	RefreshTokenLifespan time.Duration // default 90 days
 	AuthCodeLifespan     time.Duration // default 1 minute
 	LoginLifespan        time.Duration // default 30 minutes
+	// PlanSignIn, when set, signs members in through the plan's OpenID
+	// provider (see PlanSignIn); Deps.Patients is then required.
+	PlanSignIn *PlanSignIn
+	// LocalLoginDisabled turns local password accounts off: the login page
+	// offers only the plan's sign-in, and a password form is refused.
+	LocalLoginDisabled bool
 }
 
 // Defaults for Config's zero lifespans.
@@ -64,6 +70,12 @@ func (c Config) Validate() error {
 	if c.SigningKey == nil {
 		errs = append(errs, errors.New("signing key is required"))
 	}
+	if c.PlanSignIn != nil {
+		errs = append(errs, c.PlanSignIn.validate()...)
+	}
+	if c.LocalLoginDisabled && c.PlanSignIn == nil {
+		errs = append(errs, errors.New("local login is off and no OpenID provider is configured: nobody could sign in"))
+	}
 	return errors.Join(errs...)
 }
 
@@ -77,6 +89,11 @@ func (c *Config) setDefaults() {
 	def(&c.RefreshTokenLifespan, DefaultRefreshTokenLifespan)
 	def(&c.AuthCodeLifespan, DefaultAuthCodeLifespan)
 	def(&c.LoginLifespan, DefaultLoginLifespan)
+	if c.PlanSignIn != nil {
+		sign := *c.PlanSignIn // a copy: the caller's value is not changed
+		sign.setDefaults()
+		c.PlanSignIn = &sign
+	}
 }
 
 // CSRF issues and checks the anti-forgery token of the login and consent
@@ -104,6 +121,12 @@ type Deps struct {
 	// ResourceTypes are the FHIR types the gateway serves, in the order the
 	// consent page offers them one by one when an app asks for patient/*.
 	ResourceTypes []ResourceType
+	// Patients finds members' Patients on the FHIR source; required with
+	// Config.PlanSignIn.
+	Patients PatientDirectory
+	// HTTPClient calls the plan's OpenID provider; nil means a client with
+	// a bounded timeout.
+	HTTPClient *http.Client
 }
 
 // ResourceType is what the authorization server knows of one FHIR type the
@@ -137,7 +160,8 @@ type Server struct {
 	subjectKey []byte
 	now        func() time.Time
 	types      map[string]ResourceType
-	scopes     []string // scopes_supported in discovery
+	scopes     []string      // scopes_supported in discovery
+	plan       *planProvider // nil unless Config.PlanSignIn is set
 }
 
 // New builds the server. It fails on an invalid configuration or a template
@@ -145,6 +169,9 @@ type Server struct {
 func New(cfg Config, deps Deps) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("oauth config: %w", err)
+	}
+	if cfg.PlanSignIn != nil && deps.Patients == nil {
+		return nil, errors.New("oauth: plan sign-in needs a patient directory")
 	}
 	cfg.setDefaults()
 	if deps.Now == nil {
@@ -173,6 +200,13 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	s.store = &fositeStore{tokens: deps.Storage, assertions: deps.Storage, apps: deps.Apps, audience: cfg.FHIRBaseURL, now: deps.Now}
 	s.provider = s.wire()
+	if cfg.PlanSignIn != nil {
+		client := deps.HTTPClient
+		if client == nil {
+			client = &http.Client{Timeout: providerTimeout}
+		}
+		s.plan = &planProvider{issuer: cfg.PlanSignIn.Issuer, client: client, now: deps.Now, logger: deps.Logger}
+	}
 	return s, nil
 }
 

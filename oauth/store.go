@@ -122,6 +122,7 @@ type Storage interface {
 	MemberStore
 	SessionStore
 	AssertionStore
+	LinkStore
 }
 
 // Errors a backend returns; callers test with errors.Is.

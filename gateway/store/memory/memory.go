@@ -28,6 +28,7 @@ type Store struct {
 	byMember  map[string][]string // member -> grant ids
 	events    []apps.Event
 	members   map[string]oauth.Member
+	links     map[string]oauth.MemberLink
 	sessions  map[string]oauth.LoginSession
 	tokens    map[tokenKey]oauth.TokenRecord
 	byRequest map[string]map[tokenKey]struct{} // request id -> its token keys
@@ -57,6 +58,7 @@ func New(now func() time.Time) *Store {
 		grants:    map[string]apps.Grant{},
 		byMember:  map[string][]string{},
 		members:   map[string]oauth.Member{},
+		links:     map[string]oauth.MemberLink{},
 		sessions:  map[string]oauth.LoginSession{},
 		tokens:    map[tokenKey]oauth.TokenRecord{},
 		byRequest: map[string]map[tokenKey]struct{}{},

@@ -15,6 +15,7 @@
 //	grant:<id>                    grant JSON                      no expiry
 //	grants:<member>               sorted set of the member's grant ids
 //	member:<username>             member JSON                     no expiry
+//	mlink:<member key>            member ↔ Patient link JSON      no expiry (its age is judged by oauth)
 //	sess:<id>                     login session JSON              PEXPIREAT ExpiresAt
 //	events                        stream of audit events          XADD MAXLEN ~ bound
 //	tok:<kind>:<signature>        the request id (a pointer)      PEXPIREAT ExpiresAt+InactiveTail

@@ -73,6 +73,7 @@ func (s *Store) appIndexKey() string            { return s.prefix + "{apps}:inde
 func (s *Store) grantKey(id string) string      { return s.prefix + "grant:" + id }
 func (s *Store) grantsKey(member string) string { return s.prefix + "grants:" + member }
 func (s *Store) memberKey(name string) string   { return s.prefix + "member:" + name }
+func (s *Store) linkKey(member string) string   { return s.prefix + "mlink:" + member }
 func (s *Store) sessionKey(id string) string    { return s.prefix + "sess:" + id }
 func (s *Store) eventsKey() string              { return s.prefix + "events" }
 

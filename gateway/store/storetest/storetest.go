@@ -72,6 +72,7 @@ func Run(t *testing.T, open Opener) {
 		{"GrantsRevoke", testGrantsRevoke},
 		{"Events", testEvents},
 		{"Members", testMembers},
+		{"MemberLinks", testMemberLinks},
 		{"Sessions", testSessions},
 		{"SessionExpiry", testSessionExpiry},
 		{"Tokens", testTokens},

@@ -1,0 +1,144 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/patientaccess/gateway/oauth"
+)
+
+// OIDCConfig is member sign-in through the plan's OpenID Connect provider
+// (all from the environment; the secret only from there).
+type OIDCConfig struct {
+	// Issuer is the provider's issuer URL (GATEWAY_OIDC_ISSUER). Empty:
+	// members sign in with local accounts only.
+	Issuer string
+	// ClientID and ClientSecret are the gateway's client at the provider
+	// (GATEWAY_OIDC_CLIENT_ID, GATEWAY_OIDC_CLIENT_SECRET).
+	ClientID, ClientSecret string
+	// Scopes requested at the provider (GATEWAY_OIDC_SCOPES, space
+	// separated). Default "openid".
+	Scopes []string
+	// MemberClaim is the id_token claim naming the member
+	// (GATEWAY_OIDC_MEMBER_CLAIM). Default "sub".
+	MemberClaim string
+	// MemberLink says how the claim names the Patient (GATEWAY_MEMBER_LINK):
+	// "patient-id" or "identifier:SYSTEM". Required with Issuer.
+	MemberLink string
+	// LinkMaxAge is how long a member's Patient link is trusted before it is
+	// looked up again (GATEWAY_MEMBER_LINK_MAX_AGE, a Go duration). Default 24h.
+	LinkMaxAge time.Duration
+	// PlanName is the plan's name on the sign-in button (GATEWAY_PLAN_NAME).
+	// Default "your health plan".
+	PlanName string
+	// HelpContact is whom members who cannot be signed in should contact
+	// (GATEWAY_PLAN_HELP_CONTACT). Required with Issuer.
+	HelpContact string
+	// DisableLocalLogin turns local password accounts off
+	// (GATEWAY_LOCAL_LOGIN=false). Needs Issuer.
+	DisableLocalLogin bool
+}
+
+// parse reads the OIDC settings from the environment and returns what did
+// not parse.
+func (o *OIDCConfig) parse(getenv func(string) string) []error {
+	var errs []error
+	o.Issuer = getenv("GATEWAY_OIDC_ISSUER")
+	o.ClientID = getenv("GATEWAY_OIDC_CLIENT_ID")
+	o.ClientSecret = getenv("GATEWAY_OIDC_CLIENT_SECRET")
+	o.Scopes = strings.Fields(getenv("GATEWAY_OIDC_SCOPES"))
+	o.MemberClaim = getenv("GATEWAY_OIDC_MEMBER_CLAIM")
+	o.MemberLink = getenv("GATEWAY_MEMBER_LINK")
+	o.PlanName = getenv("GATEWAY_PLAN_NAME")
+	o.HelpContact = getenv("GATEWAY_PLAN_HELP_CONTACT")
+	if v := getenv("GATEWAY_MEMBER_LINK_MAX_AGE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("GATEWAY_MEMBER_LINK_MAX_AGE: %q is not a positive duration such as 24h", v))
+		}
+		o.LinkMaxAge = d
+	}
+	if v := getenv("GATEWAY_LOCAL_LOGIN"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("GATEWAY_LOCAL_LOGIN: %q is not true or false", v))
+		}
+		o.DisableLocalLogin = err == nil && !b
+	}
+	return errs
+}
+
+// validate reports every missing or contradictory OIDC setting at once.
+func (o OIDCConfig) validate() []error {
+	var errs []error
+	if o.Issuer == "" {
+		for name, v := range map[string]bool{"GATEWAY_OIDC_CLIENT_ID": o.ClientID != "", "GATEWAY_OIDC_CLIENT_SECRET": o.ClientSecret != "",
+			"GATEWAY_OIDC_MEMBER_CLAIM": o.MemberClaim != "", "GATEWAY_MEMBER_LINK": o.MemberLink != "", "GATEWAY_OIDC_SCOPES": len(o.Scopes) > 0} {
+			if v {
+				errs = append(errs, fmt.Errorf("%s is set but GATEWAY_OIDC_ISSUER is not", name))
+			}
+		}
+		if o.DisableLocalLogin {
+			errs = append(errs, errors.New("GATEWAY_LOCAL_LOGIN=false needs GATEWAY_OIDC_ISSUER: nobody could sign in"))
+		}
+		return sortErrs(errs)
+	}
+	u, err := url.Parse(o.Issuer)
+	switch {
+	case err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "":
+		errs = append(errs, fmt.Errorf("GATEWAY_OIDC_ISSUER %q: want an absolute URL without query", o.Issuer))
+	case u.Scheme != "https" && (u.Scheme != "http" || !isLoopback(u.Hostname())):
+		errs = append(errs, fmt.Errorf("GATEWAY_OIDC_ISSUER %q: must be https (http only on a loopback address)", o.Issuer))
+	}
+	for name, missing := range map[string]bool{"GATEWAY_OIDC_CLIENT_ID": o.ClientID == "", "GATEWAY_OIDC_CLIENT_SECRET": o.ClientSecret == "",
+		"GATEWAY_MEMBER_LINK": o.MemberLink == "", "GATEWAY_PLAN_HELP_CONTACT": o.HelpContact == ""} {
+		if missing {
+			errs = append(errs, fmt.Errorf("%s is required with GATEWAY_OIDC_ISSUER", name))
+		}
+	}
+	if o.MemberLink != "" {
+		if _, err := oauth.ParseLinkRule(o.MemberLink); err != nil {
+			errs = append(errs, fmt.Errorf("GATEWAY_MEMBER_LINK: %w", err))
+		}
+	}
+	if len(o.Scopes) > 0 && !slices.Contains(o.Scopes, "openid") {
+		errs = append(errs, errors.New("GATEWAY_OIDC_SCOPES must include openid"))
+	}
+	return sortErrs(errs)
+}
+
+// planSignIn is the oauth configuration, or nil when sign-in through a
+// provider is off. It assumes validate passed.
+func (o OIDCConfig) planSignIn() *oauth.PlanSignIn {
+	if o.Issuer == "" {
+		return nil
+	}
+	rule, _ := oauth.ParseLinkRule(o.MemberLink)
+	p := &oauth.PlanSignIn{Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: o.ClientSecret, Scopes: o.Scopes,
+		MemberClaim: o.MemberClaim, Link: rule, LinkMaxAge: o.LinkMaxAge, PlanName: o.PlanName, HelpContact: o.HelpContact}
+	if len(p.Scopes) == 0 {
+		p.Scopes = []string{"openid"}
+	}
+	if p.PlanName == "" {
+		p.PlanName = "your health plan"
+	}
+	return p
+}
+
+func isLoopback(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
+}
+
+// sortErrs orders errors by text, so that a report built from a map reads
+// the same every time.
+func sortErrs(errs []error) []error {
+	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
+	return errs
+}

@@ -1,0 +1,186 @@
+package oauth
+
+import (
+	"context"
+	"crypto/hmac"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+
+	"github.com/patientaccess/gateway/apps"
+)
+
+// refusal is a sign-in the gateway will not complete: what the member
+// reads, and what the audit trail and the log get.
+type refusal struct {
+	status         int
+	outcome        string // audit outcome: "denied" or "error"
+	reason         string // audit reason: fixed words, never a claim value or a name
+	member         string // the member key, once the id_token was verified
+	title, message string
+	help           bool  // show the plan's help contact
+	cause          error // for the log only
+}
+
+// finishSignIn checks the provider's answer and links the member to their
+// Patient. Every failure is a refusal: nothing is guessed.
+func (s *Server) finishSignIn(ctx context.Context, r *http.Request, st signInState) (Member, *refusal) {
+	sign := s.cfg.PlanSignIn
+	q := r.URL.Query()
+	if code := q.Get("error"); code != "" {
+		return Member{}, &refusal{status: http.StatusUnauthorized, outcome: "denied", reason: "provider answered " + errorCode(code),
+			title: "You are not signed in", message: sign.PlanName + " did not sign you in. You can try again from the sign-in page."}
+	}
+	// RFC 9207: a provider that names itself must name the one we asked.
+	if iss := q.Get("iss"); iss != "" && iss != sign.Issuer {
+		return Member{}, &refusal{status: http.StatusBadRequest, outcome: "denied", reason: "iss does not match the provider",
+			title: "You are not signed in", message: "The answer did not come from " + sign.PlanName + ". Please start again."}
+	}
+	idt, ref := s.exchange(ctx, q.Get("code"), st)
+	if ref != nil {
+		return Member{}, ref
+	}
+	return s.memberFromIDToken(ctx, idt)
+}
+
+// exchange redeems the code (with the PKCE verifier) at the provider and
+// verifies the id_token against the provider's JWKS: signature, iss, aud
+// (and azp when there are several audiences), exp, and our nonce.
+func (s *Server) exchange(ctx context.Context, code string, st signInState) (*oidc.IDToken, *refusal) {
+	sign := s.cfg.PlanSignIn
+	unreachable := func(reason string, err error) *refusal {
+		return &refusal{status: http.StatusBadGateway, outcome: "error", reason: reason, cause: err,
+			title: "We could not finish signing you in", message: sign.PlanName + " did not answer as expected. Please try again in a few minutes."}
+	}
+	p, err := s.plan.get(ctx)
+	if err != nil {
+		return nil, unreachable("provider unreachable", err)
+	}
+	tctx, cancel := context.WithTimeout(oidc.ClientContext(ctx, s.plan.client), providerTimeout)
+	defer cancel()
+	tok, err := s.oauth2Config(p).Exchange(tctx, code, oauth2.VerifierOption(st.Verifier))
+	if err != nil {
+		var re *oauth2.RetrieveError
+		if errors.As(err, &re) {
+			return nil, unreachable("provider refused the code", err)
+		}
+		return nil, unreachable("provider unreachable", err)
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	if raw == "" {
+		return nil, unreachable("no id_token", nil)
+	}
+	idt, err := p.Verifier(&oidc.Config{ClientID: sign.ClientID, Now: s.now}).Verify(ctx, raw)
+	if err != nil {
+		return nil, unreachable("id_token invalid", err)
+	}
+	if !hmac.Equal([]byte(idt.Nonce), []byte(st.Nonce)) {
+		return nil, &refusal{status: http.StatusBadRequest, outcome: "denied", reason: "nonce mismatch",
+			title: "You are not signed in", message: "For your security we did not sign you in. Please start again from the sign-in page."}
+	}
+	var azp struct {
+		AZP string `json:"azp"`
+	}
+	if len(idt.Audience) > 1 && (idt.Claims(&azp) != nil || azp.AZP != sign.ClientID) {
+		return nil, unreachable("id_token azp is not this client", nil)
+	}
+	return idt, nil
+}
+
+// memberFromIDToken reads the member key and claim and links the member to
+// their Patient.
+func (s *Server) memberFromIDToken(ctx context.Context, idt *oidc.IDToken) (Member, *refusal) {
+	sign := s.cfg.PlanSignIn
+	cannotLink := func(reason, member string, cause error) *refusal {
+		return &refusal{status: http.StatusForbidden, outcome: "denied", reason: reason, member: member, help: true, cause: cause,
+			title:   "We could not find your member record",
+			message: "You signed in with " + sign.PlanName + ", but we could not match your account to exactly one member record, so no data can be shared."}
+	}
+	if !validSubject(idt.Subject) {
+		return Member{}, cannotLink("sub missing or not printable ASCII", "", nil)
+	}
+	key := MemberKey(sign.Issuer, idt.Subject)
+	var claims map[string]json.RawMessage
+	if err := idt.Claims(&claims); err != nil {
+		return Member{}, cannotLink("claims unreadable", key, err)
+	}
+	claim, ok := claimString(claims[sign.MemberClaim])
+	if !ok {
+		return Member{}, cannotLink("member claim missing", key, nil)
+	}
+	display, ok := claimString(claims["name"])
+	if !ok {
+		display = "your " + sign.PlanName + " account"
+	}
+	l, outcome, err := s.linkMember(ctx, MemberLink{Member: key, Subject: idt.Subject, Rule: sign.Link.String(),
+		Claim: claim, DisplayName: display})
+	switch {
+	case err != nil:
+		return Member{}, &refusal{status: http.StatusServiceUnavailable, outcome: "error", reason: "patient lookup failed", member: key,
+			help: true, cause: err, title: "We could not find your member record",
+			message: "Your member record could not be checked right now. Please try again in a few minutes."}
+	case outcome != linkFound:
+		return Member{}, cannotLink(outcome.auditReason(), key, nil)
+	}
+	return Member{Username: l.Member, DisplayName: l.DisplayName, PatientID: l.PatientID}, nil
+}
+
+// claimString reads a claim that is a non-empty string, or a number (some
+// providers send member numbers as JSON numbers), as its literal text.
+func claimString(raw json.RawMessage) (string, bool) {
+	var v any
+	d := json.NewDecoder(strings.NewReader(string(raw)))
+	d.UseNumber()
+	if len(raw) == 0 || d.Decode(&v) != nil {
+		return "", false
+	}
+	var s string
+	switch x := v.(type) {
+	case string:
+		s = strings.TrimSpace(x)
+	case json.Number:
+		s = x.String()
+	}
+	if s == "" || len(s) > 256 || strings.IndexFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
+		return "", false
+	}
+	return s, true
+}
+
+// validSubject accepts what OpenID Connect Core §2 allows a sub to be: at
+// most 255 ASCII characters; printable ones only, since it reaches the
+// audit trail.
+func validSubject(sub string) bool {
+	return sub != "" && len(sub) <= 255 && strings.IndexFunc(sub, func(r rune) bool { return r <= 0x20 || r >= 0x7f }) < 0
+}
+
+var errorCodeRE = regexp.MustCompile(`^[a-z_]{1,40}$`)
+
+// errorCode keeps an OAuth error code fit for the audit trail.
+func errorCode(code string) string {
+	if errorCodeRE.MatchString(code) {
+		return code
+	}
+	return "an unrecognised error"
+}
+
+func auditSignIn(outcome, member, patient, reason string) apps.Event {
+	return apps.Event{Action: "member.signin", Outcome: outcome, Member: member, Patient: patient, Reason: reason}
+}
+
+// refuseSignIn logs and audits a refused sign-in and shows the member why,
+// with the plan's help contact when only the plan can help.
+func (s *Server) refuseSignIn(ctx context.Context, w http.ResponseWriter, ref refusal) {
+	s.deps.Logger.WarnContext(ctx, "member sign-in refused", "reason", ref.reason, "err", ref.cause)
+	s.audit(ctx, auditSignIn(ref.outcome, ref.member, "", ref.reason))
+	page := errorPage{Title: ref.title, Message: ref.message}
+	if ref.help {
+		page.Help = "For help, contact " + s.cfg.PlanSignIn.HelpContact + "."
+	}
+	s.render(w, ref.status, "error.html", page)
+}
