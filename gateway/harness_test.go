@@ -103,14 +103,26 @@ func newHarness(t testing.TB, open func(t testing.TB) gateway.Store) *harness {
 // newHarnessWith is newHarness with the configuration changed by configure.
 func newHarnessWith(t testing.TB, open func(t testing.TB) gateway.Store, configure func(*gateway.Config)) *harness {
 	t.Helper()
+	return newHarnessSetup(t, open, func(cfg *gateway.Config, _ *gateway.Options) {
+		if configure != nil {
+			configure(cfg)
+		}
+	})
+}
+
+// newHarnessSetup is newHarness with a setup step that may change the
+// configuration and the options once the base URL is known.
+func newHarnessSetup(t testing.TB, open func(t testing.TB) gateway.Store, setup func(cfg *gateway.Config, opts *gateway.Options)) *harness {
+	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	base := "http://" + srv.Listener.Addr().String()
 	cfg := gateway.Config{Addr: srv.Listener.Addr().String(), BaseURL: base, Demo: true,
 		DemoPassword: demoPassword, AdminToken: adminToken}
-	if configure != nil {
-		configure(&cfg)
+	opts := gateway.Options{Store: open(t)}
+	if setup != nil {
+		setup(&cfg, &opts)
 	}
-	gw, err := gateway.New(context.Background(), cfg, gateway.Options{Store: open(t)})
+	gw, err := gateway.New(context.Background(), cfg, opts)
 	if err != nil {
 		t.Fatalf("gateway.New: %v", err)
 	}

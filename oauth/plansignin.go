@@ -178,7 +178,7 @@ func (s *Server) serveSignInCallback(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	st, err := s.takeSignInState(w, r)
 	if err != nil {
-		s.refuseSignIn(ctx, w, refusal{status: http.StatusBadRequest, outcome: "denied", reason: "bad state", cause: err,
+		s.refuseSignIn(ctx, w, refusal{status: http.StatusBadRequest, outcome: "denied", reason: stateReason(err), cause: err,
 			title: "This sign-in link has expired", message: "For your security we did not sign you in. Please start again from the sign-in page."})
 		return
 	}

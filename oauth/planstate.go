@@ -34,13 +34,24 @@ type signInState struct {
 // signInStateLifespan bounds the time a member may spend at the provider.
 const signInStateLifespan = 10 * time.Minute
 
-// Reasons a returning browser's state is refused (audited).
+// Reasons a returning browser's state is refused; their texts are the
+// audit reasons.
 var (
-	errStateMissing  = errors.New("sign-in state missing (replayed, or another tab finished first)")
-	errStateInvalid  = errors.New("sign-in state cookie does not open")
-	errStateExpired  = errors.New("sign-in state expired")
-	errStateMismatch = errors.New("state does not match this browser")
+	errStateMissing  = errors.New("state cookie missing")
+	errStateInvalid  = errors.New("state cookie invalid")
+	errStateExpired  = errors.New("state expired")
+	errStateMismatch = errors.New("state mismatch")
 )
+
+// stateReason is the audit reason for a refused state.
+func stateReason(err error) string {
+	for _, e := range []error{errStateMissing, errStateInvalid, errStateExpired, errStateMismatch} {
+		if errors.Is(err, e) {
+			return e.Error()
+		}
+	}
+	return "state refused"
+}
 
 func (s *Server) stateCookieName() string {
 	if s.secure() {

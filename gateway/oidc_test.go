@@ -1,0 +1,136 @@
+package gateway_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/patientaccess/gateway/gateway"
+	"github.com/patientaccess/gateway/oauth"
+)
+
+// TestPlanSignInLaunch is a member's launch end to end with sign-in through
+// the plan's OpenID provider (panva's oidc-provider): the app sends alice to
+// the gateway, she follows "Sign in with {plan}" on the login page, signs in
+// and consents at the provider, is linked to her Patient (by member
+// identifier, or by Patient id), consents at the gateway, and the app
+// (golang.org/x/oauth2 with PKCE) reads her Patient and claims and gets 404
+// for bob's. On each store; the audit trail names her by the provider's
+// subject, never by name.
+func TestPlanSignInLaunch(t *testing.T) {
+	for name, open := range stores(t) {
+		for mode, link := range map[string]string{"identifier": linkByIdentifier, "patient-id": linkByPatientID} {
+			t.Run(name+"/"+mode, func(t *testing.T) {
+				h := newPlanHarness(t, open, link, nil)
+				conf := h.registerApp(false, "approved")
+				tok := h.launchWithPlan(conf, planAlice)
+				alice, bob := "alice-1001", "bob-2002"
+
+				if got := tok.Extra("patient"); got != alice {
+					t.Fatalf("token patient = %v, want %s", got, alice)
+				}
+				h.checkIDToken(tok, "Patient/"+alice)
+				if code, body := h.fhirGet(tok.AccessToken, "/Patient/"+alice); code != 200 || body["id"] != alice {
+					t.Fatalf("read own Patient: %d %v", code, body["id"])
+				}
+				code, bundle := h.fhirGet(tok.AccessToken, "/ExplanationOfBenefit")
+				if code != 200 || len(entries(bundle)) != 7 {
+					t.Fatalf("search own claims: %d, %d entries, want 7", code, len(entries(bundle)))
+				}
+				if code, _ := h.fhirGet(tok.AccessToken, "/Patient/"+bob); code != 404 {
+					t.Fatalf("read bob's Patient with alice's token: %d, want 404", code)
+				}
+				if code, _ := h.fhirGet(tok.AccessToken, "/Coverage/cov-bob-2002"); code != 404 {
+					t.Fatalf("read bob's Coverage with alice's token: %d, want 404", code)
+				}
+
+				key := oauth.MemberKey(h.op.Issuer, planAlice.Sub)
+				l, err := h.gw.Store.GetMemberLink(context.Background(), key)
+				if err != nil || l.PatientID != alice || l.Rule != link {
+					t.Fatalf("stored link = %+v, %v; want %s by %s", l, err, alice, link)
+				}
+				checkAuditNamesSubject(t, h.harness, key, alice)
+			})
+		}
+	}
+}
+
+// checkAuditNamesSubject checks that the sign-in and the authorization were
+// audited under the member key (which carries the provider's subject) and
+// that no event carries the member's name.
+func checkAuditNamesSubject(t *testing.T, h *harness, key, patient string) {
+	t.Helper()
+	signins := h.events("member.signin")
+	if len(signins) == 0 || signins[0].Outcome != "success" || signins[0].Member != key || signins[0].Patient != patient {
+		t.Fatalf("member.signin events = %+v, want success for %s / %s", signins, key, patient)
+	}
+	if !strings.Contains(key, planAlice.Sub) {
+		t.Fatalf("member key %q does not carry the provider's subject", key)
+	}
+	auth := h.events("authorize")
+	if len(auth) == 0 || auth[0].Member != key {
+		t.Fatalf("authorize events = %+v, want member %s", auth, key)
+	}
+	if text := h.auditText(); strings.Contains(text, "Alice") || strings.Contains(text, "Synthetic") {
+		t.Fatalf("the audit trail names the member:\n%s", text)
+	}
+}
+
+// TestPlanSignOut: signing out ends the gateway session on the server, so
+// the old session cookie no longer signs anyone in.
+func TestPlanSignOut(t *testing.T) {
+	h := newPlanHarness(t, memoryStore, linkByIdentifier, nil)
+	b := h.planBrowser(nil)
+	p := h.signInWithPlan(b, b.get(h.base+oauth.PathLogin), planAlice)
+	if p.status != 200 || p.url.Path != oauth.PathAccount || !strings.Contains(p.body, "Signed in as Alice Synthetic") {
+		t.Fatalf("after sign-in: want the connected-apps page, got %d %s:\n%s", p.status, p.url, p.body)
+	}
+	base, _ := url.Parse(h.base)
+	var session *http.Cookie
+	for _, c := range b.client.Jar.Cookies(base) {
+		if c.Name == "pag_session" {
+			session = c
+		}
+	}
+	if session == nil {
+		t.Fatal("no session cookie after sign-in")
+	}
+	out := b.post(h.base+oauth.PathLogout, url.Values{"csrf_token": {p.field(t, csrfRE)}})
+	if out.url.Path != oauth.PathLogin {
+		t.Fatalf("sign out: ended on %d %s, want the login page", out.status, out.url)
+	}
+	if h.signedIn(b) {
+		t.Fatal("still signed in after signing out")
+	}
+	replay := h.planBrowser(nil)
+	replay.client.Jar.SetCookies(base, []*http.Cookie{{Name: session.Name, Value: session.Value, Path: "/"}})
+	if h.signedIn(replay) {
+		t.Fatal("the session cookie of a signed-out member still signs in")
+	}
+}
+
+// TestLocalLoginOff: with GATEWAY_LOCAL_LOGIN=false the login page offers
+// only the plan's sign-in, and a demo member's correct password is refused.
+func TestLocalLoginOff(t *testing.T) {
+	h := newPlanHarness(t, memoryStore, linkByIdentifier, func(cfg *gateway.Config, _ *gateway.Options) {
+		cfg.OIDC.DisableLocalLogin = true
+	})
+	b := h.planBrowser(nil)
+	p := b.get(h.base + oauth.PathLogin + "?return_to=/account/apps")
+	if strings.Contains(p.body, `type="password"`) || !strings.Contains(p.body, "Sign in with "+planName) {
+		t.Fatalf("login page with local login off:\n%s", p.body)
+	}
+	acct := h.signInWithPlan(b, p, planBob)
+	if acct.url.Path != oauth.PathAccount || !strings.Contains(acct.body, "Signed in as Bob Synthetic") {
+		t.Fatalf("plan sign-in with local login off ended on %d %s", acct.status, acct.url)
+	}
+	// A well-formed password form (with this browser's CSRF token) for a
+	// demo member with the right password is still refused.
+	r := b.post(h.base+oauth.PathLogin, url.Values{"csrf_token": {acct.field(t, csrfRE)}, "return_to": {"/account/apps"},
+		"username": {"alice"}, "password": {demoPassword}})
+	if r.status != http.StatusForbidden || strings.Contains(b.get(h.base+oauth.PathAccount).body, "Alice") {
+		t.Fatalf("local password sign-in with local login off: %d:\n%s", r.status, r.body)
+	}
+}
