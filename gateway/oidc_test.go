@@ -2,12 +2,18 @@ package gateway_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/patientaccess/gateway/fhir"
 	"github.com/patientaccess/gateway/gateway"
+	"github.com/patientaccess/gateway/gateway/store/memory"
+	"github.com/patientaccess/gateway/gateway/store/storetest"
 	"github.com/patientaccess/gateway/oauth"
 )
 
@@ -132,5 +138,94 @@ func TestLocalLoginOff(t *testing.T) {
 		"username": {"alice"}, "password": {demoPassword}})
 	if r.status != http.StatusForbidden || strings.Contains(b.get(h.base+oauth.PathAccount).body, "Alice") {
 		t.Fatalf("local password sign-in with local login off: %d:\n%s", r.status, r.body)
+	}
+}
+
+// countingDirectory is the demo data's patient lookup, counting lookups;
+// gone makes the member ids disappear, as when the plan's records change.
+type countingDirectory struct {
+	src     *fhir.MemorySource
+	mu      sync.Mutex
+	lookups int
+	gone    bool
+}
+
+func (d *countingDirectory) FindPatients(ctx context.Context, system, value string) ([]string, error) {
+	d.mu.Lock()
+	d.lookups++
+	gone := d.gone
+	d.mu.Unlock()
+	if gone {
+		return nil, nil
+	}
+	return d.src.FindPatients(ctx, system, value)
+}
+
+func (d *countingDirectory) PatientExists(ctx context.Context, id string) (bool, error) {
+	return d.src.PatientExists(ctx, id)
+}
+
+func (d *countingDirectory) count() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.lookups
+}
+
+// TestPlanLinkAgesOut: a member's Patient link is kept and reused while it
+// is younger than GATEWAY_MEMBER_LINK_MAX_AGE; once older, the member's
+// session no longer counts, and the next sign-in looks the Patient up
+// again, so a member id that no longer matches stops linking.
+func TestPlanLinkAgesOut(t *testing.T) {
+	clock := storetest.NewClock(time.Now())
+	src := fhir.NewMemorySource()
+	if err := fhir.LoadDemo(src); err != nil {
+		t.Fatal(err)
+	}
+	dir := &countingDirectory{src: src}
+	open := func(testing.TB) gateway.Store { return memory.New(clock.Now) }
+	h := newPlanHarness(t, open, linkByIdentifier, func(cfg *gateway.Config, opts *gateway.Options) {
+		cfg.OIDC.LinkMaxAge = 20 * time.Minute
+		opts.Now, opts.Patients = clock.Now, dir
+	})
+	key := oauth.MemberKey(h.op.Issuer, planAlice.Sub)
+	signIn := func() (*browser, page) {
+		b := h.planBrowser(nil)
+		return b, h.signInWithPlan(b, b.get(h.base+oauth.PathLogin), planAlice)
+	}
+	checkedAt := func() time.Time {
+		l, err := h.gw.Store.GetMemberLink(context.Background(), key)
+		if err != nil {
+			t.Fatalf("stored link: %v", err)
+		}
+		return l.CheckedAt
+	}
+
+	if _, p := signIn(); p.url.Path != oauth.PathAccount || dir.count() != 1 {
+		t.Fatalf("first sign-in: %d %s after %d lookups", p.status, p.url, dir.count())
+	}
+	t0 := clock.Now()
+	clock.Advance(10 * time.Minute)
+	b, _ := signIn()
+	if dir.count() != 1 || !checkedAt().Equal(t0) || !h.signedIn(b) {
+		t.Fatalf("sign-in with a fresh link: %d lookups (want 1), checked at %v (want %v)", dir.count(), checkedAt(), t0)
+	}
+
+	clock.Advance(11 * time.Minute) // the link is 21 minutes old, the session 11
+	if h.signedIn(b) {
+		t.Fatal("a session still counts after its member's link aged out")
+	}
+	if _, p := signIn(); p.url.Path != oauth.PathAccount || dir.count() != 2 || !checkedAt().Equal(clock.Now()) {
+		t.Fatalf("sign-in with an aged link: %d %s, %d lookups (want 2), checked at %v", p.status, p.url, dir.count(), checkedAt())
+	}
+
+	dir.mu.Lock()
+	dir.gone = true
+	dir.mu.Unlock()
+	clock.Advance(21 * time.Minute)
+	if _, p := signIn(); p.status != 403 || !strings.Contains(p.body, planHelp) {
+		t.Fatalf("sign-in after the member id went away: %d:\n%s", p.status, p.body)
+	}
+	if _, err := h.gw.Store.GetMemberLink(context.Background(), key); !errors.Is(err, oauth.ErrNotFound) {
+		t.Fatalf("the stale link is still stored: %v", err)
 	}
 }
