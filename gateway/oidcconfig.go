@@ -128,6 +128,9 @@ func (o OIDCConfig) planSignIn() *oauth.PlanSignIn {
 	if p.PlanName == "" {
 		p.PlanName = "your health plan"
 	}
+	if p.MemberClaim == "" {
+		p.MemberClaim = "sub"
+	}
 	return p
 }
 
