@@ -9,6 +9,7 @@ import (
 
 	"github.com/patientaccess/gateway/gateway"
 	"github.com/patientaccess/gateway/gateway/web"
+	"github.com/patientaccess/gateway/oauth"
 )
 
 const usage = `Patient Access Gateway
@@ -98,6 +99,14 @@ func printBanner(w io.Writer, g *gateway.Gateway) {
 	fmt.Fprintf(&b, "  CapabilityStatement  %s/fhir/metadata\n", c.BaseURL)
 	fmt.Fprintf(&b, "  SMART configuration  %s/fhir/.well-known/smart-configuration\n", c.BaseURL)
 	fmt.Fprintf(&b, "  Member sign-in       %s/login\n", c.BaseURL)
+	if o := c.OIDC; o.Issuer != "" {
+		local := "on"
+		if o.DisableLocalLogin {
+			local = "off"
+		}
+		fmt.Fprintf(&b, "  Plan sign-in         %s  (redirect URI to register: %s%s; local login %s)\n",
+			o.Issuer, c.BaseURL, oauth.PathPlanCallback, local)
+	}
 	fmt.Fprintf(&b, "  Connected apps       %s/account/apps\n", c.BaseURL)
 	if d := g.Data; d != nil && c.DataDir != "" {
 		fmt.Fprintf(&b, "  FHIR data            %d resources (%d members) from %s", d.Resources, d.Patients, c.DataDir)
