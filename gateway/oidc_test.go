@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -227,5 +228,22 @@ func TestPlanLinkAgesOut(t *testing.T) {
 	}
 	if _, err := h.gw.Store.GetMemberLink(context.Background(), key); !errors.Is(err, oauth.ErrNotFound) {
 		t.Fatalf("the stale link is still stored: %v", err)
+	}
+}
+
+// TestOnlyOAuthImportsGoOIDC keeps the OpenID Connect relying-party library
+// in one place: the oauth package (tests aside).
+func TestOnlyOAuthImportsGoOIDC(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Imports " "}}`, "github.com/patientaccess/gateway/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		for _, d := range fields[1:] {
+			if strings.HasPrefix(d, "github.com/coreos/go-oidc") && fields[0] != "github.com/patientaccess/gateway/oauth" {
+				t.Errorf("%s imports %s; only oauth may", fields[0], d)
+			}
+		}
 	}
 }

@@ -3,7 +3,14 @@
 // and revocation endpoints, JWKS and discovery documents, and the member
 // login and consent pages.
 //
-// It reaches fosite in this package only, declares the storage it needs
-// (Storage), and takes apps from the apps registry, rebuilding the client on
-// every token read so that a suspended app is cut off at once.
+// Members sign in with a local account (the demo's) or, when PlanSignIn is
+// configured, through the plan's own OpenID Connect provider: the server is
+// then a relying party (github.com/coreos/go-oidc with golang.org/x/oauth2;
+// plansignin.go, plancallback.go, planstate.go) and links each member to
+// exactly one FHIR Patient through a PatientDirectory it declares
+// (memberlink.go).
+//
+// It reaches fosite and go-oidc in this package only, declares the storage
+// it needs (Storage), and takes apps from the apps registry, rebuilding the
+// client on every token read so that a suspended app is cut off at once.
 package oauth
