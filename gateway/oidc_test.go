@@ -247,3 +247,23 @@ func TestOnlyOAuthImportsGoOIDC(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanSignInReturnsOnlyToLocalPaths: the sign-in link carries where the
+// member was going, but only a path on the gateway; anything else lands on
+// the connected-apps page.
+func TestPlanSignInReturnsOnlyToLocalPaths(t *testing.T) {
+	h := newPlanHarness(t, memoryStore, linkByIdentifier, nil)
+	for ret, want := range map[string]string{
+		"/account/apps?revoked=1": "/account/apps",
+		"//evil.example/x":        "/account/apps",
+		"https://evil.example/":   "/account/apps",
+		"/\t/evil.example":        "/account/apps",
+	} {
+		b := h.planBrowser(nil)
+		at := b.get(h.base + oauth.PathPlanSignIn + "?return_to=" + url.QueryEscape(ret))
+		p := fromNode(h.op.SignIn(t, b.client, toNode(at), planAlice.Sub, planAlice.Password))
+		if p.url.Host != strings.TrimPrefix(h.base, "http://") || p.url.Path != want {
+			t.Errorf("return_to %q: ended on %s, want %s", ret, p.url, want)
+		}
+	}
+}
