@@ -2,8 +2,12 @@ package fhir
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -73,5 +77,67 @@ func TestDemoPatientsCarryMemberIDs(t *testing.T) {
 		if err != nil || !slices.Equal(got, []string{patient}) {
 			t.Errorf("FindPatients(%s) = %v, %v; want [%s]", memberID, got, err, patient)
 		}
+	}
+}
+
+// TestUpstreamFindPatients checks the identifier lookup against an
+// upstream FHIR server: the query it sends (escaped as FHIR search
+// requires, one page of a few), that only Patients carrying exactly that
+// identifier count whatever the server matched, and that an answer it
+// cannot trust is an error, never a guess.
+func TestUpstreamFindPatients(t *testing.T) {
+	const sys = "urn:test:member"
+	twin := identifiedPatientJSON("twin", sys, "M-1")
+	p1 := identifiedPatientJSON("p1", sys, "M-1")
+	loose := identifiedPatientJSON("loose", sys, "m-1")
+	eob := eobJSON("e1", "p1", "2024-01-01T00:00:00Z")
+	tests := []struct {
+		name    string
+		value   string
+		answer  []string // match entries
+		next    string
+		status  int
+		want    []string
+		wantErr error
+	}{
+		{name: "one", value: "M-1", answer: []string{p1}, want: []string{"p1"}},
+		{name: "a loose match is not a match", value: "M-1", answer: []string{loose, p1}, want: []string{"p1"}},
+		{name: "several", value: "M-1", answer: []string{twin, p1}, want: []string{"p1", "twin"}},
+		{name: "none", value: "M-1", answer: nil, want: nil},
+		{name: "more pages, one match", value: "M-1", answer: []string{p1}, next: "Patient?page=2", wantErr: ErrBadGateway},
+		{name: "not a Patient", value: "M-1", answer: []string{eob}, wantErr: ErrBadGateway},
+		{name: "upstream fails", value: "M-1", status: http.StatusInternalServerError, wantErr: ErrBadGateway},
+		{name: "reserved characters", value: `a|b,c$d\e`, answer: nil, want: nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeUpstream(t)
+			var seen url.Values
+			f.misbehave = func(w http.ResponseWriter, r *http.Request) bool {
+				seen = r.URL.Query()
+				if tt.status != 0 {
+					http.Error(w, `{"resourceType":"OperationOutcome"}`, tt.status)
+					return true
+				}
+				next := ""
+				if tt.next != "" {
+					next = f.base() + "/" + tt.next
+				}
+				f.writeBundle(w, tt.answer, nil, next)
+				return true
+			}
+			up, err := NewUpstream(UpstreamConfig{BaseURL: f.base()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := up.FindPatients(context.Background(), sys, tt.value)
+			if !errors.Is(err, tt.wantErr) || !slices.Equal(got, tt.want) {
+				t.Fatalf("FindPatients = %v, %v; want %v, %v", got, err, tt.want, tt.wantErr)
+			}
+			wantQuery := sys + "|" + strings.NewReplacer(`\`, `\\`, `|`, `\|`, `,`, `\,`, `$`, `\$`).Replace(tt.value)
+			if seen.Get("identifier") != wantQuery || seen.Get("_count") != "10" {
+				t.Errorf("upstream was asked identifier=%q _count=%q, want %q and 10", seen.Get("identifier"), seen.Get("_count"), wantQuery)
+			}
+		})
 	}
 }

@@ -267,3 +267,45 @@ func TestPlanSignInReturnsOnlyToLocalPaths(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanSignInUpstream: in front of the plan's FHIR server (Medplum),
+// members signed in through the plan's provider are linked by asking that
+// server, by member identifier or by Patient id; an app then reads only
+// the member's data from it. A member id that two Patients upstream carry
+// links nobody.
+func TestPlanSignInUpstream(t *testing.T) {
+	m := startMedplum(t)
+	for mode, link := range map[string]string{"identifier": linkByIdentifier, "patient-id": linkByPatientID} {
+		t.Run(mode, func(t *testing.T) {
+			h := newPlanHarness(t, memoryStore, link, func(cfg *gateway.Config, _ *gateway.Options) { cfg.Upstream = m.upstream })
+			tok := h.launchWithPlan(h.registerApp(false, "approved"), planAlice)
+			if got := tok.Extra("patient"); got != "alice-1001" {
+				t.Fatalf("token patient = %v, want alice-1001", got)
+			}
+			if code, body := h.fhirGet(tok.AccessToken, "/Patient/alice-1001"); code != 200 || body["id"] != "alice-1001" {
+				t.Fatalf("read own Patient upstream: %d %v", code, body["id"])
+			}
+			if code, _ := h.fhirGet(tok.AccessToken, "/Patient/bob-2002"); code != 404 {
+				t.Fatalf("read bob's Patient upstream with alice's token: %d, want 404", code)
+			}
+		})
+	}
+	var asked bool
+	for _, r := range m.requests(t) {
+		asked = asked || r.Path == "/fhir/Patient" && strings.Contains(r.Query, "identifier=")
+	}
+	if !asked {
+		t.Error("Medplum was never asked Patient?identifier=…")
+	}
+
+	twin := `{"resourceType":"Patient","id":"bob-twin","identifier":[{"system":"` + fhir.DemoMemberIDSystem + `","value":"DEMO-M-2002"}]}`
+	if status, body := m.do(t, http.MethodPut, m.url+"/Patient/bob-twin", strings.NewReader(twin)); status/100 != 2 {
+		t.Fatalf("add a second Patient with bob's member id: %d %s", status, body)
+	}
+	h := newPlanHarness(t, memoryStore, linkByIdentifier, func(cfg *gateway.Config, _ *gateway.Options) { cfg.Upstream = m.upstream })
+	checkRefusal(t, h, refusalCase{status: 403, text: "could not find your member record", help: true, outcome: "denied",
+		reason: "several patients match the member claim", member: oauth.MemberKey(h.op.Issuer, planBob.Sub),
+		run: func(t *testing.T, h *planHarness, b *browser) page {
+			return h.signInWithPlan(b, b.get(h.base+oauth.PathLogin), planBob)
+		}})
+}
