@@ -18,7 +18,6 @@ import (
 	"testing"
 
 	jose "github.com/go-jose/go-jose/v3"
-	"golang.org/x/oauth2"
 
 	"github.com/patientaccess/gateway/fhir"
 	"github.com/patientaccess/gateway/gateway"
@@ -117,32 +116,31 @@ func (m *medplum) requests(t testing.TB) []struct{ Method, Path, Query, Agent st
 	return slices.DeleteFunc(all, func(r struct{ Method, Path, Query, Agent string }) bool { return r.Agent == directAgent })
 }
 
-// TestUpstreamEndToEnd: in front of Medplum, a member consents and an app
-// reads their Patient and pages through their claims, byte for byte as
-// Medplum serves them, gets 404 for the other member's, and Medplum is
-// only ever asked for that member's compartment; on both stores.
+// TestUpstreamEndToEnd: in front of Medplum, a member signs in through the
+// plan's OpenID provider (panva's oidc-provider) and is linked to their
+// Patient by member identifier, consents, and an app reads their Patient
+// and pages through their claims, byte for byte as Medplum serves them,
+// gets 404 for the other member's, and Medplum is only ever asked for that
+// member's compartment; on both stores.
 func TestUpstreamEndToEnd(t *testing.T) {
 	m := startMedplum(t)
 	for name, open := range stores(t) {
 		t.Run(name, func(t *testing.T) {
-			h := newHarnessWith(t, open, func(c *gateway.Config) { c.Upstream = m.upstream })
+			h := newPlanHarness(t, open, linkByIdentifier, func(c *gateway.Config, _ *gateway.Options) { c.Upstream = m.upstream })
 			before := len(m.requests(t))
-			conf := h.registerApp(false, "approved")
-			b := h.browser()
-			l := h.newLaunch(conf)
-			tok, err := conf.Exchange(context.Background(), h.authorize(b, l, "alice"), oauth2.VerifierOption(l.verifier))
-			if err != nil {
-				t.Fatalf("exchange: %v", err)
+			tok := h.launchWithPlan(h.registerApp(false, "approved"), planAlice)
+			alice, bob := "alice-1001", "bob-2002"
+			if tok.Extra("patient") != alice {
+				t.Fatalf("token patient %v, want %s", tok.Extra("patient"), alice)
 			}
-			alice, bob := h.patient["alice"], h.patient["bob"]
-			checkSameBytes(t, h, m, tok.AccessToken, "/Patient/"+alice)
+			checkSameBytes(t, h.harness, m, tok.AccessToken, "/Patient/"+alice)
 
-			ids := pageThrough(t, h, tok.AccessToken, "/ExplanationOfBenefit?_count=2")
+			ids := pageThrough(t, h.harness, tok.AccessToken, "/ExplanationOfBenefit?_count=2")
 			_, direct := m.do(t, http.MethodGet, m.url+"/ExplanationOfBenefit?patient=Patient/"+alice+"&_count=100", nil)
 			if want := bundleIDs(t, direct); len(ids) != 7 || !sameSet(ids, want) {
 				t.Fatalf("paged claims %v, Medplum has %v", ids, want)
 			}
-			checkSameBytes(t, h, m, tok.AccessToken, "/ExplanationOfBenefit/"+ids[0])
+			checkSameBytes(t, h.harness, m, tok.AccessToken, "/ExplanationOfBenefit/"+ids[0])
 
 			_, bobs := m.do(t, http.MethodGet, m.url+"/ExplanationOfBenefit?patient=Patient/"+bob, nil)
 			for _, path := range []string{"/Patient/" + bob, "/ExplanationOfBenefit/" + bundleIDs(t, bobs)[0]} {
@@ -155,7 +153,7 @@ func TestUpstreamEndToEnd(t *testing.T) {
 			}
 			for _, r := range m.requests(t)[before:] {
 				if !strings.Contains(r.Query, "Patient%2F"+alice) && !strings.HasSuffix(r.Path, "/Patient/"+alice) &&
-					!strings.HasSuffix(r.Path, "/metadata") && !strings.Contains(r.Query, "_getpages") {
+					!strings.HasSuffix(r.Path, "/metadata") && !strings.Contains(r.Query, "identifier=") {
 					t.Errorf("Medplum was asked %s %s?%s outside alice's compartment", r.Method, r.Path, r.Query)
 				}
 			}
