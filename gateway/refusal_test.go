@@ -44,7 +44,7 @@ func TestAuthorizeRefusals(t *testing.T) {
 		{name: "unknown redirect URI", conf: approved, redirect: "https://evil.example/cb", wantPage: 400, pageText: "not registered"},
 		{name: "redirect URI differs by a slash", conf: approved, redirect: appRedirect + "/", wantPage: 400, pageText: "not registered"},
 		{name: "pending app", conf: pending, wantPage: 403, pageText: "still reviewing"},
-		{name: "suspended app", conf: suspended, wantPage: 403, pageText: "suspended"},
+		{name: "suspended app", conf: suspended, wantPage: 403, pageText: "cannot connect to your health plan right now"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

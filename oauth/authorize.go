@@ -87,22 +87,15 @@ func (s *Server) checkApp(w http.ResponseWriter, r *http.Request) (apps.App, boo
 	return app, true
 }
 
+// appStatusMessage tells the member why an unapproved app cannot connect.
+// The page is public (anyone who knows a client_id can open it), so it
+// never shows the reason an admin typed when suspending or denying the
+// app: that is for admins, through the admin API.
 func appStatusMessage(a apps.App) string {
-	switch a.Status {
-	case apps.StatusPending:
+	if a.Status == apps.StatusPending {
 		return "Your health plan is still reviewing " + a.Name + ". It can connect once the review is done. No data was shared."
-	case apps.StatusSuspended:
-		return "Your health plan has suspended " + a.Name + " for a security reason: " + reasonOr(a.StatusReason) + ". No data was shared."
-	default:
-		return "Your health plan has not approved " + a.Name + " because of a security risk: " + reasonOr(a.StatusReason) + ". No data was shared."
 	}
-}
-
-func reasonOr(r string) string {
-	if r == "" {
-		return "no reason recorded"
-	}
-	return r
+	return a.Name + " cannot connect to your health plan right now. No data was shared. If you have questions, contact your health plan."
 }
 
 // narrowedRequest gives fosite the query parameters only, with the scope
