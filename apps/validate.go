@@ -88,10 +88,14 @@ func checkRedirectURIs(uris []string) []string {
 
 // checkRedirectURI returns what is wrong with one redirect URI, or "".
 // RFC 6749 §3.1.2 asks for an absolute URI without a fragment; OAuth 2.0
-// Security BCP (RFC 9700 §2.1) asks for https; RFC 8252 §7 lets native apps
-// use http on the loopback interface or a private-use scheme named after a
-// domain they own, in reverse order.
+// Security BCP (RFC 9700 §2.1, §4.1.3) asks for https and exact matching,
+// so a wildcard (*) is refused anywhere: it could only be meant as a
+// pattern; RFC 8252 §7 lets native apps use http on the loopback interface
+// or a private-use scheme named after a domain they own, in reverse order.
 func checkRedirectURI(raw string) string {
+	if strings.Contains(raw, "*") {
+		return "must not contain a wildcard (*): redirect URIs are matched exactly, character for character"
+	}
 	u, msg := parseAbsolute(raw)
 	if msg != "" {
 		return msg

@@ -21,7 +21,8 @@ type Config struct {
 	// Addr is where the server listens (--addr, GATEWAY_ADDR). Default 127.0.0.1:8080.
 	Addr string
 	// BaseURL is what the gateway calls itself in links, discovery and
-	// tokens (--base-url, GATEWAY_BASE_URL). Default http://{Addr}.
+	// tokens (--base-url, GATEWAY_BASE_URL). Default http://{Addr}. Outside
+	// demo mode it must be https unless its host is loopback.
 	BaseURL string
 	// RedisURL selects the Redis store (GATEWAY_REDIS_URL): redis://,
 	// rediss://, redis+sentinel:// or redis+cluster://. Empty: in-memory.
@@ -110,6 +111,8 @@ func (c Config) Validate() error {
 	u, err := url.Parse(c.BaseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 		errs = append(errs, fmt.Errorf("base URL %q: want an absolute http(s) URL without query", c.BaseURL))
+	} else if u.Scheme == "http" && !c.Demo && !isLoopbackHost(u.Hostname()) {
+		errs = append(errs, fmt.Errorf("base URL %q must use https outside demo mode (plain http is allowed only on a loopback host): codes, tokens and member sessions would cross the network in the clear", c.BaseURL))
 	}
 	if c.TokenSecret != "" && len(c.TokenSecret) < 32 {
 		errs = append(errs, errors.New("GATEWAY_TOKEN_SECRET must be at least 32 characters"))
@@ -130,6 +133,15 @@ func (c Config) Validate() error {
 	}
 	errs = append(errs, c.OIDC.validate()...)
 	return errors.Join(errs...)
+}
+
+// isLoopbackHost reports localhost and the loopback addresses (127.0.0.0/8, ::1).
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // FHIRBaseURL is the FHIR base: {base}/fhir.

@@ -9,6 +9,7 @@ import (
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
 func TestParseConfig(t *testing.T) {
+	redisEnv := map[string]string{"GATEWAY_REDIS_URL": "redis://x:6379/0", "GATEWAY_TOKEN_SECRET": strings.Repeat("s", 32), "GATEWAY_SIGNING_KEY_FILE": "/k.pem"}
 	tests := []struct {
 		name    string
 		args    []string
@@ -31,6 +32,18 @@ func TestParseConfig(t *testing.T) {
 			wantErr: "GATEWAY_TOKEN_SECRET is required"},
 		{name: "every problem at once", args: []string{"--addr", "nope", "--base-url", "ftp://x"},
 			env: map[string]string{"GATEWAY_TOKEN_SECRET": "short", "GATEWAY_ADMIN_TOKEN": "short"}, wantErr: "addr"},
+		{name: "http base URL outside demo mode", args: []string{"--base-url", "http://api.plan.example"}, env: redisEnv,
+			wantErr: "base URL \"http://api.plan.example\" must use https outside demo mode"},
+		{name: "http base URL on an address that is not loopback", args: []string{"--addr", "0.0.0.0:8080"}, env: redisEnv,
+			wantErr: "must use https outside demo mode"},
+		{name: "http base URL on loopback outside demo mode", args: []string{"--base-url", "http://localhost:8080"}, env: redisEnv,
+			check: func(c Config) bool { return !c.Demo && c.BaseURL == "http://localhost:8080" }},
+		{name: "http base URL on IPv6 loopback", args: []string{"--base-url", "http://[::1]:8080"}, env: redisEnv,
+			check: func(c Config) bool { return c.BaseURL == "http://[::1]:8080" }},
+		{name: "https base URL outside demo mode", args: []string{"--base-url", "https://api.plan.example"}, env: redisEnv,
+			check: func(c Config) bool { return c.BaseURL == "https://api.plan.example" }},
+		{name: "http base URL in demo mode", args: []string{"--demo", "--base-url", "http://gateway.local:8080"},
+			check: func(c Config) bool { return c.Demo && c.BaseURL == "http://gateway.local:8080" }},
 		{name: "bad GATEWAY_DEMO", env: map[string]string{"GATEWAY_DEMO": "maybe"}, wantErr: "GATEWAY_DEMO"},
 		{name: "stray argument", args: []string{"extra"}, wantErr: "no arguments"},
 		{name: "upstream turns demo off", env: map[string]string{"GATEWAY_FHIR_UPSTREAM_URL": "https://fhir.plan.example/r4", "GATEWAY_FHIR_UPSTREAM_TOKEN": "t"},
