@@ -78,7 +78,8 @@ func TestBrowserHeaders(t *testing.T) {
 	if ok.StatusCode >= 300 || ok.Header.Get("Access-Control-Allow-Origin") != "https://app.example.test" {
 		t.Errorf("preflight from the app's origin: %d ACAO=%q", ok.StatusCode, ok.Header.Get("Access-Control-Allow-Origin"))
 	}
-	for _, p := range []string{"/oauth/token", "/oauth/revoke", "/fhir/.well-known/smart-configuration", "/fhir/metadata"} {
+	// The public documents answer "*" (TestDiscoveryReadableFromAnyOrigin).
+	for _, p := range []string{"/oauth/token", "/oauth/revoke"} {
 		if r := preflight("https://app.example.test", p); r.Header.Get("Access-Control-Allow-Origin") != "https://app.example.test" {
 			t.Errorf("preflight for %s: %d ACAO=%q", p, r.StatusCode, r.Header.Get("Access-Control-Allow-Origin"))
 		}

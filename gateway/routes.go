@@ -35,24 +35,38 @@ func (g *Gateway) routes(logger *slog.Logger, o *oauth.Server, f *fhir.Handler, 
 	})
 
 	cors := &web.CORS{AllowedOrigin: g.appOrigin}
-	var h http.Handler = corsFor(mux, cors.Wrap(mux))
+	var h http.Handler = corsFor(mux, cors.Wrap(mux), web.PublicCORS(mux))
 	h = telemetry.Middleware(h, "gateway")
 	h = (&web.Headers{HTTPS: isHTTPS(g.Config.BaseURL)}).Wrap(h)
 	h = web.AccessLog(logger, h)
 	return web.RequestID(h)
 }
 
-// corsFor sends the browser-facing API (FHIR, discovery, token, revocation,
-// JWKS) through CORS and everything else (pages, admin) straight on.
-func corsFor(plain, withCORS http.Handler) http.Handler {
+// publicDocuments are the documents any page may read (CORS "*"): the
+// discovery documents, the JWKS and the CapabilityStatement.
+var publicDocuments = map[string]bool{
+	"/fhir/.well-known/smart-configuration": true,
+	"/.well-known/openid-configuration":     true,
+	oauth.PathJWKS:                          true,
+	"/fhir/metadata":                        true,
+}
+
+// corsFor sends the public documents through public CORS, the rest of the
+// browser-facing API (FHIR data, token, revocation) through CORS for the
+// exact origins of approved apps, and everything else (pages, admin)
+// straight on.
+func corsFor(plain, withCORS, public http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := r.URL.Path
-		if strings.HasPrefix(p, "/fhir/") || strings.HasPrefix(p, "/.well-known/") ||
-			p == oauth.PathToken || p == oauth.PathRevoke || p == oauth.PathJWKS {
+		switch {
+		case publicDocuments[p]:
+			public.ServeHTTP(w, r)
+		case strings.HasPrefix(p, "/fhir/") || strings.HasPrefix(p, "/.well-known/") ||
+			p == oauth.PathToken || p == oauth.PathRevoke:
 			withCORS.ServeHTTP(w, r)
-			return
+		default:
+			plain.ServeHTTP(w, r)
 		}
-		plain.ServeHTTP(w, r)
 	})
 }
 

@@ -43,8 +43,16 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	member, signedIn := s.CurrentMember(r)
-	if !signedIn {
+	silent := r.Method != http.MethodPost && promptNone(ar)
+	switch {
+	case !signedIn && silent:
+		s.refuseSilent(ctx, w, ar, app, fosite.ErrLoginRequired.WithHint("prompt=none, and no member is signed in."))
+		return
+	case !signedIn:
 		http.Redirect(w, r, PathLogin+"?return_to="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+		return
+	case silent:
+		s.refuseSilent(ctx, w, ar, app, fosite.ErrConsentRequired.WithHint("prompt=none, and every authorization needs the member's consent."))
 		return
 	}
 	consent := s.buildConsent(ar)
@@ -58,6 +66,20 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.approve(ctx, w, ar, app, member, consent.granted(r.PostForm["share"]))
+}
+
+// promptNone reports whether the app asked for no page at all (OpenID
+// Connect Core §3.1.2.1, prompt=none).
+func promptNone(ar fosite.AuthorizeRequester) bool {
+	return slices.Contains(strings.Fields(ar.GetRequestForm().Get("prompt")), "none")
+}
+
+// refuseSilent answers a prompt=none request that would need a page: the
+// login (login_required) or the consent page (consent_required), which
+// this server always shows (OpenID Connect Core §3.1.2.6).
+func (s *Server) refuseSilent(ctx context.Context, w http.ResponseWriter, ar fosite.AuthorizeRequester, app apps.App, err *fosite.RFC6749Error) {
+	s.audit(ctx, apps.Event{Action: "authorize", Outcome: "denied", ClientID: app.ClientID, Reason: err.ErrorField})
+	s.provider.WriteAuthorizeError(ctx, w, ar, err)
 }
 
 // checkApp refuses, with an error page and never a redirect, an unknown or

@@ -38,10 +38,13 @@ func (s *Session) Clone() fosite.Session {
 	return deepcopy.Copy(s).(fosite.Session)
 }
 
-// GetExtraClaims adds the SMART context to introspection responses
-// (RFC 7662 allows extra members).
+// GetExtraClaims adds the issuer (RFC 7662 §2.2 "iss") and the SMART
+// context to introspection responses (RFC 7662 allows extra members).
 func (s *Session) GetExtraClaims() map[string]interface{} {
 	claims := map[string]interface{}{}
+	if s.DefaultSession != nil && s.Claims != nil && s.Claims.Issuer != "" {
+		claims["iss"] = s.Claims.Issuer
+	}
 	if s.Patient != "" {
 		claims["patient"] = s.Patient
 	}

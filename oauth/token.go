@@ -19,10 +19,14 @@ import (
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	session := NewSession()
-	ar, err := s.provider.NewAccessRequest(ctx, r, session)
+	ar, err := fosite.AccessRequester(nil), checkTokenForm(r)
+	if err == nil {
+		ar, err = s.provider.NewAccessRequest(ctx, r, session)
+	}
 	if err != nil {
 		s.audit(ctx, apps.Event{Action: "token", Outcome: "denied", ClientID: clientIDOf(r), Reason: fosite.ErrorToRFC6749Error(err).ErrorField})
 		s.logOAuthError(ctx, "token request refused", err)
+		challengeClient(w, err)
 		s.provider.WriteAccessError(ctx, w, ar, err)
 		return
 	}
@@ -30,6 +34,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.audit(ctx, apps.Event{Action: "token", Outcome: "denied", ClientID: ar.GetClient().GetID(), Reason: fosite.ErrorToRFC6749Error(err).ErrorField})
 		s.logOAuthError(ctx, "token response refused", err)
+		challengeClient(w, err)
 		s.provider.WriteAccessError(ctx, w, ar, err)
 		return
 	}
@@ -49,13 +54,16 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 func (s *Server) serveIntrospect(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
-		s.provider.WriteIntrospectionError(ctx, w, fosite.ErrRequestUnauthorized.WithHint("Authenticate with the client's credentials."))
+		err := fosite.ErrRequestUnauthorized.WithHint("Authenticate with the client's credentials.")
+		challengeClient(w, err)
+		s.provider.WriteIntrospectionError(ctx, w, err)
 		return
 	}
 	ir, err := s.provider.NewIntrospectionRequest(ctx, r, NewSession())
 	if err != nil {
 		if !errors.Is(err, fosite.ErrInactiveToken) {
 			s.logOAuthError(ctx, "introspection refused", err)
+			challengeClient(w, err)
 		}
 		s.provider.WriteIntrospectionError(ctx, w, err)
 		return
@@ -73,6 +81,7 @@ func (s *Server) serveRevoke(w http.ResponseWriter, r *http.Request) {
 	err := s.provider.NewRevocationRequest(ctx, r)
 	if err != nil {
 		s.logOAuthError(ctx, "revocation refused", err)
+		challengeClient(w, err)
 	} else {
 		s.audit(ctx, apps.Event{Action: "token.revoke", Outcome: "success", ClientID: clientIDOf(r)})
 	}

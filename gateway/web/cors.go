@@ -110,3 +110,26 @@ func OriginOf(rawURL string) (string, bool) {
 	}
 	return scheme + "://" + host, true
 }
+
+// publicMethods are the methods a public document offers to browsers.
+const publicMethods = "GET, HEAD, OPTIONS"
+
+// PublicCORS lets a page on any origin read the public documents behind it
+// (discovery, JWKS, the CapabilityStatement): "Access-Control-Allow-Origin: *"
+// and never credentials, which "*" forbids anyway (Fetch standard, "CORS
+// protocol and credentials"). Everything a document holds is public, so
+// the answer does not depend on the origin.
+func PublicCORS(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Access-Control-Allow-Origin", "*")
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			h.Set("Access-Control-Allow-Methods", publicMethods)
+			h.Set("Access-Control-Allow-Headers", strings.Join(DefaultAllowHeaders, ", "))
+			h.Set("Access-Control-Max-Age", strconv.Itoa(int((10 * time.Minute).Seconds())))
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}

@@ -126,3 +126,36 @@ func TestOriginOf(t *testing.T) {
 		}
 	}
 }
+
+func TestPublicCORS(t *testing.T) {
+	for _, tc := range []struct {
+		name, method, origin string
+		preflight            bool
+		wantStatus           int
+		wantBody             bool
+	}{
+		{"any origin reads", "GET", "https://anyone.example", false, 200, true},
+		{"null origin reads", "GET", "null", false, 200, true},
+		{"no origin", "GET", "", false, 200, true},
+		{"preflight from any origin", "OPTIONS", "https://anyone.example", true, 204, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest(tc.method, "/.well-known/openid-configuration", nil)
+			if tc.origin != "" {
+				r.Header.Set("Origin", tc.origin)
+			}
+			if tc.preflight {
+				r.Header.Set("Access-Control-Request-Method", "GET")
+			}
+			rec := httptest.NewRecorder()
+			PublicCORS(ok).ServeHTTP(rec, r)
+			h := rec.Header()
+			if rec.Code != tc.wantStatus || h.Get("Access-Control-Allow-Origin") != "*" || h.Get("Access-Control-Allow-Credentials") != "" {
+				t.Errorf("status %d ACAO %q ACAC %q, want %d, * and no credentials", rec.Code, h.Get("Access-Control-Allow-Origin"), h.Get("Access-Control-Allow-Credentials"), tc.wantStatus)
+			}
+			if (rec.Body.String() == "ok") != tc.wantBody {
+				t.Errorf("handler ran = %v, want %v", rec.Body.String() == "ok", tc.wantBody)
+			}
+		})
+	}
+}
