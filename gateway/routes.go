@@ -34,12 +34,54 @@ func (g *Gateway) routes(logger *slog.Logger, o *oauth.Server, f *fhir.Handler, 
 		http.Redirect(w, r, oauth.PathAccount, http.StatusFound)
 	})
 
+	limited := web.LimitBodies(mux, bodyRules(o))
 	cors := &web.CORS{AllowedOrigin: g.appOrigin}
-	var h http.Handler = corsFor(mux, cors.Wrap(mux), web.PublicCORS(mux))
+	var h http.Handler = corsFor(limited, cors.Wrap(limited), web.PublicCORS(limited))
 	h = telemetry.Middleware(h, "gateway")
 	h = (&web.Headers{HTTPS: isHTTPS(g.Config.BaseURL)}).Wrap(h)
 	h = web.AccessLog(logger, h)
 	return web.RequestID(h)
+}
+
+// MaxBodyBytes is the largest request body any form or JSON endpoint
+// reads: every OAuth request, login and consent form and admin request is
+// a small fraction of it.
+const MaxBodyBytes = 64 << 10
+
+// bodyRules picks what each route accepts as a body (web.LimitBodies): the
+// OAuth endpoints and the HTML forms take urlencoded forms only, by spec;
+// the admin API takes JSON; each refuses in its own error format. The
+// FHIR API limits its own POST _search bodies and answers OperationOutcome.
+func bodyRules(o *oauth.Server) func(*http.Request) web.BodyRule {
+	oauthRule := web.BodyRule{MaxBytes: MaxBodyBytes, FormOnly: true, Refuse: o.RefuseRequest}
+	formRule := web.BodyRule{MaxBytes: MaxBodyBytes, FormOnly: true, Refuse: refusePage}
+	otherRule := web.BodyRule{MaxBytes: MaxBodyBytes, Refuse: refusePage}
+	adminRule := web.BodyRule{MaxBytes: admin.MaxBodyBytes, Refuse: admin.RefuseRequest}
+	return func(r *http.Request) web.BodyRule {
+		p := r.URL.Path
+		switch {
+		case p == oauth.PathToken || p == oauth.PathRevoke || p == oauth.PathIntrospect:
+			return oauthRule
+		case p == oauth.PathAuthorize || p == oauth.PathLogin || p == oauth.PathLogout ||
+			strings.HasPrefix(p, oauth.PathAccount+"/") || strings.HasPrefix(p, "/demo/"):
+			return formRule
+		case strings.HasPrefix(p, "/admin/"):
+			return adminRule
+		case strings.HasPrefix(p, "/fhir/"):
+			return web.BodyRule{}
+		default:
+			return otherRule
+		}
+	}
+}
+
+// refusePage answers a refused form body with the readable error page.
+func refusePage(w http.ResponseWriter, r *http.Request, status int, _ string) {
+	msg := "What was sent is larger than this page accepts. Go back and try again."
+	if status != http.StatusRequestEntityTooLarge {
+		msg = "What was sent is not a form this page can read. Go back and try again."
+	}
+	web.Error(w, r, status, "This form could not be accepted", msg)
 }
 
 // publicDocuments are the documents any page may read (CORS "*"): the

@@ -33,3 +33,13 @@ func challengeClient(w http.ResponseWriter, err error) {
 		w.Header().Set("WWW-Authenticate", `Basic realm="oauth", charset="UTF-8"`)
 	}
 }
+
+// RefuseRequest answers, as RFC 6749 §5.2 JSON (invalid_request with the
+// given status), a request to the token, revocation or introspection
+// endpoint that the gateway refused before the endpoint read it: a body
+// too large or not a form. Its signature is gateway/web.BodyRule.Refuse.
+func (s *Server) RefuseRequest(w http.ResponseWriter, r *http.Request, status int, description string) {
+	err := fosite.ErrInvalidRequest.WithDescription(description)
+	err.CodeField = status
+	s.provider.WriteAccessError(r.Context(), w, nil, err)
+}

@@ -46,3 +46,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func writeError(w http.ResponseWriter, status int, code, description string) {
 	writeJSON(w, status, ErrorResponse{Error: code, Description: description})
 }
+
+// RefuseRequest answers, in the admin API's JSON error format
+// (invalid_request with the given status), a request the gateway refused
+// before the admin API read it: a body too large. Its signature is
+// gateway/web.BodyRule.Refuse.
+func RefuseRequest(w http.ResponseWriter, _ *http.Request, status int, description string) {
+	w.Header().Set("Cache-Control", "no-store")
+	writeError(w, status, "invalid_request", description)
+}

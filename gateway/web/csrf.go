@@ -89,14 +89,19 @@ func (c *CSRF) sign(v string) string {
 
 // Verify checks the form token of a state-changing request in constant
 // time. It also refuses a request the browser marks as cross-site
-// (Sec-Fetch-Site, Fetch Metadata), as defense in depth.
+// (Sec-Fetch-Site, Fetch Metadata), as defense in depth. Both headers are
+// checked before the body: a post without the cookie is refused without
+// reading a byte of it.
 func (c *CSRF) Verify(r *http.Request) error {
 	if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
 		return ErrCrossSiteForm
 	}
 	v := c.cookieValue(r)
+	if v == "" {
+		return ErrCSRFMissing
+	}
 	field := r.PostFormValue(FieldName)
-	if v == "" || field == "" {
+	if field == "" {
 		return ErrCSRFMissing
 	}
 	if !hmac.Equal([]byte(c.sign(v)), []byte(field)) {

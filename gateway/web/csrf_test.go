@@ -147,3 +147,40 @@ func TestCSRFProtect(t *testing.T) {
 		})
 	}
 }
+
+// countingBody records whether anything read it.
+type countingBody struct {
+	r    *strings.Reader
+	read int
+}
+
+func (b *countingBody) Read(p []byte) (int, error) { n, err := b.r.Read(p); b.read += n; return n, err }
+func (b *countingBody) Close() error               { return nil }
+
+// TestCSRFCheckedBeforeBody: a form post without the CSRF cookie (or
+// marked cross-site) is refused without reading a byte of its body.
+func TestCSRFCheckedBeforeBody(t *testing.T) {
+	c := &CSRF{Key: bytes.Repeat([]byte("k"), 32)}
+	_, cookie := browserToken(t, c)
+	for _, tc := range []struct {
+		name   string
+		cookie *http.Cookie
+		site   string
+	}{
+		{"no cookie", nil, ""},
+		{"malformed cookie", &http.Cookie{Name: cookie.Name, Value: "short"}, ""},
+		{"cross-site", cookie, "cross-site"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := formPost("POST", "whatever", tc.cookie, tc.site)
+			body := &countingBody{r: strings.NewReader(FieldName + "=x&" + strings.Repeat("a", 4096))}
+			r.Body = body
+			if err := c.Verify(r); err == nil {
+				t.Fatal("Verify accepted the post")
+			}
+			if body.read != 0 || r.PostForm != nil {
+				t.Fatalf("Verify read %d bytes of the body before refusing", body.read)
+			}
+		})
+	}
+}
