@@ -20,26 +20,8 @@ import (
 // query string; the consent form posts back to the same URL.
 func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	if r.Method == http.MethodPost {
-		if err := s.deps.CSRF.Verify(r); err != nil {
-			s.errorPage(w, http.StatusForbidden, "This form has expired",
-				"For your security the request was not accepted. Go back to the app and start again.")
-			return
-		}
-	}
-	app, ok := s.checkApp(w, r)
+	app, ar, ok := s.authorizeRequest(w, r)
 	if !ok {
-		return
-	}
-	oauthReq := s.narrowedRequest(r, app)
-	ar, err := s.provider.NewAuthorizeRequest(ctx, oauthReq)
-	if err == nil {
-		err = s.checkSMART(ar)
-	}
-	if err != nil {
-		s.audit(ctx, apps.Event{Action: "authorize", Outcome: "denied", ClientID: app.ClientID, Reason: fosite.ErrorToRFC6749Error(err).ErrorField})
-		s.logOAuthError(ctx, "authorization request refused", err)
-		s.provider.WriteAuthorizeError(ctx, w, ar, err)
 		return
 	}
 	member, signedIn := s.CurrentMember(r)
@@ -66,6 +48,75 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.approve(ctx, w, ar, app, member, consent.granted(r.PostForm["share"]))
+}
+
+// authorizeRequest checks an authorization request, the cheapest checks
+// first, and answers it itself when it refuses it:
+//
+//  1. a query over MaxAuthorizeQuery: the error page (414), before any read;
+//  2. a consent post without its CSRF token: the error page (403);
+//  3. client_id or redirect_uri repeated: the error page (400), since the
+//     redirect target is not known;
+//  4. an unknown or unapproved app, or an unregistered redirect URI: the
+//     error page (checkApp), after one read of the app;
+//  5. a parameter repeated or too long, too many or too long scopes, a
+//     malformed code_challenge (checkParams): a redirect to the verified
+//     redirect URI with invalid_request or invalid_scope, before fosite
+//     or any scope strategy sees the request;
+//  6. what fosite and the SMART rules refuse: a redirect with the error.
+func (s *Server) authorizeRequest(w http.ResponseWriter, r *http.Request) (apps.App, fosite.AuthorizeRequester, bool) {
+	ctx := r.Context()
+	if len(r.URL.RawQuery) > MaxAuthorizeQuery {
+		s.errorPage(w, http.StatusRequestURITooLong, "This link is too long",
+			"The app sent you here with a link longer than your health plan accepts. No data was shared.")
+		return apps.App{}, nil, false
+	}
+	if r.Method == http.MethodPost {
+		if err := s.deps.CSRF.Verify(r); err != nil {
+			s.errorPage(w, http.StatusForbidden, "This form has expired",
+				"For your security the request was not accepted. Go back to the app and start again.")
+			return apps.App{}, nil, false
+		}
+	}
+	q := r.URL.Query()
+	if len(q["client_id"]) > 1 || len(q["redirect_uri"]) > 1 {
+		s.errorPage(w, http.StatusBadRequest, "This link is not valid",
+			"The app sent you here with a link that names it, or where to send you back, more than once. For your safety we stopped here. No data was shared.")
+		return apps.App{}, nil, false
+	}
+	app, ok := s.checkApp(w, r)
+	if !ok {
+		return app, nil, false
+	}
+	var ar fosite.AuthorizeRequester
+	err := checkParams(q)
+	if err != nil {
+		ar = s.verifiedRequest(app, q)
+	} else {
+		ar, err = s.provider.NewAuthorizeRequest(ctx, s.narrowedRequest(r, app))
+	}
+	if err == nil {
+		err = s.checkSMART(ar)
+	}
+	if err != nil {
+		s.audit(ctx, apps.Event{Action: "authorize", Outcome: "denied", ClientID: app.ClientID, Reason: fosite.ErrorToRFC6749Error(err).ErrorField})
+		s.logOAuthError(ctx, "authorization request refused", err)
+		s.provider.WriteAuthorizeError(ctx, w, ar, err)
+		return app, nil, false
+	}
+	return app, ar, true
+}
+
+// verifiedRequest is the least of an authorization request fosite needs
+// to redirect an error to: the app's client, the redirect URI checkApp
+// verified, and the state. It lets a request be refused with a redirect
+// before fosite reads the rest of it.
+func (s *Server) verifiedRequest(app apps.App, q url.Values) fosite.AuthorizeRequester {
+	ar := fosite.NewAuthorizeRequest()
+	ar.Client = s.store.client(app)
+	ar.RedirectURI, _ = url.Parse(q.Get("redirect_uri"))
+	ar.State = q.Get("state")
+	return ar
 }
 
 // promptNone reports whether the app asked for no page at all (OpenID

@@ -59,6 +59,10 @@ func (s *Server) serveIntrospect(w http.ResponseWriter, r *http.Request) {
 		s.provider.WriteIntrospectionError(ctx, w, err)
 		return
 	}
+	if err := checkForm(r); err != nil {
+		s.provider.WriteIntrospectionError(ctx, w, err)
+		return
+	}
 	ir, err := s.provider.NewIntrospectionRequest(ctx, r, NewSession())
 	if err != nil {
 		if !errors.Is(err, fosite.ErrInactiveToken) {
@@ -78,7 +82,10 @@ func (s *Server) serveIntrospect(w http.ResponseWriter, r *http.Request) {
 // the whole grant.
 func (s *Server) serveRevoke(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	err := s.provider.NewRevocationRequest(ctx, r)
+	err := checkForm(r)
+	if err == nil {
+		err = s.provider.NewRevocationRequest(ctx, r)
+	}
 	if err != nil {
 		s.logOAuthError(ctx, "revocation refused", err)
 		challengeClient(w, err)
