@@ -50,8 +50,8 @@ func (h *harness) postBody(path, contentType string, body []byte, chunked bool) 
 	return resp.StatusCode, resp.Header, string(raw)
 }
 
-// checkRefusal fails unless the answer is status in the endpoint's format.
-func checkRefusal(t *testing.T, e bodyEndpoint, status, wantStatus int, hdr http.Header, body string) {
+// checkBodyRefusal fails unless the answer is status in the endpoint's format.
+func checkBodyRefusal(t *testing.T, e bodyEndpoint, status, wantStatus int, hdr http.Header, body string) {
 	t.Helper()
 	if status != wantStatus {
 		t.Fatalf("%s: status %d, want %d\n%.300s", e.name, status, wantStatus, body)
@@ -82,7 +82,7 @@ func TestLargeBodiesRefused(t *testing.T) {
 		}
 		for _, chunked := range []bool{false, true} {
 			status, hdr, body := h.postBody(e.path, ct, big, chunked)
-			checkRefusal(t, e, status, http.StatusRequestEntityTooLarge, hdr, body)
+			checkBodyRefusal(t, e, status, http.StatusRequestEntityTooLarge, hdr, body)
 		}
 	}
 	// Just under the limit is read as usual (here: a token request
@@ -117,7 +117,7 @@ func TestMultipartRefused(t *testing.T) {
 			continue
 		}
 		status, hdr, got := h.postBody(e.path, ct, body, false)
-		checkRefusal(t, e, status, http.StatusUnsupportedMediaType, hdr, got)
+		checkBodyRefusal(t, e, status, http.StatusUnsupportedMediaType, hdr, got)
 	}
 }
 

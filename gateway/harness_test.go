@@ -92,6 +92,7 @@ func openRedis(t testing.TB) gateway.Store {
 	_, client := testRedis(t)
 	prefix := fmt.Sprintf("pagtest:%s:%d:", strings.ReplaceAll(t.Name(), "/", "_"), time.Now().UnixNano())
 	deleteKeys(t, client, prefix)
+	deleteKeys(t, client, "rate:"+prefix) // the limiter's keys (redis_rate prefixes its own)
 	return redisstore.New(client, redisstore.WithPrefix(prefix))
 }
 

@@ -29,9 +29,9 @@ func (c *countingStore) GetApp(ctx context.Context, id string) (apps.App, error)
 	return c.Store.GetApp(ctx, id)
 }
 
-// withParam returns the authorization URL u with name set to value, or
+// withQueryParam returns the authorization URL u with name set to value, or
 // with value added as a second occurrence when add is set.
-func withParam(u, name, value string, add bool) string {
+func withQueryParam(u, name, value string, add bool) string {
 	parsed, _ := url.Parse(u)
 	q := parsed.Query()
 	if add {
@@ -95,7 +95,7 @@ func TestAuthorizeParameterLimits(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			u := withParam(l.url, tc.param, tc.value, false)
+			u := withQueryParam(l.url, tc.param, tc.value, false)
 			store.getApp.Store(0)
 			p := h.browser().get(u)
 			if got := store.getApp.Load(); got != tc.wantReads {
@@ -118,7 +118,7 @@ func TestAuthorizeParameterLimits(t *testing.T) {
 		})
 	}
 	t.Run("50 scopes are within the limit", func(t *testing.T) {
-		u := withParam(l.url, "scope", conf.Scopes[0]+" "+scopes(49, "patient/T%d.rs"), false)
+		u := withQueryParam(l.url, "scope", conf.Scopes[0]+" "+scopes(49, "patient/T%d.rs"), false)
 		if p := h.browser().get(u); p.url.Path != "/login" {
 			t.Fatalf("want the login page, got %d %s Location=%q", p.status, p.url, p.header.Get("Location"))
 		}
@@ -132,7 +132,7 @@ func TestAuthorizeParameterLimits(t *testing.T) {
 func TestAuthorizeManyScopesCheap(t *testing.T) {
 	h := newHarness(t, memoryStore)
 	conf := h.registerApp(true, "approved")
-	u := withParam(h.newLaunch(conf).url, "scope", scopes(400, "patient/T%d.rs"), false)
+	u := withQueryParam(h.newLaunch(conf).url, "scope", scopes(400, "patient/T%d.rs"), false)
 	allocs := testing.AllocsPerRun(5, func() {
 		rec := httptest.NewRecorder()
 		h.gw.Handler.ServeHTTP(rec, httptest.NewRequest("GET", u, nil))
@@ -159,7 +159,7 @@ func TestDuplicateOAuthParametersRefused(t *testing.T) {
 	for _, name := range []string{"state", "scope", "redirect_uri", "code_challenge", "code_challenge_method", "client_id", "response_type", "aud"} {
 		t.Run("authorize "+name, func(t *testing.T) {
 			parsed, _ := url.Parse(l.url)
-			p := h.browser().get(withParam(l.url, name, parsed.Query().Get(name), true))
+			p := h.browser().get(withQueryParam(l.url, name, parsed.Query().Get(name), true))
 			if name == "client_id" || name == "redirect_uri" {
 				if p.status != http.StatusBadRequest || p.header.Get("Location") != "" {
 					t.Fatalf("want the error page, got %d Location=%q", p.status, p.header.Get("Location"))
@@ -215,7 +215,7 @@ func TestCodeChallengeFormat(t *testing.T) {
 		{"128 characters", strings.Repeat("Z", 127) + "~", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := h.browser().get(withParam(l.url, "code_challenge", tc.challenge, false))
+			p := h.browser().get(withQueryParam(l.url, "code_challenge", tc.challenge, false))
 			if tc.ok {
 				if p.url.Path != "/login" {
 					t.Fatalf("a valid challenge was refused: %d Location=%q", p.status, p.header.Get("Location"))

@@ -8,9 +8,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -117,6 +120,9 @@ func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
 		ret = PathAccount
 	}
 	username := strings.TrimSpace(r.PostFormValue("username"))
+	if s.loginThrottled(w, r, username, ret) {
+		return
+	}
 	m, err := s.authenticate(r.Context(), username, r.PostFormValue("password"))
 	if err != nil {
 		s.deps.Logger.InfoContext(r.Context(), "member sign-in failed")
@@ -131,6 +137,38 @@ func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, ret, http.StatusSeeOther)
+}
+
+// loginThrottled counts a sign-in attempt against the username (known or
+// not, so the answer never tells whether an account exists) and, when the
+// account has used its allowance, answers 429 with Retry-After and the
+// login page saying how long to wait. The password is not even checked.
+func (s *Server) loginThrottled(w http.ResponseWriter, r *http.Request, username, ret string) bool {
+	ctx := r.Context()
+	wait, err := s.deps.Storage.Allow(ctx, s.throttleKey(throttleLogin, strings.ToLower(username)), s.cfg.LoginLimit)
+	switch {
+	case err != nil:
+		s.deps.Logger.ErrorContext(ctx, "throttle check failed", "err", err)
+		w.Header().Set("Retry-After", "5")
+		s.errorPage(w, http.StatusServiceUnavailable, "Something went wrong", "We could not sign you in right now. Please try again in a minute.")
+		return true
+	case wait <= 0:
+		return false
+	}
+	s.deps.Logger.InfoContext(ctx, "member sign-in throttled", "retry_after_s", retryAfterSeconds(wait))
+	w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(wait)))
+	s.render(w, http.StatusTooManyRequests, "login.html", loginPage{CSRF: s.deps.CSRF.Token(w, r), ReturnTo: ret, Username: username,
+		Error: "Too many sign-in attempts for this account. For your security, please wait " + minutes(wait) + " and try again."})
+	return true
+}
+
+// minutes says a wait in whole minutes, rounded up.
+func minutes(d time.Duration) string {
+	n := int(math.Ceil(d.Minutes()))
+	if n <= 1 {
+		return "a minute"
+	}
+	return strconv.Itoa(n) + " minutes"
 }
 
 var errBadLogin = errors.New("bad username or password")

@@ -45,6 +45,11 @@ type Config struct {
 	// LocalLoginDisabled turns local password accounts off: the login page
 	// offers only the plan's sign-in, and a password form is refused.
 	LocalLoginDisabled bool
+	// Throttles; zero values take DefaultLoginLimit, DefaultClientAuthLimit
+	// and DefaultIntrospectLimit.
+	LoginLimit      Limit
+	ClientAuthLimit Limit
+	IntrospectLimit Limit
 }
 
 // Defaults for Config's zero lifespans.
@@ -94,6 +99,14 @@ func (c *Config) setDefaults() {
 		sign.setDefaults()
 		c.PlanSignIn = &sign
 	}
+	limit := func(l *Limit, v Limit) {
+		if l.Burst < 1 || l.Every <= 0 {
+			*l = v
+		}
+	}
+	limit(&c.LoginLimit, DefaultLoginLimit)
+	limit(&c.ClientAuthLimit, DefaultClientAuthLimit)
+	limit(&c.IntrospectLimit, DefaultIntrospectLimit)
 }
 
 // CSRF issues and checks the anti-forgery token of the login and consent

@@ -123,6 +123,7 @@ type Storage interface {
 	SessionStore
 	AssertionStore
 	LinkStore
+	Limiter
 }
 
 // Errors a backend returns; callers test with errors.Is.

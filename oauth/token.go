@@ -20,8 +20,12 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	session := NewSession()
 	ar, err := fosite.AccessRequester(nil), checkTokenForm(r)
+	if err == nil && s.clientThrottled(ctx, w, r) {
+		return
+	}
 	if err == nil {
 		ar, err = s.provider.NewAccessRequest(ctx, r, session)
+		s.noteClientAuth(ctx, r, err)
 	}
 	if err != nil {
 		s.audit(ctx, apps.Event{Action: "token", Outcome: "denied", ClientID: clientIDOf(r), Reason: fosite.ErrorToRFC6749Error(err).ErrorField})
@@ -63,7 +67,15 @@ func (s *Server) serveIntrospect(w http.ResponseWriter, r *http.Request) {
 		s.provider.WriteIntrospectionError(ctx, w, err)
 		return
 	}
+	if s.clientThrottled(ctx, w, r) {
+		return
+	}
 	ir, err := s.provider.NewIntrospectionRequest(ctx, r, NewSession())
+	s.noteClientAuth(ctx, r, err)
+	authenticated := err == nil || errors.Is(err, fosite.ErrInactiveToken)
+	if authenticated && s.introspectThrottled(ctx, w, r) {
+		return
+	}
 	if err != nil {
 		if !errors.Is(err, fosite.ErrInactiveToken) {
 			s.logOAuthError(ctx, "introspection refused", err)
@@ -83,8 +95,12 @@ func (s *Server) serveIntrospect(w http.ResponseWriter, r *http.Request) {
 func (s *Server) serveRevoke(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	err := checkForm(r)
+	if err == nil && s.clientThrottled(ctx, w, r) {
+		return
+	}
 	if err == nil {
 		err = s.provider.NewRevocationRequest(ctx, r)
+		s.noteClientAuth(ctx, r, err)
 	}
 	if err != nil {
 		s.logOAuthError(ctx, "revocation refused", err)

@@ -9,7 +9,9 @@
 // ExpiresAt+oauth.InactiveTail and a login session at its ExpiresAt, judged
 // with the injected clock on every read. Expired entries are also swept out
 // every sweepEvery writes, so memory does not grow without bound; there is
-// no background goroutine. Audit events are kept up to MaxEvents, the oldest
+// no background goroutine. The limiter (oauth.Limiter) keeps one time per
+// key, judged by the same clock, and a key back to its full burst is swept
+// out likewise. Audit events are kept up to MaxEvents, the oldest
 // dropped first, like the Redis stream's MAXLEN.
 //
 // One mutex guards everything. Values go in and come out as deep copies, so

@@ -16,8 +16,8 @@ const MaxEvents = 100_000
 // and sessions.
 const sweepEvery = 1024
 
-// Store is an in-memory apps.Store and oauth.Storage. The zero value is not
-// usable; call New.
+// Store is an in-memory apps.Store and oauth.Storage (oauth.Limiter
+// included). The zero value is not usable; call New.
 type Store struct {
 	now func() time.Time
 
@@ -34,6 +34,8 @@ type Store struct {
 	byRequest map[string]map[tokenKey]struct{} // request id -> its token keys
 	// assertions are used client assertion ids and their expiry.
 	assertions map[string]time.Time
+	// rates are limiter keys and their theoretical arrival time (GCRA).
+	rates map[string]time.Time
 }
 
 // The compile-time proof that Store is a complete backend.
@@ -62,6 +64,7 @@ func New(now func() time.Time) *Store {
 		sessions:  map[string]oauth.LoginSession{},
 		tokens:    map[tokenKey]oauth.TokenRecord{},
 		byRequest: map[string]map[tokenKey]struct{}{},
+		rates:     map[string]time.Time{},
 	}
 }
 
@@ -81,6 +84,11 @@ func (s *Store) wrote() {
 	for id, sess := range s.sessions {
 		if sessionExpired(sess, now) {
 			delete(s.sessions, id)
+		}
+	}
+	for key, tat := range s.rates {
+		if !tat.After(now) { // back to a full burst: nothing to remember
+			delete(s.rates, key)
 		}
 	}
 }

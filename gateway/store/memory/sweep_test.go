@@ -10,8 +10,8 @@ import (
 	"github.com/patientaccess/gateway/oauth"
 )
 
-// TestSweep checks that expired tokens and sessions leave memory even if
-// nobody reads them again.
+// TestSweep checks that expired tokens and sessions, and limiter keys back
+// to a full burst, leave memory even if nobody reads them again.
 func TestSweep(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -29,15 +29,20 @@ func TestSweep(t *testing.T) {
 	if err := s.CreateToken(ctx, oauth.KindRefresh, "keep", keep); err != nil {
 		t.Fatal(err)
 	}
+	for key, every := range map[string]time.Duration{"gone": time.Minute, "kept": 48 * time.Hour} {
+		if _, err := s.Allow(ctx, key, oauth.Limit{Burst: 1, Every: every}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	now = now.Add(time.Minute + oauth.InactiveTail)
 	for range sweepEvery {
 		if err := s.PutMember(ctx, oauth.Member{Username: "alice"}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if len(s.tokens) != 1 || len(s.byRequest) != 1 || len(s.sessions) != 0 {
-		t.Fatalf("after sweep: %d tokens, %d request indexes, %d sessions; want 1, 1, 0",
-			len(s.tokens), len(s.byRequest), len(s.sessions))
+	if len(s.tokens) != 1 || len(s.byRequest) != 1 || len(s.sessions) != 0 || len(s.rates) != 1 {
+		t.Fatalf("after sweep: %d tokens, %d request indexes, %d sessions, %d limiter keys; want 1, 1, 0, 1",
+			len(s.tokens), len(s.byRequest), len(s.sessions), len(s.rates))
 	}
 }
 

@@ -22,6 +22,14 @@
 //	{req:<id>}:tok:<kind>:<sig>   hash: rec (JSON), active        PEXPIREAT ExpiresAt+InactiveTail
 //	{req:<id>}:toks               set of "<kind>:<sig>"           the latest of its records' deadlines
 //	jti:<id>                      a used client assertion's expiry  PXAT its expiry (SET NX: one use)
+//	rate:<prefix>throttle:<key>   limiter state (a GCRA time)     EX until back to a full burst
+//
+// The limiter keys are the exception to the prefix rule: the limiter is
+// github.com/go-redis/redis_rate, which puts its own "rate:" in front of
+// the key it is given (so clean-ups must scan rate:<prefix> too). Each is
+// one key that one script touches, so it needs no hash tag. The script
+// reads Redis's clock (TIME), not the injected one, so every replica
+// judges a limit by the same clock.
 //
 // # Tokens, and why records carry the request's hash tag
 //

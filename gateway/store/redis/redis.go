@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/go-redis/redis_rate/v10"
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/patientaccess/gateway/apps"
@@ -21,6 +22,7 @@ const DefaultMaxEvents = 100_000
 // client: closing it is the caller's job.
 type Store struct {
 	c         goredis.UniversalClient
+	rate      *redis_rate.Limiter
 	prefix    string
 	now       func() time.Time
 	maxEvents int64
@@ -48,7 +50,7 @@ func WithMaxEvents(n int64) Option { return func(s *Store) { s.maxEvents = n } }
 
 // New returns a store that keeps its data in c.
 func New(c goredis.UniversalClient, opts ...Option) *Store {
-	s := &Store{c: c, prefix: DefaultPrefix, now: time.Now, maxEvents: DefaultMaxEvents}
+	s := &Store{c: c, rate: redis_rate.NewLimiter(c), prefix: DefaultPrefix, now: time.Now, maxEvents: DefaultMaxEvents}
 	for _, o := range opts {
 		o(s)
 	}

@@ -58,7 +58,7 @@ func newStore(t testing.TB, c goredis.UniversalClient, opts ...redis.Option) (*r
 	rand.Read(b)
 	prefix := "pagtest:" + hex.EncodeToString(b) + ":"
 	t.Cleanup(func() {
-		for _, key := range scanKeys(t, c, prefix) {
+		for _, key := range append(scanKeys(t, c, prefix), scanKeys(t, c, "rate:"+prefix)...) {
 			if err := c.Del(context.Background(), key).Err(); err != nil {
 				t.Errorf("cleanup: %v", err)
 			}
@@ -101,7 +101,8 @@ func TestConformance(t *testing.T) {
 }
 
 // TestEveryKeyExpires writes one of everything and checks that exactly the
-// durable keys (apps, grants, members, events) have no expiry.
+// durable keys (apps, grants, members, events) have no expiry; a limiter
+// key expires once its key would be back to a full burst.
 func TestEveryKeyExpires(t *testing.T) {
 	ctx := context.Background()
 	c := testClient(t)
@@ -120,6 +121,19 @@ func TestEveryKeyExpires(t *testing.T) {
 	must(s.PutSession(ctx, oauth.LoginSession{ID: "s1", ExpiresAt: now.Add(time.Hour)}))
 	for _, k := range oauth.AllKinds {
 		must(s.CreateToken(ctx, k, "sig-"+string(k), oauth.TokenRecord{RequestID: "g1", Active: true, ExpiresAt: now.Add(time.Hour)}))
+	}
+	every := time.Minute
+	if _, err := s.Allow(ctx, "login:k", oauth.Limit{Burst: 10, Every: every}); err != nil {
+		t.Fatal(err)
+	}
+	rateKeys := scanKeys(t, c, "rate:"+prefix)
+	if len(rateKeys) != 1 {
+		t.Errorf("found %d limiter keys, want 1: %q", len(rateKeys), rateKeys)
+	}
+	for _, key := range rateKeys {
+		if ttl, err := c.PTTL(ctx, key).Result(); err != nil || ttl <= 0 || ttl > every {
+			t.Errorf("limiter key %s: PTTL %v %v, want at most %s", key, ttl, err, every)
+		}
 	}
 	durable := []string{"{apps}:", "grant:", "grants:", "member:", "events"}
 	keys := scanKeys(t, c, prefix)

@@ -16,6 +16,10 @@
 //     token or session) is exactly the promised one. The suite never waits
 //     for Redis to delete a key, so Redis's own expiry mechanism is trusted,
 //     not tested.
+//   - The limiter (oauth.Limiter) is tested the same way: by moving the
+//     Clock, and, for a backend whose limiter reads the server's clock
+//     (an Expirer: Redis's TIME), by also letting real time pass under a
+//     limit of half a second.
 //   - Atomicity is tested only where a race is observable through the
 //     interface: 50 goroutines deactivating one record must yield exactly
 //     one success. RevokeRequest's all-or-nothing promise under failure

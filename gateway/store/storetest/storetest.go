@@ -84,6 +84,9 @@ func Run(t *testing.T, open Opener) {
 		{"DeactivateRace", testDeactivateRace},
 		{"Assertions", testAssertions},
 		{"AssertionRace", testAssertionRace},
+		{"LimiterBurst", testLimiterBurst},
+		{"LimiterWindow", testLimiterWindow},
+		{"LimiterRace", testLimiterRace},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,206 @@
+package gateway_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/patientaccess/gateway/gateway"
+	"github.com/patientaccess/gateway/gateway/store/memory"
+	"github.com/patientaccess/gateway/gateway/store/storetest"
+)
+
+// throttleCase is one store to run a throttling test on. The clock is set
+// when the test can move the limiter's clock: the in-memory store reads
+// the injected one, Redis its own (whose window the conformance suite
+// checks with a short limit instead).
+type throttleCase struct {
+	h     *harness
+	clock *storetest.Clock
+}
+
+func throttleCases(t *testing.T) map[string]func(t *testing.T) throttleCase {
+	return map[string]func(t *testing.T) throttleCase{
+		"memory": func(t *testing.T) throttleCase {
+			clock := storetest.NewClock(time.Now())
+			store := func(testing.TB) gateway.Store { return memory.New(clock.Now) }
+			h := newHarnessSetup(t, store, func(_ *gateway.Config, o *gateway.Options) { o.Now = clock.Now })
+			return throttleCase{h: h, clock: clock}
+		},
+		"redis": func(t *testing.T) throttleCase { return throttleCase{h: newHarness(t, openRedis)} },
+	}
+}
+
+// retryAfter reads a 429's Retry-After, failing unless it is whole seconds >= 1.
+func retryAfter(t *testing.T, hdr http.Header) time.Duration {
+	t.Helper()
+	n, err := strconv.Atoi(hdr.Get("Retry-After"))
+	if err != nil || n < 1 {
+		t.Fatalf("Retry-After = %q, want whole seconds >= 1", hdr.Get("Retry-After"))
+	}
+	return time.Duration(n) * time.Second
+}
+
+// TestLoginThrottledPerAccount: 40 wrong passwords in a row for one
+// account get 401 at first, then 429 with Retry-After and a readable
+// page; the right password is refused too until the window passes. An
+// unknown username is throttled exactly alike, so throttling does not
+// tell which accounts exist (checked on the in-memory store: the rule is
+// the gateway's, the store only counts).
+func TestLoginThrottledPerAccount(t *testing.T) {
+	for name, open := range throttleCases(t) {
+		t.Run(name, func(t *testing.T) {
+			tc := open(t)
+			h := tc.h
+			b := h.browser()
+			form := b.get(h.base + "/login")
+			attempt := func(user, password string) page {
+				return b.post(h.base+"/login", url.Values{"csrf_token": {form.field(t, csrfRE)},
+					"return_to": {"/account/apps"}, "username": {user}, "password": {password}})
+			}
+			users := []string{"alice", "nobody-by-that-name"}
+			if tc.clock == nil {
+				users = users[:1] // each attempt before the 429s costs a bcrypt: keep the suite fast
+			}
+			statuses := map[string][]int{}
+			var last page
+			for _, user := range users {
+				for range 40 {
+					last = attempt(user, "wrong password")
+					statuses[user] = append(statuses[user], last.status)
+				}
+				if last.status != http.StatusTooManyRequests || !strings.Contains(last.body, "Too many sign-in attempts") {
+					t.Fatalf("%s: attempt 40 got %d, want 429 with a readable message:\n%s", user, last.status, last.body)
+				}
+			}
+			alice := statuses["alice"]
+			if alice[0] != http.StatusUnauthorized || slices.Index(alice, http.StatusTooManyRequests) < 1 {
+				t.Fatalf("alice's attempts: %v, want 401 first and 429 later", alice)
+			}
+			if len(users) > 1 && !slices.Equal(alice, statuses["nobody-by-that-name"]) {
+				t.Fatalf("a member and an unknown username are throttled differently:\n%v\n%v", alice, statuses["nobody-by-that-name"])
+			}
+			p := attempt("alice", demoPassword)
+			if p.status != http.StatusTooManyRequests {
+				t.Fatalf("the right password while throttled: %d, want 429", p.status)
+			}
+			wait := retryAfter(t, p.header)
+			if tc.clock == nil {
+				return
+			}
+			tc.clock.Advance(wait)
+			if p := attempt("alice", demoPassword); p.status != http.StatusOK || p.url.Path != "/account/apps" {
+				t.Fatalf("the right password after %s: %d %s, want the account page", wait, p.status, p.url)
+			}
+		})
+	}
+}
+
+// TestClientAuthFailuresThrottled: failed client authentications at the
+// token endpoint are limited per client: after a burst they get 429 with
+// Retry-After in RFC 6749 JSON, the right secret too, until the window
+// passes; successful requests never count against the client.
+func TestClientAuthFailuresThrottled(t *testing.T) {
+	for name, open := range throttleCases(t) {
+		t.Run(name, func(t *testing.T) {
+			tc := open(t)
+			h := tc.h
+			conf := h.registerApp(false, "approved")
+			tok := h.launchAs(conf, "alice")
+			refresh := func(c *oauth2.Config) (int, http.Header, map[string]any) {
+				status, hdr, body := h.oauthError(c, c.Endpoint.TokenURL, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}})
+				if status == http.StatusOK {
+					tok.RefreshToken, _ = body["refresh_token"].(string)
+				}
+				return status, hdr, body
+			}
+			for i := range 25 {
+				if status, _, body := refresh(conf); status != http.StatusOK {
+					t.Fatalf("successful refresh %d: %d %v", i+1, status, body)
+				}
+			}
+			bad := *conf
+			bad.ClientSecret = "not-the-secret"
+			var statuses []int
+			for range 40 {
+				status, _, _ := refresh(&bad)
+				statuses = append(statuses, status)
+			}
+			if statuses[0] != http.StatusUnauthorized || statuses[39] != http.StatusTooManyRequests {
+				t.Fatalf("40 wrong secrets: %v, want 401 first and 429 later", statuses)
+			}
+			status, hdr, body := refresh(conf)
+			if status != http.StatusTooManyRequests || body["error"] == nil || body["error_description"] == nil {
+				t.Fatalf("the right secret while throttled: %d %v, want 429 with an RFC 6749 error", status, body)
+			}
+			wait := retryAfter(t, hdr)
+			if tc.clock == nil {
+				return
+			}
+			tc.clock.Advance(wait)
+			if status, _, body := refresh(conf); status != http.StatusOK {
+				t.Fatalf("the right secret after %s: %d %v", wait, status, body)
+			}
+		})
+	}
+}
+
+// TestIntrospectionThrottledPerClient: a client may introspect in bursts,
+// then at a steady rate; beyond it, 429 with Retry-After and no answer.
+// Probing with tokens that are not active counts the same.
+func TestIntrospectionThrottledPerClient(t *testing.T) {
+	for name, open := range throttleCases(t) {
+		t.Run(name, func(t *testing.T) {
+			tc := open(t)
+			h := tc.h
+			conf := h.registerApp(false, "approved")
+			other := h.registerApp(false, "approved")
+			tok := h.launchAs(conf, "alice")
+			introspect := func(c *oauth2.Config, token string) (int, http.Header, string) {
+				resp, err := h.clientPost(c, h.endpoint("introspection_endpoint"), url.Values{"token": {token}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				raw, _ := io.ReadAll(resp.Body)
+				return resp.StatusCode, resp.Header, string(raw)
+			}
+			var status int
+			var hdr http.Header
+			var body string
+			n := 0
+			for n = 1; n <= 500; n++ {
+				if status, hdr, body = introspect(conf, "guess-"+strconv.Itoa(n)); status != http.StatusOK {
+					break
+				}
+			}
+			var got map[string]any
+			_ = json.Unmarshal([]byte(body), &got)
+			if status != http.StatusTooManyRequests || got["active"] != nil || got["error"] == nil {
+				t.Fatalf("introspection %d: %d %s, want 429 with an error and no answer", n, status, body)
+			}
+			wait := retryAfter(t, hdr)
+			if status, _, body := introspect(conf, tok.AccessToken); status != http.StatusTooManyRequests || strings.Contains(body, "active") {
+				t.Fatalf("its own active token while throttled: %d %s, want 429 and no answer", status, body)
+			}
+			if status, _, _ := introspect(other, tok.AccessToken); status != http.StatusOK {
+				t.Fatalf("another client was throttled too: %d", status)
+			}
+			if tc.clock == nil {
+				return
+			}
+			tc.clock.Advance(wait)
+			if status, _, body := introspect(conf, tok.AccessToken); status != http.StatusOK || !strings.Contains(body, `"active":true`) {
+				t.Fatalf("introspection after %s: %d %s", wait, status, body)
+			}
+		})
+	}
+}

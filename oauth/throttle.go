@@ -1,0 +1,137 @@
+package oauth
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/ory/fosite"
+)
+
+// Limit is a throttle in the shape of the generic cell rate algorithm
+// (GCRA): Burst events at once, then one more every Every. A key that has
+// used its burst waits Every for each further event, and is back to a
+// full burst after Burst×Every without events.
+type Limit struct {
+	Burst int
+	Every time.Duration
+}
+
+// Limiter throttles events per key. Its state lives in the store, so
+// every replica shares it. Keys are built by this package: a kind and a
+// keyed digest, never a username or a client id.
+type Limiter interface {
+	// Allow takes one event from key's allowance under l. It returns 0
+	// when the event may happen; otherwise it takes nothing and returns
+	// how long until one may.
+	Allow(ctx context.Context, key string, l Limit) (time.Duration, error)
+	// Peek returns, taking nothing, how long until key may have one event
+	// under l: 0 if it may now.
+	Peek(ctx context.Context, key string, l Limit) (time.Duration, error)
+}
+
+// The default limits (Config's zero Limits take them).
+var (
+	// DefaultLoginLimit counts every sign-in attempt per username, known
+	// or not: 5 at once, then one every 2 minutes (30 an hour); a full 5
+	// again after 10 quiet minutes.
+	DefaultLoginLimit = Limit{Burst: 5, Every: 2 * time.Minute}
+	// DefaultClientAuthLimit counts failed client authentications at the
+	// token, revocation and introspection endpoints per client_id:
+	// 20 at once, then one every 30 seconds. Successes never count.
+	DefaultClientAuthLimit = Limit{Burst: 20, Every: 30 * time.Second}
+	// DefaultIntrospectLimit counts introspection calls per authenticated
+	// client: 120 at once, then two a second.
+	DefaultIntrospectLimit = Limit{Burst: 120, Every: 500 * time.Millisecond}
+)
+
+// The kinds of throttled events, the first part of every limiter key.
+const (
+	throttleLogin      = "login"
+	throttleClientAuth = "client-auth"
+	throttleIntrospect = "introspect"
+)
+
+// throttleKey names whom an event counts against: the kind, and an HMAC
+// of the name under the token secret (shared by every replica), so a key
+// has a fixed length and reveals no username or client id, even to a
+// dictionary.
+func (s *Server) throttleKey(kind, name string) string {
+	m := hmac.New(sha256.New, s.cfg.TokenSecret)
+	m.Write([]byte(kind + "\x00" + name))
+	return kind + ":" + hex.EncodeToString(m.Sum(nil)[:16])
+}
+
+// retryAfterSeconds is a wait as Retry-After wants it: whole seconds,
+// rounded up, at least 1 (RFC 9110 §10.2.3).
+func retryAfterSeconds(d time.Duration) int {
+	return max(1, int(math.Ceil(d.Seconds())))
+}
+
+// errThrottled is the RFC 6749 JSON answer to a throttled client.
+var errThrottled = &fosite.RFC6749Error{
+	ErrorField:       "temporarily_unavailable",
+	DescriptionField: "Too many requests from this client; retry after the time Retry-After gives.",
+	CodeField:        http.StatusTooManyRequests,
+}
+
+// writeThrottled answers a throttled OAuth endpoint request: 429 with
+// Retry-After and RFC 6749 JSON; or, when the limiter failed, 503.
+func (s *Server) writeThrottled(ctx context.Context, w http.ResponseWriter, wait time.Duration, err error) {
+	if err != nil {
+		s.deps.Logger.ErrorContext(ctx, "throttle check failed", "err", err)
+		w.Header().Set("Retry-After", "5")
+		s.provider.WriteAccessError(ctx, w, nil, fosite.ErrTemporarilyUnavailable)
+		return
+	}
+	s.deps.Logger.InfoContext(ctx, "client throttled", "retry_after_s", retryAfterSeconds(wait))
+	w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(wait)))
+	s.provider.WriteAccessError(ctx, w, nil, errThrottled)
+}
+
+// clientThrottled answers, and reports true for, a request whose claimed
+// client has failed authentication too often lately. It is checked
+// before the client is authenticated, so the right secret waits too.
+func (s *Server) clientThrottled(ctx context.Context, w http.ResponseWriter, r *http.Request) bool {
+	id := clientIDOf(r)
+	if id == "" {
+		return false
+	}
+	wait, err := s.deps.Storage.Peek(ctx, s.throttleKey(throttleClientAuth, id), s.cfg.ClientAuthLimit)
+	if err == nil && wait <= 0 {
+		return false
+	}
+	s.writeThrottled(ctx, w, wait, err)
+	return true
+}
+
+// noteClientAuth counts err against the claimed client when it says the
+// client failed to authenticate (RFC 6749 invalid_client, or fosite's
+// request_unauthorized at the introspection endpoint).
+func (s *Server) noteClientAuth(ctx context.Context, r *http.Request, err error) {
+	id := clientIDOf(r)
+	if id == "" || !(errors.Is(err, fosite.ErrInvalidClient) || errors.Is(err, fosite.ErrRequestUnauthorized)) {
+		return
+	}
+	if _, err := s.deps.Storage.Allow(ctx, s.throttleKey(throttleClientAuth, id), s.cfg.ClientAuthLimit); err != nil {
+		s.deps.Logger.ErrorContext(ctx, "count a failed client authentication", "err", err)
+	}
+}
+
+// introspectThrottled counts an authenticated client's introspection call
+// (whatever the token: probing for active tokens counts too) and answers
+// 429, withholding the answer, when the client is over its rate.
+func (s *Server) introspectThrottled(ctx context.Context, w http.ResponseWriter, r *http.Request) bool {
+	wait, err := s.deps.Storage.Allow(ctx, s.throttleKey(throttleIntrospect, clientIDOf(r)), s.cfg.IntrospectLimit)
+	if err == nil && wait <= 0 {
+		return false
+	}
+	s.writeThrottled(ctx, w, wait, err)
+	return true
+}
