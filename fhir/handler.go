@@ -177,8 +177,7 @@ func (c *call) decide(i smart.Interaction, query map[string][]string) bool {
 	return true
 }
 
-// deny renders a refusal and records it. A 403 is the token's scopes or
-// context falling short, which RFC 6750 §3.1 names insufficient_scope.
+// deny renders a refusal and records it.
 func (c *call) deny(d access.Decision) {
 	if d.Status == http.StatusForbidden {
 		c.w.Header().Set("WWW-Authenticate", `Bearer realm="fhir", error="insufficient_scope"`)
