@@ -102,4 +102,10 @@ var (
 	ErrNotFound      = errors.New("apps: not found")
 	ErrAlreadyExists = errors.New("apps: already exists")
 	ErrInvalid       = errors.New("apps: invalid input")
+	// ErrUnavailable marks a storage failure that is not an answer: the
+	// backend could not be reached, timed out, or cannot work right now
+	// (loading, read-only, out of memory). Whoever serves the request
+	// answers 503 with Retry-After, never a refusal: it does not know
+	// whether the credentials in hand are good.
+	ErrUnavailable = errors.New("apps: storage unavailable")
 )

@@ -23,8 +23,9 @@ type Access struct {
 var ErrInvalidToken = errors.New("invalid bearer token")
 
 // TokenChecker checks a bearer token. The fhir package declares it; the
-// authorization server implements it. Errors other than ErrInvalidToken are
-// treated as the checker being unavailable (500), not as a refusal.
+// authorization server implements it. ErrUnavailable is answered 503;
+// other errors than ErrInvalidToken are a failure of the checker (500),
+// never a refusal.
 type TokenChecker interface {
 	CheckToken(ctx context.Context, token string) (Access, error)
 }
@@ -111,7 +112,8 @@ var (
 	// ErrGatewayTimeout: the upstream did not answer in time (504).
 	ErrGatewayTimeout = errors.New("upstream FHIR server did not answer in time")
 	// ErrUnavailable: the upstream is known to be down; the request was not
-	// sent (503 with Retry-After).
+	// sent (503 with Retry-After). A TokenChecker that cannot decide now
+	// (its store is unavailable) returns it too: 503, never a refusal.
 	ErrUnavailable = errors.New("member data source is unavailable")
 )
 

@@ -117,12 +117,22 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (Access, 
 		w.Header().Set("WWW-Authenticate", `Bearer realm="fhir", error="invalid_token"`)
 		writeOutcome(w, http.StatusUnauthorized, "login", "the access token is invalid, expired or revoked")
 		return Access{}, false
+	case errors.Is(err, ErrUnavailable):
+		h.logger().WarnContext(r.Context(), "fhir: token check unavailable, answered 503", "err", err)
+		writeUnavailable(w, "the service cannot check the access token right now; retry later")
+		return Access{}, false
 	case err != nil:
 		h.logger().ErrorContext(r.Context(), "fhir: token check failed", "err", err)
 		writeOutcome(w, http.StatusInternalServerError, "exception", "")
 		return Access{}, false
 	}
 	return a, true
+}
+
+// writeUnavailable answers 503 with Retry-After and a transient issue.
+func writeUnavailable(w http.ResponseWriter, diagnostics string) {
+	w.Header().Set("Retry-After", retryAfterSeconds)
+	writeOutcome(w, http.StatusServiceUnavailable, "transient", diagnostics)
 }
 
 func (h *Handler) checkToken(ctx context.Context, token string) (Access, error) {

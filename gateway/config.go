@@ -13,6 +13,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Config is everything an operator can set. Each field names its flag and
@@ -53,7 +54,25 @@ type Config struct {
 	DataDir string
 	// OIDC is member sign-in through the plan's OpenID provider.
 	OIDC OIDCConfig
+	// RequestTimeout is every request's deadline (GATEWAY_REQUEST_TIMEOUT,
+	// a Go duration): a store call still waiting then fails and the
+	// request is answered 503. Default DefaultRequestTimeout.
+	RequestTimeout time.Duration
+	// ShutdownTimeout bounds the drain on SIGTERM (GATEWAY_SHUTDOWN_TIMEOUT):
+	// in-flight requests get this long to finish. Default
+	// DefaultShutdownTimeout; keep it under the orchestrator's grace period.
+	ShutdownTimeout time.Duration
+	// AuditRetention is how long audit events are kept
+	// (GATEWAY_AUDIT_RETENTION). Default DefaultAuditRetention.
+	AuditRetention time.Duration
 }
+
+// Defaults for the durations of Config.
+const (
+	DefaultRequestTimeout  = 10 * time.Second
+	DefaultShutdownTimeout = 15 * time.Second
+	DefaultAuditRetention  = 90 * 24 * time.Hour
+)
 
 // ParseConfig reads the `serve` flags and the environment.
 func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
@@ -87,11 +106,12 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	if c.Upstream, err = parseUpstream(getenv); err != nil {
 		return c, err
 	}
+	errs := parseDurations(getenv, &c)
 	if c.BaseURL == "" {
 		c.BaseURL = "http://" + c.Addr
 	}
 	c.BaseURL = strings.TrimSuffix(c.BaseURL, "/")
-	errs := c.OIDC.parse(getenv)
+	errs = append(errs, c.OIDC.parse(getenv)...)
 	return c, errors.Join(append(errs, c.Validate())...)
 }
 
@@ -132,6 +152,9 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("--data/GATEWAY_DATA_DIR loads the embedded FHIR source: it cannot be combined with GATEWAY_FHIR_UPSTREAM_URL"))
 	}
 	errs = append(errs, c.OIDC.validate()...)
+	if c.RequestTimeout < 0 || c.ShutdownTimeout < 0 || c.AuditRetention < 0 {
+		errs = append(errs, errors.New("request timeout, shutdown timeout and audit retention must not be negative"))
+	}
 	return errors.Join(errs...)
 }
 
@@ -142,6 +165,37 @@ func isLoopbackHost(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// parseDurations reads the duration settings from the environment, then
+// gives the unset ones their defaults.
+func parseDurations(getenv func(string) string, c *Config) []error {
+	var errs []error
+	for env, to := range map[string]*time.Duration{
+		"GATEWAY_REQUEST_TIMEOUT": &c.RequestTimeout, "GATEWAY_SHUTDOWN_TIMEOUT": &c.ShutdownTimeout,
+		"GATEWAY_AUDIT_RETENTION": &c.AuditRetention,
+	} {
+		if v := getenv(env); v != "" {
+			var err error
+			if *to, err = time.ParseDuration(v); err != nil || *to <= 0 {
+				errs = append(errs, fmt.Errorf("%s: %q is not a positive duration such as 10s or 2160h", env, v))
+			}
+		}
+	}
+	c.setDefaults()
+	return errs
+}
+
+// setDefaults gives zero durations their defaults.
+func (c *Config) setDefaults() {
+	for _, d := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{{&c.RequestTimeout, DefaultRequestTimeout}, {&c.ShutdownTimeout, DefaultShutdownTimeout}, {&c.AuditRetention, DefaultAuditRetention}} {
+		if *d.v == 0 {
+			*d.v = d.def
+		}
+	}
 }
 
 // FHIRBaseURL is the FHIR base: {base}/fhir.

@@ -69,6 +69,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Gateway, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	cfg.setDefaults()
 	g := &Gateway{Config: cfg}
 	if err := g.openStore(ctx, opts); err != nil {
 		return nil, err

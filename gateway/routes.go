@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -39,6 +41,7 @@ func (g *Gateway) routes(logger *slog.Logger, o *oauth.Server, f *fhir.Handler, 
 	var h http.Handler = corsFor(limited, cors.Wrap(limited), web.PublicCORS(limited))
 	h = telemetry.Middleware(h, "gateway")
 	h = (&web.Headers{HTTPS: isHTTPS(g.Config.BaseURL)}).Wrap(h)
+	h = web.Deadline(g.Config.RequestTimeout, h)
 	h = web.AccessLog(logger, h)
 	return web.RequestID(h)
 }
@@ -153,10 +156,12 @@ type tokenChecker struct{ s *oauth.Server }
 
 func (t tokenChecker) CheckToken(ctx context.Context, token string) (fhir.Access, error) {
 	info, err := t.s.CheckToken(ctx, token)
-	if err == oauth.ErrInvalidToken {
+	switch {
+	case errors.Is(err, oauth.ErrInvalidToken):
 		return fhir.Access{}, fhir.ErrInvalidToken
-	}
-	if err != nil {
+	case errors.Is(err, oauth.ErrUnavailable):
+		return fhir.Access{}, fmt.Errorf("%w: %w", fhir.ErrUnavailable, err)
+	case err != nil:
 		return fhir.Access{}, err
 	}
 	return fhir.Access{Patient: info.Patient, Scopes: info.Scopes, ClientID: info.ClientID, Member: info.Member}, nil

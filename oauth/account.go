@@ -35,15 +35,18 @@ type accountPage struct {
 
 // serveAccount lists the apps the signed-in member has granted access to.
 func (s *Server) serveAccount(w http.ResponseWriter, r *http.Request) {
-	m, ok := s.CurrentMember(r)
+	m, ok, err := s.CurrentMember(r)
+	if err != nil {
+		s.failPage(w, r, "connected apps", err, "We could not load your connected apps. Please try again.")
+		return
+	}
 	if !ok {
 		http.Redirect(w, r, PathLogin+"?return_to="+url.QueryEscape(PathAccount), http.StatusSeeOther)
 		return
 	}
 	rows, err := s.connectedApps(r.Context(), m)
 	if err != nil {
-		s.deps.Logger.ErrorContext(r.Context(), "list grants", "err", err)
-		s.errorPage(w, http.StatusInternalServerError, "Something went wrong", "We could not load your connected apps. Please try again.")
+		s.failPage(w, r, "list grants", err, "We could not load your connected apps. Please try again.")
 		return
 	}
 	notice := ""
@@ -111,7 +114,11 @@ func (s *Server) serveRevokeApp(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, http.StatusForbidden, "This form has expired", "Please go back, reload the page and try again.")
 		return
 	}
-	m, ok := s.CurrentMember(r)
+	m, ok, err := s.CurrentMember(r)
+	if err != nil {
+		s.failPage(w, r, "revoke app", err, "We could not end this app's access. Please try again.")
+		return
+	}
 	if !ok {
 		http.Redirect(w, r, PathLogin+"?return_to="+url.QueryEscape(PathAccount), http.StatusSeeOther)
 		return
@@ -119,8 +126,7 @@ func (s *Server) serveRevokeApp(w http.ResponseWriter, r *http.Request) {
 	n, err := s.RevokeApp(r.Context(), m.Username, r.PathValue("client"))
 	switch {
 	case err != nil:
-		s.deps.Logger.ErrorContext(r.Context(), "revoke app", "err", err)
-		s.errorPage(w, http.StatusInternalServerError, "Something went wrong", "We could not end this app's access. Please try again.")
+		s.failPage(w, r, "revoke app", err, "We could not end this app's access. Please try again.")
 	case n == 0:
 		s.errorPage(w, http.StatusNotFound, "Not found", "You have not connected that app.")
 	default:

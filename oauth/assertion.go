@@ -65,7 +65,7 @@ func (s *Server) assertionClient(ctx context.Context, form url.Values) (fosite.C
 		claimed.Issuer != claimed.Subject || (form.Get("client_id") != "" && form.Get("client_id") != claimed.Subject) {
 		return nil, fosite.ErrInvalidClient.WithHint("client_assertion's iss and sub must both be the client_id.")
 	}
-	app, err := s.deps.Apps.GetApp(ctx, claimed.Subject)
+	app, err := s.store.apps.GetApp(ctx, claimed.Subject) // through the adapter: a store failure is noted (503)
 	if err != nil && !errors.Is(err, apps.ErrNotFound) {
 		return nil, fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
 	}

@@ -24,7 +24,11 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	member, signedIn := s.CurrentMember(r)
+	member, signedIn, err := s.CurrentMember(r)
+	if err != nil {
+		s.failPage(w, r, "authorize", err, "We could not continue to the app. Please try again later.")
+		return
+	}
 	silent := r.Method != http.MethodPost && promptNone(ar)
 	switch {
 	case !signedIn && silent:
@@ -101,7 +105,7 @@ func (s *Server) authorizeRequest(w http.ResponseWriter, r *http.Request) (apps.
 	if err != nil {
 		s.audit(ctx, apps.Event{Action: "authorize", Outcome: "denied", ClientID: app.ClientID, Reason: fosite.ErrorToRFC6749Error(err).ErrorField})
 		s.logOAuthError(ctx, "authorization request refused", err)
-		s.provider.WriteAuthorizeError(ctx, w, ar, err)
+		s.provider.WriteAuthorizeError(ctx, w, ar, authorizeError(ctx, err))
 		return app, nil, false
 	}
 	return app, ar, true
@@ -143,8 +147,7 @@ func (s *Server) checkApp(w http.ResponseWriter, r *http.Request) (apps.App, boo
 		return app, false
 	}
 	if err != nil {
-		s.deps.Logger.ErrorContext(r.Context(), "load app", "err", err)
-		s.errorPage(w, http.StatusInternalServerError, "Something went wrong", "We could not check this app. Please try again later.")
+		s.failPage(w, r, "load app", err, "We could not check this app. Please try again later.")
 		return app, false
 	}
 	if !app.Approved() {
@@ -242,13 +245,13 @@ func (s *Server) approve(ctx context.Context, w http.ResponseWriter, ar fosite.A
 		Scopes: granted, CreatedAt: s.now()}
 	if err := s.deps.Apps.CreateGrant(ctx, g); err != nil {
 		s.deps.Logger.ErrorContext(ctx, "store grant", "err", err)
-		s.provider.WriteAuthorizeError(ctx, w, ar, fosite.ErrServerError)
+		s.provider.WriteAuthorizeError(ctx, w, ar, authorizeError(ctx, fosite.ErrServerError.WithWrap(err)))
 		return
 	}
 	resp, err := s.provider.NewAuthorizeResponse(ctx, ar, sess)
 	if err != nil {
 		s.logOAuthError(ctx, "authorization response refused", err)
-		s.provider.WriteAuthorizeError(ctx, w, ar, err)
+		s.provider.WriteAuthorizeError(ctx, w, ar, authorizeError(ctx, err))
 		return
 	}
 	s.audit(ctx, apps.Event{Action: "authorize", Outcome: "success", ClientID: app.ClientID, Member: m.Username,

@@ -47,7 +47,7 @@ func namesNoClient(r *http.Request, form url.Values) bool {
 // ends the grant). Validating the token itself stays fosite's job.
 func (s *Server) refreshTokenClient(ctx context.Context, token string) (fosite.Client, error) {
 	sig := s.tokenStrategy.RefreshTokenSignature(ctx, token)
-	rec, err := s.deps.Storage.GetToken(ctx, KindRefresh, sig)
+	rec, err := s.store.tokens.GetToken(ctx, KindRefresh, sig) // through the adapter: a store failure is noted (503)
 	if errors.Is(err, ErrNotFound) {
 		return nil, fosite.ErrInvalidGrant.WithHint("The refresh token is malformed or not valid.")
 	}

@@ -46,15 +46,21 @@ func sessionID(cookie string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// CurrentMember returns the signed-in member of a request, if any.
-func (s *Server) CurrentMember(r *http.Request) (Member, bool) {
+// CurrentMember returns the signed-in member of a request. ok is false
+// when nobody is signed in (no cookie, an unknown or expired session); err
+// is set instead when the store failed, so that nobody is sent to sign in
+// again because of an outage.
+func (s *Server) CurrentMember(r *http.Request) (m Member, ok bool, err error) {
 	c, err := r.Cookie(s.cookieName())
 	if err != nil || c.Value == "" {
-		return Member{}, false
+		return Member{}, false, nil
 	}
 	ls, err := s.deps.Storage.GetSession(r.Context(), sessionID(c.Value))
-	if err != nil || !s.now().Before(ls.ExpiresAt) {
-		return Member{}, false
+	if errors.Is(err, ErrNotFound) || err == nil && !s.now().Before(ls.ExpiresAt) {
+		return Member{}, false, nil
+	}
+	if err != nil {
+		return Member{}, false, fmt.Errorf("load member session: %w", err)
 	}
 	return s.sessionMember(r.Context(), ls.Member)
 }
@@ -124,6 +130,10 @@ func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m, err := s.authenticate(r.Context(), username, r.PostFormValue("password"))
+	if err != nil && !errors.Is(err, errBadLogin) {
+		s.failPage(w, r, "member sign-in", err, "We could not sign you in. Please try again.")
+		return
+	}
 	if err != nil {
 		s.deps.Logger.InfoContext(r.Context(), "member sign-in failed")
 		p := s.newLoginPage(w, r, ret)
@@ -132,8 +142,7 @@ func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.startSession(w, r, m); err != nil {
-		s.deps.Logger.ErrorContext(r.Context(), "start member session", "err", err)
-		s.errorPage(w, http.StatusInternalServerError, "Something went wrong", "We could not sign you in. Please try again.")
+		s.failPage(w, r, "start member session", err, "We could not sign you in. Please try again.")
 		return
 	}
 	http.Redirect(w, r, ret, http.StatusSeeOther)
@@ -175,11 +184,11 @@ var errBadLogin = errors.New("bad username or password")
 
 func (s *Server) authenticate(ctx context.Context, username, password string) (Member, error) {
 	m, err := s.deps.Storage.GetMember(ctx, username)
-	if err != nil {
+	if errors.Is(err, ErrNotFound) {
 		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
-		if errors.Is(err, ErrNotFound) {
-			return Member{}, errBadLogin
-		}
+		return Member{}, errBadLogin
+	}
+	if err != nil {
 		return Member{}, fmt.Errorf("load member: %w", err)
 	}
 	if bcrypt.CompareHashAndPassword([]byte(m.PasswordHash), []byte(password)) != nil {

@@ -185,24 +185,32 @@ func (s *Server) linkFresh(l MemberLink) bool {
 // linkedMember returns the member a session names when that member signed
 // in through the provider and their link is still fresh. An aged link
 // signs the member out: the next sign-in checks it again.
-func (s *Server) linkedMember(ctx context.Context, key string) (Member, bool) {
+func (s *Server) linkedMember(ctx context.Context, key string) (Member, bool, error) {
 	sign := s.cfg.PlanSignIn
 	if sign == nil || !strings.HasPrefix(key, MemberKey(sign.Issuer, "")) {
-		return Member{}, false
+		return Member{}, false, nil
 	}
 	l, err := s.deps.Storage.GetMemberLink(ctx, key)
-	if err != nil || !s.linkFresh(l) || l.Rule != sign.Link.String() || l.PatientID == "" {
-		return Member{}, false
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return Member{}, false, fmt.Errorf("load member link: %w", err)
 	}
-	return Member{Username: l.Member, DisplayName: l.DisplayName, PatientID: l.PatientID}, true
+	if err != nil || !s.linkFresh(l) || l.Rule != sign.Link.String() || l.PatientID == "" {
+		return Member{}, false, nil
+	}
+	return Member{Username: l.Member, DisplayName: l.DisplayName, PatientID: l.PatientID}, true, nil
 }
 
 // sessionMember returns the member a login session names: a local account
-// (while local login is on), or a member linked through the provider.
-func (s *Server) sessionMember(ctx context.Context, key string) (Member, bool) {
+// (while local login is on), or a member linked through the provider. A
+// store failure is an error, not "nobody".
+func (s *Server) sessionMember(ctx context.Context, key string) (Member, bool, error) {
 	if !s.cfg.LocalLoginDisabled {
-		if m, err := s.deps.Storage.GetMember(ctx, key); err == nil {
-			return m, true
+		m, err := s.deps.Storage.GetMember(ctx, key)
+		if err == nil {
+			return m, true, nil
+		}
+		if !errors.Is(err, ErrNotFound) {
+			return Member{}, false, fmt.Errorf("load member: %w", err)
 		}
 	}
 	return s.linkedMember(ctx, key)

@@ -49,26 +49,29 @@ func (s *Server) errorPage(w http.ResponseWriter, status int, title, message str
 	s.render(w, status, "error.html", errorPage{Title: title, Message: message})
 }
 
-// Mount registers the authorization server's routes.
+// Mount registers the authorization server's routes. Every handler runs
+// with its storage failures recorded (watch), so that a request fosite
+// refused because the store failed is answered as a failure.
 func (s *Server) Mount(mux *http.ServeMux) {
-	mux.HandleFunc("GET /fhir/.well-known/smart-configuration", s.serveSMARTConfiguration)
-	mux.HandleFunc("GET /.well-known/openid-configuration", s.serveOpenIDConfiguration)
-	mux.HandleFunc("GET "+PathJWKS, s.serveJWKS)
-	mux.HandleFunc("GET /oauth/style.css", serveStyle)
-	mux.HandleFunc("GET "+PathAuthorize, s.serveAuthorize)
-	mux.HandleFunc("POST "+PathAuthorize, s.serveAuthorize)
-	mux.HandleFunc("POST "+PathToken, s.serveToken)
-	mux.HandleFunc("POST "+PathIntrospect, s.serveIntrospect)
-	mux.HandleFunc("POST "+PathRevoke, s.serveRevoke)
-	mux.HandleFunc("GET "+PathLogin, s.serveLoginForm)
-	mux.HandleFunc("POST "+PathLogin, s.serveLogin)
-	mux.HandleFunc("POST "+PathLogout, s.serveLogout)
+	handle := func(pattern string, h http.HandlerFunc) { mux.HandleFunc(pattern, watch(h)) }
+	handle("GET /fhir/.well-known/smart-configuration", s.serveSMARTConfiguration)
+	handle("GET /.well-known/openid-configuration", s.serveOpenIDConfiguration)
+	handle("GET "+PathJWKS, s.serveJWKS)
+	handle("GET /oauth/style.css", serveStyle)
+	handle("GET "+PathAuthorize, s.serveAuthorize)
+	handle("POST "+PathAuthorize, s.serveAuthorize)
+	handle("POST "+PathToken, s.serveToken)
+	handle("POST "+PathIntrospect, s.serveIntrospect)
+	handle("POST "+PathRevoke, s.serveRevoke)
+	handle("GET "+PathLogin, s.serveLoginForm)
+	handle("POST "+PathLogin, s.serveLogin)
+	handle("POST "+PathLogout, s.serveLogout)
 	if s.plan != nil {
-		mux.HandleFunc("GET "+PathPlanSignIn, s.serveSignInStart)
-		mux.HandleFunc("GET "+PathPlanCallback, s.serveSignInCallback)
+		handle("GET "+PathPlanSignIn, s.serveSignInStart)
+		handle("GET "+PathPlanCallback, s.serveSignInCallback)
 	}
-	mux.HandleFunc("GET "+PathAccount, s.serveAccount)
-	mux.HandleFunc("POST "+PathAccount+"/{client}/revoke", s.serveRevokeApp)
+	handle("GET "+PathAccount, s.serveAccount)
+	handle("POST "+PathAccount+"/{client}/revoke", s.serveRevokeApp)
 }
 
 //go:embed style.css

@@ -211,7 +211,8 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	for _, t := range deps.ResourceTypes {
 		s.types[t.Name] = t
 	}
-	s.store = &fositeStore{tokens: deps.Storage, assertions: deps.Storage, apps: deps.Apps, audience: cfg.FHIRBaseURL, now: deps.Now}
+	s.store = &fositeStore{tokens: faultTokens{deps.Storage}, assertions: faultAssertions{deps.Storage},
+		apps: faultApps{deps.Apps}, audience: cfg.FHIRBaseURL, now: deps.Now}
 	s.provider = s.wire()
 	if cfg.PlanSignIn != nil {
 		client := deps.HTTPClient

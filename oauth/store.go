@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/patientaccess/gateway/apps"
 )
 
 // TokenKind names one of the five kinds of record fosite asks a store to keep.
@@ -131,4 +133,7 @@ var (
 	ErrNotFound = errors.New("oauth: not found")
 	ErrInactive = errors.New("oauth: record inactive")
 	ErrUsed     = errors.New("oauth: already used")
+	// ErrUnavailable is apps.ErrUnavailable, the same value, so that a
+	// backend marks a failure to reach its storage once for both packages.
+	ErrUnavailable = apps.ErrUnavailable
 )

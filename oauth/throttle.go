@@ -119,6 +119,9 @@ func (s *Server) noteClientAuth(ctx context.Context, r *http.Request, err error)
 	if id == "" || !(errors.Is(err, fosite.ErrInvalidClient) || errors.Is(err, fosite.ErrRequestUnauthorized)) {
 		return
 	}
+	if storeFailure(ctx, err) != nil {
+		return // the client was not checked: the store failed, not its credentials
+	}
 	if _, err := s.deps.Storage.Allow(ctx, s.throttleKey(throttleClientAuth, id), s.cfg.ClientAuthLimit); err != nil {
 		s.deps.Logger.ErrorContext(ctx, "count a failed client authentication", "err", err)
 	}

@@ -28,18 +28,12 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		s.noteClientAuth(ctx, r, err)
 	}
 	if err != nil {
-		s.audit(ctx, apps.Event{Action: "token", Outcome: "denied", ClientID: clientIDOf(r), Reason: fosite.ErrorToRFC6749Error(err).ErrorField})
-		s.logOAuthError(ctx, "token request refused", err)
-		challengeClient(w, err)
-		s.provider.WriteAccessError(ctx, w, ar, err)
+		s.tokenRefused(ctx, w, ar, clientIDOf(r), "token request refused", err)
 		return
 	}
 	resp, err := s.provider.NewAccessResponse(ctx, ar)
 	if err != nil {
-		s.audit(ctx, apps.Event{Action: "token", Outcome: "denied", ClientID: ar.GetClient().GetID(), Reason: fosite.ErrorToRFC6749Error(err).ErrorField})
-		s.logOAuthError(ctx, "token response refused", err)
-		challengeClient(w, err)
-		s.provider.WriteAccessError(ctx, w, ar, err)
+		s.tokenRefused(ctx, w, ar, ar.GetClient().GetID(), "token response refused", err)
 		return
 	}
 	sess, _ := ar.GetSession().(*Session)
@@ -50,6 +44,20 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	s.audit(ctx, apps.Event{Action: "token", Outcome: "success", ClientID: ar.GetClient().GetID(),
 		Member: memberOf(sess), Patient: patientOf(sess), Reason: strings.Join(ar.GetGrantTypes(), " ")})
 	s.provider.WriteAccessResponse(ctx, w, ar, resp)
+}
+
+// tokenRefused answers and audits a token request that did not succeed:
+// as a failure when the store failed (storeFailed), else as fosite
+// refused it.
+func (s *Server) tokenRefused(ctx context.Context, w http.ResponseWriter, ar fosite.AccessRequester, clientID, what string, err error) {
+	if s.storeFailed(ctx, w, what, err) {
+		s.audit(ctx, apps.Event{Action: "token", Outcome: "error", ClientID: clientID, Reason: "store failed"})
+		return
+	}
+	s.audit(ctx, apps.Event{Action: "token", Outcome: "denied", ClientID: clientID, Reason: fosite.ErrorToRFC6749Error(err).ErrorField})
+	s.logOAuthError(ctx, what, err)
+	challengeClient(w, err)
+	s.provider.WriteAccessError(ctx, w, ar, err)
 }
 
 // serveIntrospect is RFC 7662 introspection. The caller must authenticate
@@ -71,6 +79,9 @@ func (s *Server) serveIntrospect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ir, err := s.provider.NewIntrospectionRequest(ctx, r, NewSession())
+	if err != nil && s.storeFailed(ctx, w, "introspection", err) {
+		return
+	}
 	s.noteClientAuth(ctx, r, err)
 	authenticated := err == nil || errors.Is(err, fosite.ErrInactiveToken)
 	if authenticated && s.introspectThrottled(ctx, w, r) {
@@ -100,6 +111,9 @@ func (s *Server) serveRevoke(w http.ResponseWriter, r *http.Request) {
 	}
 	if err == nil {
 		err = s.provider.NewRevocationRequest(ctx, r)
+		if err != nil && s.storeFailed(ctx, w, "revocation", err) {
+			return
+		}
 		s.noteClientAuth(ctx, r, err)
 	}
 	if err != nil {
@@ -126,14 +140,21 @@ var ErrInvalidToken = errors.New("oauth: invalid token")
 
 // CheckToken validates an access token for the FHIR API. It reads the store
 // every time (no cache), so a revocation on any replica is seen at once.
+// A token it could not check because the store failed is not called
+// invalid: the error wraps the failure (ErrUnavailable when the store
+// could not be reached).
 func (s *Server) CheckToken(ctx context.Context, token string) (TokenInfo, error) {
 	if token == "" {
 		return TokenInfo{}, ErrInvalidToken
 	}
+	ctx, _ = watchFaults(ctx)
 	use, ar, err := s.provider.IntrospectToken(ctx, token, fosite.AccessToken, NewSession())
 	if err == nil && use != fosite.AccessToken {
 		// fosite falls back to refresh tokens; they are not bearer credentials.
 		return TokenInfo{}, ErrInvalidToken
+	}
+	if failure := storeFailure(ctx, err); failure != nil {
+		return TokenInfo{}, fmt.Errorf("check token: %w", failure)
 	}
 	if err != nil {
 		rfc := fosite.ErrorToRFC6749Error(err)

@@ -48,8 +48,12 @@ func WithNow(now func() time.Time) Option { return func(s *Store) { s.now = now 
 // WithMaxEvents sets the approximate bound of the audit event stream.
 func WithMaxEvents(n int64) Option { return func(s *Store) { s.maxEvents = n } }
 
-// New returns a store that keeps its data in c.
+// New returns a store that keeps its data in c. It adds a hook to c that
+// marks every error meaning Redis could not do the work now (down,
+// stalled, loading, out of memory…) with apps.ErrUnavailable, so that an
+// outage is never mistaken for an answer such as "not found".
 func New(c goredis.UniversalClient, opts ...Option) *Store {
+	c.AddHook(unavailableHook{})
 	s := &Store{c: c, rate: redis_rate.NewLimiter(c), prefix: DefaultPrefix, now: time.Now, maxEvents: DefaultMaxEvents}
 	for _, o := range opts {
 		o(s)

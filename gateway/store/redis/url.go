@@ -179,14 +179,16 @@ func safeScheme(s string) string {
 	return safe(s)
 }
 
-// Open parses the URL, connects, checks that Redis answers within timeout
-// and returns a store on it with the client, which the caller closes.
+// Open parses the URL, connects with bounded timeouts (DialTimeout,
+// IOTimeout, PoolTimeout, MaxRetries), checks that Redis answers within
+// timeout and returns a store on it with the client, which the caller
+// closes.
 func Open(ctx context.Context, rawURL string, timeout time.Duration, opts ...Option) (*Store, goredis.UniversalClient, error) {
 	o, err := ParseURL(rawURL)
 	if err != nil {
 		return nil, nil, err
 	}
-	c := goredis.NewUniversalClient(o)
+	c := newClient(o)
 	pctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	s := New(c, opts...)
