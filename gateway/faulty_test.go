@@ -163,6 +163,13 @@ func (f *faultyStore) DeactivateToken(ctx context.Context, kind oauth.TokenKind,
 	return f.Store.DeactivateToken(ctx, kind, sig)
 }
 
+func (f *faultyStore) UseToken(ctx context.Context, u oauth.TokenUse) (oauth.TokenRecord, error) {
+	if err := f.check(ctx, "UseToken"); err != nil {
+		return oauth.TokenRecord{}, err
+	}
+	return f.Store.UseToken(ctx, u)
+}
+
 func (f *faultyStore) RevokeRequest(ctx context.Context, requestID string, kinds ...oauth.TokenKind) error {
 	if err := f.check(ctx, "RevokeRequest"); err != nil {
 		return err

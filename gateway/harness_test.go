@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -122,6 +123,9 @@ func newHarnessSetup(t testing.TB, open func(t testing.TB) gateway.Store, setup 
 	opts := gateway.Options{Store: open(t)}
 	if setup != nil {
 		setup(&cfg, &opts)
+	}
+	if opts.Logger == nil {
+		opts.Logger = debugLogger()
 	}
 	gw, err := gateway.New(context.Background(), cfg, opts)
 	if err != nil {
@@ -359,4 +363,13 @@ func (h *harness) fhirGet(token, path string) (int, map[string]any) {
 	var body map[string]any
 	_ = json.NewDecoder(resp.Body).Decode(&body)
 	return resp.StatusCode, body
+}
+
+// debugLogger logs the gateway to stderr when DEBUGLOG is set, to debug a
+// test; otherwise it is nil and the gateway logs nothing.
+func debugLogger() *slog.Logger {
+	if os.Getenv("DEBUGLOG") == "" {
+		return nil
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, nil))
 }

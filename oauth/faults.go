@@ -182,6 +182,12 @@ func (f faultTokens) RevokeRequest(ctx context.Context, requestID string, kinds 
 	return err
 }
 
+func (f faultTokens) UseToken(ctx context.Context, u TokenUse) (TokenRecord, error) {
+	rec, err := f.TokenStore.UseToken(ctx, u)
+	noteFault(ctx, err)
+	return rec, err
+}
+
 type faultAssertions struct{ AssertionStore }
 
 func (f faultAssertions) UseAssertion(ctx context.Context, id string, exp time.Time) error {

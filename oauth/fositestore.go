@@ -149,6 +149,10 @@ func (s *fositeStore) createProjected(ctx context.Context, kind TokenKind, sig, 
 	}
 	rec := TokenRecord{RequestID: proj.ID, ClientID: proj.ClientID, Active: true,
 		ExpiresAt: exp, AccessSignature: accessSig, Request: data}
+	if w := workOf(ctx); w != nil && (kind == KindAccess || kind == KindRefresh) {
+		w.add(kind, sig, rec) // stored by commit, with the rest of the token request
+		return nil
+	}
 	if err := s.tokens.CreateToken(ctx, kind, sig, rec); err != nil {
 		return fmt.Errorf("store %s: %w", kind, err)
 	}

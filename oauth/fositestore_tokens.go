@@ -26,15 +26,19 @@ func (s *fositeStore) CreateAuthorizeCodeSession(ctx context.Context, sig string
 	return s.create(ctx, KindCode, sig, "", r, r.GetSession().GetExpiresAt(fosite.AuthorizeCode))
 }
 
-// GetAuthorizeCodeSession returns the request of a code; a used code comes
-// back with its request and fosite.ErrInvalidatedAuthorizeCode, so fosite can
-// revoke every token issued from it.
+// GetAuthorizeCodeSession returns the request of a code. A used code is a
+// reuse (RFC 6749 §4.1.2): the grant and every token issued from it are
+// revoked here, whichever of fosite's two reads of the code sees it, and
+// the request comes back with fosite.ErrInvalidatedAuthorizeCode.
 func (s *fositeStore) GetAuthorizeCodeSession(ctx context.Context, sig string, session fosite.Session) (fosite.Requester, error) {
 	l, err := s.get(ctx, KindCode, sig, session)
 	switch {
 	case err != nil:
 		return nil, err
 	case !l.active:
+		if err := s.revokeGrant(ctx, l.req.GetID()); err != nil {
+			return nil, err
+		}
 		return l.req, fosite.ErrInvalidatedAuthorizeCode
 	case !l.live:
 		return nil, fosite.ErrNotFound
@@ -43,8 +47,13 @@ func (s *fositeStore) GetAuthorizeCodeSession(ctx context.Context, sig string, s
 }
 
 // InvalidateAuthorizeCodeSession marks a code used, atomically: of two
-// concurrent exchanges only one gets past this point.
+// concurrent exchanges only one gets past this point. In a token request
+// the code is marked used by commit, together with the tokens it issues.
 func (s *fositeStore) InvalidateAuthorizeCodeSession(ctx context.Context, sig string) error {
+	if w := workOf(ctx); w != nil {
+		w.spend(KindCode, sig, false)
+		return nil
+	}
 	if _, err := s.tokens.DeactivateToken(ctx, KindCode, sig); err != nil {
 		return fmt.Errorf("invalidate code: %w", err)
 	}
@@ -95,10 +104,15 @@ func (s *fositeStore) DeleteRefreshTokenSession(ctx context.Context, sig string)
 }
 
 // RotateRefreshToken retires a refresh token as it is used: an atomic
-// check-and-set, so of many concurrent refreshes exactly one succeeds; the
-// rest get ErrInactiveToken, which fosite answers with invalid_request.
-// The access token issued with the old refresh token is removed too.
+// check-and-set, so of many concurrent refreshes exactly one succeeds.
+// The access token issued with the old refresh token is removed too. In a
+// token request this happens in commit, in the same step that stores the
+// new tokens, so a failure leaves the old refresh token usable.
 func (s *fositeStore) RotateRefreshToken(ctx context.Context, _ string, sig string) error {
+	if w := workOf(ctx); w != nil {
+		w.spend(KindRefresh, sig, true)
+		return nil
+	}
 	rec, err := s.tokens.DeactivateToken(ctx, KindRefresh, sig)
 	switch {
 	case errors.Is(err, ErrInactive):
@@ -149,8 +163,13 @@ func (s *fositeStore) GetPKCERequestSession(ctx context.Context, sig string, ses
 	return l.req, err
 }
 
-// DeletePKCERequestSession removes the PKCE request of a used code.
+// DeletePKCERequestSession removes the PKCE request of a used code; in a
+// token request, in commit, so that a failed exchange can be retried.
 func (s *fositeStore) DeletePKCERequestSession(ctx context.Context, sig string) error {
+	if w := workOf(ctx); w != nil {
+		w.remove(KindPKCE, sig)
+		return nil
+	}
 	return s.tokens.DeleteToken(ctx, KindPKCE, sig)
 }
 
@@ -168,7 +187,12 @@ func (s *fositeStore) GetOpenIDConnectSession(ctx context.Context, code string, 
 	return l.req, err
 }
 
-// DeleteOpenIDConnectSession removes the OpenID request of a used code.
+// DeleteOpenIDConnectSession removes the OpenID request of a used code;
+// in a token request, in commit.
 func (s *fositeStore) DeleteOpenIDConnectSession(ctx context.Context, code string) error {
+	if w := workOf(ctx); w != nil {
+		w.remove(KindOIDC, code)
+		return nil
+	}
 	return s.tokens.DeleteToken(ctx, KindOIDC, code)
 }

@@ -44,8 +44,9 @@ type TokenRecord struct {
 // ExpiresAt+InactiveTail, so that a used code or a rotated refresh token is
 // still recognised (and its reuse detected) for a while after its expiry.
 //
-// Multi-key operations are atomic: DeactivateToken is a check-and-set, and
-// RevokeRequest removes every record of the request or none.
+// Multi-key operations are atomic: DeactivateToken is a check-and-set,
+// RevokeRequest removes every record of the request or none, and UseToken
+// applies all of its changes or none.
 type TokenStore interface {
 	// CreateToken stores a record and adds it to its request's index.
 	CreateToken(ctx context.Context, kind TokenKind, signature string, rec TokenRecord) error
@@ -63,6 +64,38 @@ type TokenStore interface {
 	// requestID. No kinds means all kinds. A request with no records is not
 	// an error.
 	RevokeRequest(ctx context.Context, requestID string, kinds ...TokenKind) error
+	// UseToken is the token endpoint's one write, applied all at once or
+	// not at all: it turns the active record (u.Kind, u.Signature)
+	// inactive, removes the records u.Drop names and, with u.DropAccess,
+	// the access token the used record names (AccessSignature), and stores
+	// u.Issue. It returns the used record as it was. If that record is
+	// already inactive it changes nothing and returns ErrInactive (with the
+	// record); if there is none, ErrNotFound. Every record dropped or
+	// issued must belong to the used record's request; otherwise nothing
+	// changes and an error is returned.
+	UseToken(ctx context.Context, u TokenUse) (TokenRecord, error)
+}
+
+// TokenRef names one token record.
+type TokenRef struct {
+	Kind      TokenKind
+	Signature string
+}
+
+// IssuedToken is a record UseToken stores.
+type IssuedToken struct {
+	TokenRef
+	Record TokenRecord
+}
+
+// TokenUse is what one successful token request writes: the code or
+// refresh token it uses up, the records that go with it, and the tokens
+// it issues. See TokenStore.UseToken.
+type TokenUse struct {
+	TokenRef              // the code or refresh token being used
+	DropAccess bool       // also remove the access token issued with the used record
+	Drop       []TokenRef // other records of the request to remove (a code's PKCE and OpenID sessions)
+	Issue      []IssuedToken
 }
 
 // InactiveTail is how long a record is kept past its expiry, so that reuse

@@ -17,7 +17,7 @@ import (
 // refresh_token grants. The response adds SMART's `patient` launch context
 // and says "Bearer" as SMART's examples do.
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
+	ctx := beginWork(r.Context())
 	session := NewSession()
 	ar, err := fosite.AccessRequester(nil), checkTokenForm(r)
 	if err == nil && s.clientThrottled(ctx, w, r) {
@@ -32,6 +32,9 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp, err := s.provider.NewAccessResponse(ctx, ar)
+	if err == nil {
+		err = s.store.commit(ctx) // the request's one write; nothing is stored before it
+	}
 	if err != nil {
 		s.tokenRefused(ctx, w, ar, ar.GetClient().GetID(), "token response refused", err)
 		return
@@ -54,6 +57,7 @@ func (s *Server) tokenRefused(ctx context.Context, w http.ResponseWriter, ar fos
 		s.audit(ctx, apps.Event{Action: "token", Outcome: "error", ClientID: clientID, Reason: "store failed"})
 		return
 	}
+	err = tokenError(err)
 	s.audit(ctx, apps.Event{Action: "token", Outcome: "denied", ClientID: clientID, Reason: fosite.ErrorToRFC6749Error(err).ErrorField})
 	s.logOAuthError(ctx, what, err)
 	challengeClient(w, err)

@@ -13,7 +13,13 @@ import (
 func (s *Store) CreateToken(_ context.Context, kind oauth.TokenKind, signature string, rec oauth.TokenRecord) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	k := tokenKey{kind, signature}
+	s.putToken(tokenKey{kind, signature}, rec)
+	s.wrote()
+	return nil
+}
+
+// putToken stores a copy of rec under k and indexes it. The caller holds s.mu.
+func (s *Store) putToken(k tokenKey, rec oauth.TokenRecord) {
 	if _, ok := s.tokens[k]; ok {
 		s.removeToken(k)
 	}
@@ -24,8 +30,46 @@ func (s *Store) CreateToken(_ context.Context, kind oauth.TokenKind, signature s
 		s.byRequest[rec.RequestID] = idx
 	}
 	idx[k] = struct{}{}
+}
+
+// UseToken turns the used record inactive, removes the dropped records
+// and stores the issued ones, under one lock: all or nothing.
+func (s *Store) UseToken(_ context.Context, u oauth.TokenUse) (oauth.TokenRecord, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := tokenKey{u.Kind, u.Signature}
+	rec, ok := s.live(k)
+	if !ok {
+		return oauth.TokenRecord{}, fmt.Errorf("use %s token: %w", u.Kind, oauth.ErrNotFound)
+	}
+	if !rec.Active {
+		return copyRecord(rec), fmt.Errorf("use %s token: %w", u.Kind, oauth.ErrInactive)
+	}
+	drop := slices.Clone(u.Drop)
+	if u.DropAccess && rec.AccessSignature != "" {
+		drop = append(drop, oauth.TokenRef{Kind: oauth.KindAccess, Signature: rec.AccessSignature})
+	}
+	for _, d := range drop {
+		if other, ok := s.tokens[tokenKey{d.Kind, d.Signature}]; ok && other.RequestID != rec.RequestID {
+			return oauth.TokenRecord{}, fmt.Errorf("use %s token: %s record %s belongs to another request", u.Kind, d.Kind, d.Signature)
+		}
+	}
+	for _, is := range u.Issue {
+		if is.Record.RequestID != rec.RequestID {
+			return oauth.TokenRecord{}, fmt.Errorf("use %s token: issued %s belongs to another request", u.Kind, is.Kind)
+		}
+	}
+	was := copyRecord(rec)
+	rec.Active = false
+	s.tokens[k] = rec
+	for _, d := range drop {
+		s.removeToken(tokenKey{d.Kind, d.Signature})
+	}
+	for _, is := range u.Issue {
+		s.putToken(tokenKey{is.Kind, is.Signature}, is.Record)
+	}
 	s.wrote()
-	return nil
+	return was, nil
 }
 
 // GetToken returns the record, active or not, or oauth.ErrNotFound when it

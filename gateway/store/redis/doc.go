@@ -59,6 +59,16 @@
 //   - DeleteToken removes the record and its index entry in one script,
 //     then the pointer. If it fails between the two, the leftover pointer
 //     is harmless and expires.
+//   - UseToken, the token endpoint's one write, reads the pointers of the
+//     used record and of the records to drop (all must name the same
+//     request), writes the pointers of the records it issues, then runs
+//     one script in the request's slot that checks-and-sets the used
+//     record, deletes the dropped records and writes the issued ones. A
+//     pointer without its record reads as not found, so nothing a reader
+//     can see changes before the script, and the script changes all or
+//     nothing: a failure anywhere leaves the code or refresh token usable
+//     for the client's retry. If the script refuses (the token was used
+//     meanwhile), the new pointers are deleted again.
 //
 // # Expiry
 //

@@ -14,26 +14,34 @@ import (
 	"github.com/patientaccess/gateway/oauth"
 )
 
+// extendIndexLua defines extend(index, deadline): make the index live at
+// least until deadline (ms), so it outlives every record it lists.
+const extendIndexLua = `
+local function extend(index, deadline)
+  local cur = redis.pcall('PEXPIRETIME', index)
+  if type(cur) ~= 'number' then -- before Redis 7.0: derive it from PTTL
+    cur = redis.call('PTTL', index)
+    if cur >= 0 then
+      local t = redis.call('TIME')
+      cur = cur + tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    end
+  end
+  if cur < deadline then redis.call('PEXPIREAT', index, deadline) end
+end
+`
+
 // The token scripts. Scripts are immutable values; Run sends EVALSHA and
 // falls back to EVAL when the server does not have the script yet.
 var (
 	// createTokenScript writes a record and adds it to its request's index,
 	// keeping the index alive as long as its longest-lived record.
 	// KEYS: record, index. ARGV: record JSON, active flag, deadline (ms), index member.
-	createTokenScript = goredis.NewScript(`
+	createTokenScript = goredis.NewScript(extendIndexLua + `
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'rec', ARGV[1], 'active', ARGV[2])
 redis.call('PEXPIREAT', KEYS[1], ARGV[3])
 redis.call('SADD', KEYS[2], ARGV[4])
-local cur = redis.pcall('PEXPIRETIME', KEYS[2])
-if type(cur) ~= 'number' then -- before Redis 7.0: derive it from PTTL
-  cur = redis.call('PTTL', KEYS[2])
-  if cur >= 0 then
-    local t = redis.call('TIME')
-    cur = cur + tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-  end
-end
-if cur < tonumber(ARGV[3]) then redis.call('PEXPIREAT', KEYS[2], ARGV[3]) end
+extend(KEYS[2], tonumber(ARGV[3]))
 return 1`)
 
 	// deactivateScript is the check-and-set on one record key. It returns

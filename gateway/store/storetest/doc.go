@@ -21,8 +21,8 @@
 //     (an Expirer: Redis's TIME), by also letting real time pass under a
 //     limit of half a second.
 //   - Atomicity is tested only where a race is observable through the
-//     interface: 50 goroutines deactivating one record must yield exactly
-//     one success. RevokeRequest's all-or-nothing promise under failure
+//     interface: 50 goroutines deactivating or using one record must yield
+//     exactly one success, and only the winner's issued records exist. RevokeRequest's all-or-nothing promise under failure
 //     (a connection dropped mid-way) is argued in the Redis backend's
 //     doc.go, not tested here.
 //

@@ -87,6 +87,10 @@ func Run(t *testing.T, open Opener) {
 		{"LimiterBurst", testLimiterBurst},
 		{"LimiterWindow", testLimiterWindow},
 		{"LimiterRace", testLimiterRace},
+		{"TokenUseCode", testTokenUseCode},
+		{"TokenUseRefresh", testTokenUseRefresh},
+		{"TokenUseOtherRequest", testTokenUseOtherRequest},
+		{"TokenUseRace", testTokenUseRace},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
