@@ -135,20 +135,22 @@ func (r *Registry) Decide(ctx context.Context, clientID string, to Status, reaso
 	if err != nil {
 		return App{}, err
 	}
-	app, err := r.Store.GetApp(ctx, clientID)
-	if err != nil {
-		return App{}, fmt.Errorf("decide app: %w", err)
-	}
 	now := r.now()
-	app.Status, app.StatusReason, app.UpdatedAt = to, reason, now
-	if to != StatusApproved {
-		// Strictly after now, so a grant made in the same clock tick as the
-		// decision is cut off too (the check is CreatedAt.Before).
-		if cut := now.Add(time.Nanosecond); cut.After(app.TokensValidAfter) {
-			app.TokensValidAfter = cut
+	// A compare-and-set on the app: a decision racing another applies to
+	// what the other stored, so a suspension's TokensValidAfter is never
+	// overwritten by an approval that read the app before it.
+	app, err := r.Store.UpdateApp(ctx, clientID, func(app App) (App, error) {
+		app.Status, app.StatusReason, app.UpdatedAt = to, reason, now
+		if to != StatusApproved {
+			// Strictly after now, so a grant made in the same clock tick as the
+			// decision is cut off too (the check is CreatedAt.Before).
+			if cut := now.Add(time.Nanosecond); cut.After(app.TokensValidAfter) {
+				app.TokensValidAfter = cut
+			}
 		}
-	}
-	if err := r.Store.UpdateApp(ctx, app); err != nil {
+		return app, nil
+	})
+	if err != nil {
 		return App{}, fmt.Errorf("decide app: %w", err)
 	}
 	if err := r.record(ctx, Event{Action: action, ClientID: clientID, Reason: reason}); err != nil {

@@ -48,17 +48,22 @@ func (f *fakeStore) GetApp(_ context.Context, id string) (App, error) {
 	return a, nil
 }
 
-func (f *fakeStore) UpdateApp(_ context.Context, a App) error {
+func (f *fakeStore) UpdateApp(_ context.Context, id string, change func(App) (App, error)) (App, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.failWrite != nil {
-		return f.failWrite
+		return App{}, f.failWrite
 	}
-	if _, ok := f.apps[a.ClientID]; !ok {
-		return ErrNotFound
+	a, ok := f.apps[id]
+	if !ok {
+		return App{}, ErrNotFound
 	}
-	f.apps[a.ClientID] = a
-	return nil
+	a, err := change(a)
+	if err != nil {
+		return App{}, err
+	}
+	f.apps[id] = a
+	return a, nil
 }
 
 func (f *fakeStore) ListApps(context.Context) ([]App, error) {

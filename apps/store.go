@@ -13,8 +13,13 @@ type Store interface {
 	CreateApp(ctx context.Context, a App) error
 	// GetApp returns the app with that client id, or ErrNotFound.
 	GetApp(ctx context.Context, clientID string) (App, error)
-	// UpdateApp replaces an existing app; ErrNotFound if there is none.
-	UpdateApp(ctx context.Context, a App) error
+	// UpdateApp changes an app by compare-and-set: it reads the app, calls
+	// change with it and stores what change returns, only if the app was
+	// not changed meanwhile; otherwise it reads again and calls change
+	// again (so change must have no side effects). It returns the stored
+	// app; ErrNotFound if there is none; change's error, with nothing
+	// stored, if change fails. change may not alter the client id.
+	UpdateApp(ctx context.Context, clientID string, change func(App) (App, error)) (App, error)
 	// ListApps returns every app, oldest registration first.
 	ListApps(ctx context.Context) ([]App, error)
 

@@ -79,11 +79,11 @@ func (f *faultyStore) GetApp(ctx context.Context, id string) (apps.App, error) {
 	return f.Store.GetApp(ctx, id)
 }
 
-func (f *faultyStore) UpdateApp(ctx context.Context, a apps.App) error {
+func (f *faultyStore) UpdateApp(ctx context.Context, id string, change func(apps.App) (apps.App, error)) (apps.App, error) {
 	if err := f.check(ctx, "UpdateApp"); err != nil {
-		return err
+		return apps.App{}, err
 	}
-	return f.Store.UpdateApp(ctx, a)
+	return f.Store.UpdateApp(ctx, id, change)
 }
 
 func (f *faultyStore) ListApps(ctx context.Context) ([]apps.App, error) {

@@ -33,16 +33,25 @@ func (s *Store) GetApp(_ context.Context, clientID string) (apps.App, error) {
 	return copyApp(a), nil
 }
 
-// UpdateApp replaces an existing app; apps.ErrNotFound if there is none.
-func (s *Store) UpdateApp(_ context.Context, a apps.App) error {
+// UpdateApp changes an app under the store's lock, so no other change can
+// come between the read and the write; apps.ErrNotFound if there is none.
+func (s *Store) UpdateApp(_ context.Context, clientID string, change func(apps.App) (apps.App, error)) (apps.App, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.apps[a.ClientID]; !ok {
-		return fmt.Errorf("update app: %w", apps.ErrNotFound)
+	cur, ok := s.apps[clientID]
+	if !ok {
+		return apps.App{}, fmt.Errorf("update app: %w", apps.ErrNotFound)
 	}
-	s.apps[a.ClientID] = copyApp(a)
+	next, err := change(copyApp(cur))
+	if err != nil {
+		return apps.App{}, fmt.Errorf("update app: %w", err)
+	}
+	if next.ClientID != clientID {
+		return apps.App{}, fmt.Errorf("update app: the client id cannot change (%q to %q)", clientID, next.ClientID)
+	}
+	s.apps[clientID] = copyApp(next)
 	s.wrote()
-	return nil
+	return copyApp(next), nil
 }
 
 // ListApps returns every app, oldest CreatedAt first (ties by client id).

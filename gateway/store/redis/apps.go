@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"time"
 
@@ -14,38 +15,95 @@ import (
 	"github.com/patientaccess/gateway/apps"
 )
 
-// putAppScript sets an app's JSON only if absent (ARGV[4] = "NX") or only
-// if present ("XX"), and indexes its id. It returns 1 if it wrote.
-// KEYS: app, index. ARGV: app JSON, score, client id, mode.
-var putAppScript = goredis.NewScript(`
-if not redis.call('SET', KEYS[1], ARGV[1], ARGV[4]) then return 0 end
+// createAppScript sets an app's JSON only if absent, and indexes its id.
+// It returns 1 if it wrote. KEYS: app, index. ARGV: app JSON, score, client id.
+var createAppScript = goredis.NewScript(`
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX') then return 0 end
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
 return 1`)
 
 // CreateApp stores a new app; apps.ErrAlreadyExists if the client id is taken.
 func (s *Store) CreateApp(ctx context.Context, a apps.App) error {
-	return s.putApp(ctx, a, "NX", "create app", apps.ErrAlreadyExists)
-}
-
-// UpdateApp replaces an existing app; apps.ErrNotFound if there is none.
-func (s *Store) UpdateApp(ctx context.Context, a apps.App) error {
-	return s.putApp(ctx, a, "XX", "update app", apps.ErrNotFound)
-}
-
-func (s *Store) putApp(ctx context.Context, a apps.App, mode, what string, refused error) error {
 	data, err := json.Marshal(a)
 	if err != nil {
-		return fmt.Errorf("redis: %s: %w", what, err)
+		return fmt.Errorf("redis: create app: %w", err)
 	}
 	keys := []string{s.appKey(a.ClientID), s.appIndexKey()}
-	wrote, err := putAppScript.Run(ctx, s.c, keys, data, a.CreatedAt.UnixMilli(), a.ClientID, mode).Int()
+	wrote, err := createAppScript.Run(ctx, s.c, keys, data, a.CreatedAt.UnixMilli(), a.ClientID).Int()
 	if err != nil {
-		return fmt.Errorf("redis: %s: %w", what, err)
+		return fmt.Errorf("redis: create app: %w", err)
 	}
 	if wrote != 1 {
-		return fmt.Errorf("redis: %s: %w", what, refused)
+		return fmt.Errorf("redis: create app: %w", apps.ErrAlreadyExists)
 	}
 	return nil
+}
+
+// maxAppAttempts bounds UpdateApp's optimistic retries: each round lets at
+// least one of the racing changes through, so this many concurrent
+// decisions on one app always land.
+const maxAppAttempts = 64
+
+// UpdateApp changes an app by compare-and-set: WATCH the app's key, read
+// it, call change, and write it back (and its index entry) in MULTI/EXEC,
+// which Redis refuses if the key changed since the WATCH; then it starts
+// again, up to maxAppAttempts times. apps.ErrNotFound if there is none.
+func (s *Store) UpdateApp(ctx context.Context, clientID string, change func(apps.App) (apps.App, error)) (apps.App, error) {
+	key := s.appKey(clientID)
+	var next apps.App
+	update := func(tx *goredis.Tx) error {
+		var cur apps.App
+		if err := getJSON(ctx, tx, key, &cur); err != nil {
+			return err
+		}
+		var err error
+		if next, err = change(cur); err != nil {
+			return changeError{err}
+		}
+		if next.ClientID != clientID {
+			return changeError{fmt.Errorf("the client id cannot change (%q to %q)", clientID, next.ClientID)}
+		}
+		data, err := json.Marshal(next)
+		if err != nil {
+			return err
+		}
+		_, err = tx.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+			p.Set(ctx, key, data, 0)
+			p.ZAdd(ctx, s.appIndexKey(), goredis.Z{Score: float64(next.CreatedAt.UnixMilli()), Member: clientID})
+			return nil
+		})
+		return err
+	}
+	for attempt := range maxAppAttempts {
+		err := s.c.Watch(ctx, update, key)
+		var ce changeError
+		switch {
+		case err == nil:
+			return next, nil
+		case errors.As(err, &ce):
+			return apps.App{}, fmt.Errorf("redis: update app: %w", ce.err)
+		case !errors.Is(err, goredis.TxFailedErr):
+			return apps.App{}, fmt.Errorf("redis: update app: %w", err)
+		}
+		backoff(ctx, attempt)
+	}
+	return apps.App{}, fmt.Errorf("redis: update app: gave up after %d conflicting writes", maxAppAttempts)
+}
+
+// changeError carries the error of UpdateApp's change function out of the
+// transaction, apart from Redis's own.
+type changeError struct{ err error }
+
+func (e changeError) Error() string { return e.err.Error() }
+
+// backoff waits a little, more after each conflict, with jitter, so that
+// racing writers stop colliding.
+func backoff(ctx context.Context, attempt int) {
+	d := time.Duration(rand.Int64N(int64(time.Millisecond) << min(attempt, 4)))
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
 }
 
 // GetApp returns the app with that client id, or apps.ErrNotFound.

@@ -20,18 +20,20 @@ func everyMethod(s *redis.Store) map[string]error {
 	now := time.Now()
 	rec := oauth.TokenRecord{RequestID: "r1", Active: true, ExpiresAt: now.Add(time.Hour)}
 	calls := map[string]func() error{
-		"Ping":            func() error { return s.Ping(ctx) },
-		"CreateApp":       func() error { return s.CreateApp(ctx, apps.App{ClientID: "a1", CreatedAt: now}) },
-		"CreateGrant":     func() error { return s.CreateGrant(ctx, apps.Grant{ID: "g1", Member: "alice", CreatedAt: now}) },
-		"RevokeGrant":     func() error { return s.RevokeGrant(ctx, "g1", now) },
-		"AppendEvent":     func() error { return s.AppendEvent(ctx, apps.Event{Time: now, Action: "token"}) },
-		"PutMember":       func() error { return s.PutMember(ctx, oauth.Member{Username: "alice"}) },
-		"PutSession":      func() error { return s.PutSession(ctx, oauth.LoginSession{ID: "s1", ExpiresAt: now.Add(time.Hour)}) },
-		"DeleteSession":   func() error { return s.DeleteSession(ctx, "s1") },
-		"CreateToken":     func() error { return s.CreateToken(ctx, oauth.KindAccess, "sig1", rec) },
-		"DeleteToken":     func() error { return s.DeleteToken(ctx, oauth.KindAccess, "sig1") },
-		"RevokeRequest":   func() error { return s.RevokeRequest(ctx, "r1") },
-		"UpdateApp":       func() error { return s.UpdateApp(ctx, apps.App{ClientID: "a1", CreatedAt: now}) },
+		"Ping":          func() error { return s.Ping(ctx) },
+		"CreateApp":     func() error { return s.CreateApp(ctx, apps.App{ClientID: "a1", CreatedAt: now}) },
+		"CreateGrant":   func() error { return s.CreateGrant(ctx, apps.Grant{ID: "g1", Member: "alice", CreatedAt: now}) },
+		"RevokeGrant":   func() error { return s.RevokeGrant(ctx, "g1", now) },
+		"AppendEvent":   func() error { return s.AppendEvent(ctx, apps.Event{Time: now, Action: "token"}) },
+		"PutMember":     func() error { return s.PutMember(ctx, oauth.Member{Username: "alice"}) },
+		"PutSession":    func() error { return s.PutSession(ctx, oauth.LoginSession{ID: "s1", ExpiresAt: now.Add(time.Hour)}) },
+		"DeleteSession": func() error { return s.DeleteSession(ctx, "s1") },
+		"CreateToken":   func() error { return s.CreateToken(ctx, oauth.KindAccess, "sig1", rec) },
+		"DeleteToken":   func() error { return s.DeleteToken(ctx, oauth.KindAccess, "sig1") },
+		"RevokeRequest": func() error { return s.RevokeRequest(ctx, "r1") },
+		"UpdateApp": func() error {
+			return second(s.UpdateApp(ctx, "a1", func(a apps.App) (apps.App, error) { return a, nil }))
+		},
 		"DeactivateToken": func() error { return second(s.DeactivateToken(ctx, oauth.KindRefresh, "sig1")) },
 		"GetToken":        func() error { return second(s.GetToken(ctx, oauth.KindAccess, "sig1")) },
 		"GetApp":          func() error { return second(s.GetApp(ctx, "a1")) },

@@ -2,7 +2,9 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,7 +31,8 @@ func testAppsCRUD(t *testing.T, b Backend, c *Clock) {
 	ctx := context.Background()
 	_, err := b.GetApp(ctx, "app1")
 	wantErr(t, "get missing app", err, apps.ErrNotFound)
-	wantErr(t, "update missing app", b.UpdateApp(ctx, newApp("app1", c.Now())), apps.ErrNotFound)
+	_, err = b.UpdateApp(ctx, "app1", func(a apps.App) (apps.App, error) { return a, nil })
+	wantErr(t, "update missing app", err, apps.ErrNotFound)
 
 	a := newApp("app1", c.Now())
 	wantErr(t, "create app", b.CreateApp(ctx, a), nil)
@@ -43,12 +46,64 @@ func testAppsCRUD(t *testing.T, b Backend, c *Clock) {
 	got, _ = b.GetApp(ctx, "app1")
 	wantEqual(t, "app after refused duplicate", got.Name, a.Name)
 
+	seen := apps.App{}
+	updated, err := b.UpdateApp(ctx, "app1", func(cur apps.App) (apps.App, error) {
+		seen = cur
+		cur.Status, cur.StatusReason, cur.UpdatedAt = apps.StatusSuspended, "key leaked", c.Now().Add(time.Minute)
+		cur.SecretHash = nil
+		return cur, nil
+	})
+	wantErr(t, "update app", err, nil)
+	wantEqual(t, "app the change saw", seen, a)
 	a.Status, a.StatusReason, a.UpdatedAt = apps.StatusSuspended, "key leaked", c.Now().Add(time.Minute)
 	a.SecretHash = nil
-	wantErr(t, "update app", b.UpdateApp(ctx, a), nil)
+	wantEqual(t, "app UpdateApp returned", updated, a)
 	got, err = b.GetApp(ctx, "app1")
 	wantErr(t, "get updated app", err, nil)
 	wantEqual(t, "updated app", got, a)
+
+	refused := errors.New("refused by the change")
+	_, err = b.UpdateApp(ctx, "app1", func(cur apps.App) (apps.App, error) {
+		cur.Name = "Changed"
+		return cur, refused
+	})
+	wantErr(t, "update refused by its change", err, refused)
+	_, err = b.UpdateApp(ctx, "app1", func(cur apps.App) (apps.App, error) {
+		cur.ClientID = "app2"
+		return cur, nil
+	})
+	if err == nil {
+		t.Fatal("an update that changed the client id succeeded")
+	}
+	got, _ = b.GetApp(ctx, "app1")
+	wantEqual(t, "app after refused updates", got, a)
+	_, err = b.GetApp(ctx, "app2")
+	wantErr(t, "app under the changed id", err, apps.ErrNotFound)
+}
+
+// testAppsUpdateRace: concurrent updates of one app all land; none is
+// lost to another that read the app before it wrote.
+func testAppsUpdateRace(t *testing.T, b Backend, c *Clock) {
+	ctx := context.Background()
+	wantErr(t, "create app", b.CreateApp(ctx, newApp("app1", c.Now())), nil)
+	const n = 20
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			_, err := b.UpdateApp(ctx, "app1", func(a apps.App) (apps.App, error) {
+				a.Scopes = append(a.Scopes, fmt.Sprint("patient/T", i, ".rs"))
+				return a, nil
+			})
+			if err != nil {
+				t.Errorf("update %d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	got, _ := b.GetApp(ctx, "app1")
+	if want := len(newApp("app1", c.Now()).Scopes) + n; len(got.Scopes) != want {
+		t.Fatalf("after %d concurrent updates the app has %d scopes, want %d: updates were lost", n, len(got.Scopes), want)
+	}
 }
 
 func testAppsListOrder(t *testing.T, b Backend, c *Clock) {

@@ -68,6 +68,8 @@ func Run(t *testing.T, open Opener) {
 		{"AppsCRUD", testAppsCRUD},
 		{"AppsListOrder", testAppsListOrder},
 		{"AppsCopies", testAppsCopies},
+		{"AppsUpdateRace", testAppsUpdateRace},
+		{"DecideRace", testDecideRace},
 		{"Grants", testGrants},
 		{"GrantsRevoke", testGrantsRevoke},
 		{"Events", testEvents},
