@@ -2,7 +2,10 @@ package apps
 
 import (
 	"context"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Event is one audit record: an OAuth decision or a FHIR access. It names
@@ -24,4 +27,60 @@ type Event struct {
 // block the request on anything but the store write.
 type Auditor interface {
 	Record(ctx context.Context, e Event) error
+}
+
+// Bounds of the fields of a stored Event. Some fields come from requests
+// nobody has authenticated yet (the client_id of a refused token request),
+// so each is cut to its bound before it is stored: one event is at most a
+// few kilobytes, whatever a caller sends.
+const (
+	MaxEventField         = 128  // Action, Outcome, Member, Patient, ClientID, RequestID, each resource type (bytes)
+	MaxEventReason        = 1024 // Reason (bytes; an admin's decision reason is at most 1000)
+	MaxEventResourceTypes = 16   // entries of ResourceTypes
+)
+
+// DefaultAuditRetention is how long a store keeps audit events unless told
+// otherwise: events older than this are dropped, however few there are,
+// and none younger, however many.
+const DefaultAuditRetention = 90 * 24 * time.Hour
+
+// Bounded returns the event with every field cut to its bound (a cut field
+// ends in "…") and control characters replaced, ready to store.
+func (e Event) Bounded() Event {
+	for _, f := range []*string{&e.Action, &e.Outcome, &e.Member, &e.Patient, &e.ClientID, &e.RequestID} {
+		*f = bound(*f, MaxEventField)
+	}
+	e.Reason = bound(e.Reason, MaxEventReason)
+	if len(e.ResourceTypes) > MaxEventResourceTypes {
+		e.ResourceTypes = e.ResourceTypes[:MaxEventResourceTypes]
+	}
+	if e.ResourceTypes != nil {
+		types := make([]string, len(e.ResourceTypes))
+		for i, t := range e.ResourceTypes {
+			types[i] = bound(t, MaxEventField)
+		}
+		e.ResourceTypes = types
+	}
+	return e
+}
+
+// bound replaces control characters and invalid UTF-8 in s with U+FFFD,
+// then cuts it to at most max bytes on a rune boundary, marking a cut with
+// "…".
+func bound(s string, max int) string {
+	const mark = "…"
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return utf8.RuneError
+		}
+		return r
+	}, strings.ToValidUTF8(s, string(utf8.RuneError)))
+	if len(s) <= max {
+		return s
+	}
+	cut := max - len(mark)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + mark
 }

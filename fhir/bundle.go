@@ -133,13 +133,14 @@ func (c *call) respond(s searchRequest, page Page) {
 		c.sourceFailed("fhir: encode searchset", err)
 		return
 	}
-	writeResource(c.w, body)
 	for _, e := range included {
 		if !slices.Contains(c.event.ResourceTypes, e.facts.Type) {
 			c.event.ResourceTypes = append(c.event.ResourceTypes, e.facts.Type)
 		}
 	}
-	c.finish("success", "", len(entries)+len(included))
+	if c.disclosed(len(entries) + len(included)) {
+		writeResource(c.w, body)
+	}
 }
 
 // checked is a resource that passed the constraint.

@@ -33,16 +33,21 @@ func (f fakeTokens) CheckToken(_ context.Context, token string) (Access, error) 
 	return a, nil
 }
 
-// fakeAudit keeps the events it is given.
+// fakeAudit keeps the events it is given, or fails with err when set.
 type fakeAudit struct {
 	mu     sync.Mutex
 	events []Event
+	err    error
 }
 
-func (a *fakeAudit) RecordFHIR(_ context.Context, e Event) {
+func (a *fakeAudit) RecordFHIR(_ context.Context, e Event) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if a.err != nil {
+		return a.err
+	}
 	a.events = append(a.events, e)
+	return nil
 }
 
 func (a *fakeAudit) take() []Event {

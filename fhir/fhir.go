@@ -43,9 +43,11 @@ type Event struct {
 	Count         int // resources returned
 }
 
-// Auditor records FHIR access events.
+// Auditor records FHIR access events. A disclosure is recorded before it
+// is made: when RecordFHIR fails for a success, nothing is served and the
+// client gets 503 (a FHIR disclosure that cannot be recorded is not made).
 type Auditor interface {
-	RecordFHIR(ctx context.Context, e Event)
+	RecordFHIR(ctx context.Context, e Event) error
 }
 
 // OAuthURIs are the authorization server's endpoints, for the

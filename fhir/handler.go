@@ -226,11 +226,32 @@ func (c *call) upstreamFault(why error) {
 	c.fail(http.StatusBadGateway, "exception", "The member data source gave an answer that could not be used.", "upstream fault: "+why.Error())
 }
 
+// finish records the call's audit event. A refusal is answered whether or
+// not it could be recorded (it discloses nothing); the failure is logged.
 func (c *call) finish(outcome, reason string, count int) {
-	c.event.Outcome, c.event.Reason, c.event.Count = outcome, reason, count
-	if c.h.Audit != nil {
-		c.h.Audit.RecordFHIR(c.r.Context(), c.event)
+	if err := c.record(outcome, reason, count); err != nil {
+		c.h.logger().ErrorContext(c.r.Context(), "fhir: audit event not recorded", "outcome", outcome, "err", err)
 	}
+}
+
+func (c *call) record(outcome, reason string, count int) error {
+	c.event.Outcome, c.event.Reason, c.event.Count = outcome, reason, count
+	if c.h.Audit == nil {
+		return nil
+	}
+	return c.h.Audit.RecordFHIR(c.r.Context(), c.event)
+}
+
+// disclosed records a successful access of count resources before anything
+// is written; it reports false, having answered 503, when the record could
+// not be made, so that nothing is disclosed without an audit record.
+func (c *call) disclosed(count int) bool {
+	if err := c.record("success", "", count); err != nil {
+		c.h.logger().ErrorContext(c.r.Context(), "fhir: audit event not recorded, nothing served (503)", "type", c.name, "err", err)
+		writeUnavailable(c.w, "the access could not be recorded in the audit trail, so nothing was served; retry later")
+		return false
+	}
+	return true
 }
 
 func outcomeFor(status int) string {
@@ -286,9 +307,11 @@ func (h *Handler) serveRead(w http.ResponseWriter, r *http.Request) {
 		c.deny(d)
 		return
 	}
+	if !c.disclosed(1) {
+		return
+	}
 	setVersionHeaders(w.Header(), facts)
 	writeResource(w, raw)
-	c.finish("success", "", 1)
 }
 
 func writeResource(w http.ResponseWriter, body []byte) {

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/patientaccess/gateway/apps"
 )
 
 // Config is everything an operator can set. Each field names its flag and
@@ -71,7 +73,7 @@ type Config struct {
 const (
 	DefaultRequestTimeout  = 10 * time.Second
 	DefaultShutdownTimeout = 15 * time.Second
-	DefaultAuditRetention  = 90 * 24 * time.Hour
+	DefaultAuditRetention  = apps.DefaultAuditRetention
 )
 
 // ParseConfig reads the `serve` flags and the environment.

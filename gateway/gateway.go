@@ -81,7 +81,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Gateway, error) {
 	if err != nil {
 		return nil, g.fail(err)
 	}
-	auditor := storeAuditor{store: g.Store, logger: opts.Logger, now: opts.Now}
+	auditor := storeAuditor{store: g.Store, now: opts.Now}
 	g.Registry = &apps.Registry{Store: g.Store, Audit: auditor, Now: opts.Now}
 	if cfg.OIDC.Issuer != "" && opts.Patients == nil {
 		link, err := newPatientLink(fhirSource)

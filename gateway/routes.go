@@ -169,9 +169,8 @@ func (t tokenChecker) CheckToken(ctx context.Context, token string) (fhir.Access
 
 // storeAuditor persists audit events, from the OAuth side and the FHIR side.
 type storeAuditor struct {
-	store  apps.Store
-	logger *slog.Logger
-	now    func() time.Time
+	store apps.Store
+	now   func() time.Time
 }
 
 // Record implements apps.Auditor.
@@ -183,13 +182,15 @@ func (a storeAuditor) Record(ctx context.Context, e apps.Event) error {
 	return a.store.AppendEvent(ctx, e)
 }
 
-// RecordFHIR implements fhir.Auditor.
-func (a storeAuditor) RecordFHIR(ctx context.Context, e fhir.Event) {
+// RecordFHIR implements fhir.Auditor. A store that is unavailable is
+// fhir.ErrUnavailable to the FHIR API.
+func (a storeAuditor) RecordFHIR(ctx context.Context, e fhir.Event) error {
 	err := a.Record(ctx, apps.Event{Action: e.Action, Outcome: e.Outcome, Member: e.Member, Patient: e.Patient,
 		ClientID: e.ClientID, ResourceTypes: e.ResourceTypes, Count: e.Count, Reason: e.Reason})
-	if err != nil {
-		a.logger.ErrorContext(ctx, "audit event not recorded", "action", e.Action, "err", err)
+	if errors.Is(err, apps.ErrUnavailable) {
+		return fmt.Errorf("%w: %w", fhir.ErrUnavailable, err)
 	}
+	return err
 }
 
 func deriveKey(secret, label string) []byte {

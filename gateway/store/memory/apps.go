@@ -133,28 +133,36 @@ func (s *Store) RevokeGrant(_ context.Context, id string, at time.Time) error {
 	return nil
 }
 
-// AppendEvent adds an audit event. Beyond MaxEvents the oldest are dropped.
+// AppendEvent adds an audit event, bounded (apps.Event.Bounded), and drops
+// the events older than the retention.
 func (s *Store) AppendEvent(_ context.Context, e apps.Event) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.events = append(s.events, copyEvent(e))
-	// Trim in batches of a quarter so appending stays amortised O(1).
-	if len(s.events) >= MaxEvents+MaxEvents/4 {
-		s.events = slices.Clone(s.events[len(s.events)-MaxEvents:])
+	s.events = append(s.events, copyEvent(e.Bounded()))
+	// Events arrive in about time order: drop the old ones at the front.
+	cut := s.now().Add(-s.retention)
+	n := 0
+	for n < len(s.events) && !s.events[n].Time.After(cut) {
+		n++
+	}
+	if n > 0 {
+		s.events = slices.Delete(s.events, 0, n)
 	}
 	s.wrote()
 	return nil
 }
 
-// ListEvents returns up to limit of the newest MaxEvents events, newest
+// ListEvents returns up to limit events younger than the retention, newest
 // first. A limit of zero or less returns none. The result is never nil.
 func (s *Store) ListEvents(_ context.Context, limit int) ([]apps.Event, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := min(max(limit, 0), len(s.events), MaxEvents)
-	out := make([]apps.Event, 0, n)
-	for i := len(s.events) - 1; len(out) < n; i-- {
-		out = append(out, copyEvent(s.events[i]))
+	cut := s.now().Add(-s.retention)
+	out := make([]apps.Event, 0, min(max(limit, 0), len(s.events)))
+	for i := len(s.events) - 1; i >= 0 && len(out) < limit; i-- {
+		if s.events[i].Time.After(cut) {
+			out = append(out, copyEvent(s.events[i]))
+		}
 	}
 	return out, nil
 }

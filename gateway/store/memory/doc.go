@@ -11,8 +11,9 @@
 // every sweepEvery writes, so memory does not grow without bound; there is
 // no background goroutine. The limiter (oauth.Limiter) keeps one time per
 // key, judged by the same clock, and a key back to its full burst is swept
-// out likewise. Audit events are kept up to MaxEvents, the oldest
-// dropped first, like the Redis stream's MAXLEN.
+// out likewise. Audit events are kept for the retention
+// (WithAuditRetention, apps.DefaultAuditRetention by default) and dropped
+// after it, judged by each event's Time, like the Redis stream's MINID.
 //
 // One mutex guards everything. Values go in and come out as deep copies, so
 // a caller can never change stored data through a slice it holds.

@@ -8,10 +8,6 @@ import (
 	"github.com/patientaccess/gateway/oauth"
 )
 
-// MaxEvents is how many audit events the store keeps; beyond it the oldest
-// are dropped. It matches the Redis backend's default stream bound.
-const MaxEvents = 100_000
-
 // sweepEvery is how many writes pass between two sweeps of expired tokens
 // and sessions.
 const sweepEvery = 1024
@@ -19,7 +15,8 @@ const sweepEvery = 1024
 // Store is an in-memory apps.Store and oauth.Storage (oauth.Limiter
 // included). The zero value is not usable; call New.
 type Store struct {
-	now func() time.Time
+	now       func() time.Time
+	retention time.Duration // of audit events
 
 	mu        sync.Mutex
 	writes    int
@@ -49,13 +46,21 @@ type tokenKey struct {
 	sig  string
 }
 
+// Option configures a Store.
+type Option func(*Store)
+
+// WithAuditRetention sets how long audit events are kept
+// (apps.DefaultAuditRetention by default).
+func WithAuditRetention(d time.Duration) Option { return func(s *Store) { s.retention = d } }
+
 // New returns an empty store that judges expiry with now (time.Now if nil).
-func New(now func() time.Time) *Store {
+func New(now func() time.Time, opts ...Option) *Store {
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{
+	s := &Store{
 		now:       now,
+		retention: apps.DefaultAuditRetention,
 		apps:      map[string]apps.App{},
 		grants:    map[string]apps.Grant{},
 		byMember:  map[string][]string{},
@@ -66,6 +71,10 @@ func New(now func() time.Time) *Store {
 		byRequest: map[string]map[tokenKey]struct{}{},
 		rates:     map[string]time.Time{},
 	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // wrote counts a write and sweeps expired entries every sweepEvery writes.

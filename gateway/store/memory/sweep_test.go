@@ -46,25 +46,22 @@ func TestSweep(t *testing.T) {
 	}
 }
 
-// TestEventsBound checks that the audit log keeps the newest MaxEvents.
-func TestEventsBound(t *testing.T) {
+// TestEventsRetentionFreesMemory checks that events past the retention
+// leave memory, not only the listing.
+func TestEventsRetentionFreesMemory(t *testing.T) {
 	ctx := context.Background()
-	s := New(nil)
-	total := MaxEvents + MaxEvents/4 + 10
-	for i := range total {
-		if err := s.AppendEvent(ctx, apps.Event{Count: i}); err != nil {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	s := New(func() time.Time { return now }, WithAuditRetention(time.Hour))
+	for i := range 1000 {
+		if err := s.AppendEvent(ctx, apps.Event{Time: now, Count: i}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if len(s.events) > MaxEvents+MaxEvents/4 {
-		t.Fatalf("kept %d events, want at most %d", len(s.events), MaxEvents+MaxEvents/4)
-	}
-	all, err := s.ListEvents(ctx, total)
-	if err != nil {
+	now = now.Add(time.Hour + time.Second)
+	if err := s.AppendEvent(ctx, apps.Event{Time: now, Count: 1000}); err != nil {
 		t.Fatal(err)
 	}
-	if len(all) != MaxEvents || all[0].Count != total-1 || all[MaxEvents-1].Count != total-MaxEvents {
-		t.Fatalf("listed %d events from %d to %d; want %d from %d to %d", len(all),
-			all[0].Count, all[len(all)-1].Count, MaxEvents, total-1, total-MaxEvents)
+	if len(s.events) != 1 || s.events[0].Count != 1000 {
+		t.Fatalf("kept %d events after the retention, want the 1 newest", len(s.events))
 	}
 }

@@ -272,22 +272,31 @@ func (s *Store) RevokeGrant(ctx context.Context, id string, at time.Time) error 
 	return fmt.Errorf("redis: revoke grant: gave up after %d conflicting writes", maxTxAttempts)
 }
 
-// AppendEvent adds an audit event to the stream, trimming it to about the
-// configured bound.
+// appendEventScript adds an event to the stream and, in the same step,
+// drops every entry older than the retention by Redis's own clock (stream
+// ids are Redis's time in milliseconds): XADD MINID, trimmed exactly.
+// KEYS: stream. ARGV: retention (ms), event JSON.
+var appendEventScript = goredis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+return redis.call('XADD', KEYS[1], 'MINID', now - tonumber(ARGV[1]), '*', 'e', ARGV[2])`)
+
+// AppendEvent adds an audit event, bounded (apps.Event.Bounded), to the
+// stream, and drops the events older than the retention.
 func (s *Store) AppendEvent(ctx context.Context, e apps.Event) error {
-	data, err := json.Marshal(e)
+	data, err := json.Marshal(e.Bounded())
 	if err != nil {
 		return fmt.Errorf("redis: append event: %w", err)
 	}
-	args := &goredis.XAddArgs{Stream: s.eventsKey(), MaxLen: s.maxEvents, Approx: true, Values: []any{"e", data}}
-	if err := s.c.XAdd(ctx, args).Err(); err != nil {
+	if err := appendEventScript.Run(ctx, s.c, []string{s.eventsKey()}, s.retention.Milliseconds(), data).Err(); err != nil {
 		return fmt.Errorf("redis: append event: %w", err)
 	}
 	return nil
 }
 
-// ListEvents returns up to limit events, newest first. A limit of zero or
-// less returns none. The result is never nil.
+// ListEvents returns up to limit events younger than the retention (judged
+// by each event's Time and the store's clock), newest first. A limit of
+// zero or less returns none. The result is never nil.
 func (s *Store) ListEvents(ctx context.Context, limit int) ([]apps.Event, error) {
 	if limit <= 0 {
 		return []apps.Event{}, nil
@@ -296,6 +305,7 @@ func (s *Store) ListEvents(ctx context.Context, limit int) ([]apps.Event, error)
 	if err != nil {
 		return nil, fmt.Errorf("redis: list events: %w", err)
 	}
+	cut := s.now().Add(-s.retention)
 	out := make([]apps.Event, 0, len(msgs))
 	for _, m := range msgs {
 		data, _ := m.Values["e"].(string)
@@ -303,7 +313,9 @@ func (s *Store) ListEvents(ctx context.Context, limit int) ([]apps.Event, error)
 		if err := json.Unmarshal([]byte(data), &e); err != nil {
 			return nil, fmt.Errorf("redis: list events: decode %s: %w", m.ID, err)
 		}
-		out = append(out, e)
+		if e.Time.After(cut) {
+			out = append(out, e)
+		}
 	}
 	return out, nil
 }

@@ -17,7 +17,7 @@
 //	member:<username>             member JSON                     no expiry
 //	mlink:<member key>            member ↔ Patient link JSON      no expiry (its age is judged by oauth)
 //	sess:<id>                     login session JSON              PEXPIREAT ExpiresAt
-//	events                        stream of audit events          XADD MAXLEN ~ bound
+//	events                        stream of audit events          XADD MINID now-retention
 //	tok:<kind>:<signature>        the request id (a pointer)      PEXPIREAT ExpiresAt+InactiveTail
 //	{req:<id>}:tok:<kind>:<sig>   hash: rec (JSON), active        PEXPIREAT ExpiresAt+InactiveTail
 //	{req:<id>}:toks               set of "<kind>:<sig>"           the latest of its records' deadlines
@@ -76,9 +76,12 @@
 // Redis itself drops them. Reads also compare the stored deadline with the
 // injected clock (WithNow), which keeps the backend exact between Redis's
 // lazy and active expiry, and lets the conformance suite test expiry
-// without sleeping. Apps, grants and members do not expire. The audit
-// stream is capped near its bound (default DefaultMaxEvents) with
-// approximate trimming, so slightly more may be kept.
+// without sleeping. Apps, grants and members do not expire. Audit events
+// are kept for the retention (WithAuditRetention, default
+// apps.DefaultAuditRetention) by time, never by count: each append drops,
+// in the same script, the entries older than that by Redis's clock (XADD
+// MINID; stream ids are Redis's milliseconds), and ListEvents skips events
+// older than that by the store's clock, like token reads.
 //
 // Redis 6.2 or later is required (SET … PXAT); TokenExpiry and
 // SessionExpiry, used by the tests, need 7.0 (PEXPIRETIME).

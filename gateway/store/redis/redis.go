@@ -15,9 +15,6 @@ import (
 // DefaultPrefix starts every key unless WithPrefix says otherwise.
 const DefaultPrefix = "pag:"
 
-// DefaultMaxEvents is the approximate bound of the audit event stream.
-const DefaultMaxEvents = 100_000
-
 // Store is a Redis apps.Store and oauth.Storage. It does not own the
 // client: closing it is the caller's job.
 type Store struct {
@@ -25,7 +22,7 @@ type Store struct {
 	rate      *redis_rate.Limiter
 	prefix    string
 	now       func() time.Time
-	maxEvents int64
+	retention time.Duration // of audit events
 }
 
 // The compile-time proof that Store is a complete backend.
@@ -45,8 +42,9 @@ func WithPrefix(prefix string) Option { return func(s *Store) { s.prefix = prefi
 // Redis deletes keys by its own clock regardless.
 func WithNow(now func() time.Time) Option { return func(s *Store) { s.now = now } }
 
-// WithMaxEvents sets the approximate bound of the audit event stream.
-func WithMaxEvents(n int64) Option { return func(s *Store) { s.maxEvents = n } }
+// WithAuditRetention sets how long audit events are kept
+// (apps.DefaultAuditRetention by default).
+func WithAuditRetention(d time.Duration) Option { return func(s *Store) { s.retention = d } }
 
 // New returns a store that keeps its data in c. It adds a hook to c that
 // marks every error meaning Redis could not do the work now (down,
@@ -54,7 +52,7 @@ func WithMaxEvents(n int64) Option { return func(s *Store) { s.maxEvents = n } }
 // outage is never mistaken for an answer such as "not found".
 func New(c goredis.UniversalClient, opts ...Option) *Store {
 	c.AddHook(unavailableHook{})
-	s := &Store{c: c, rate: redis_rate.NewLimiter(c), prefix: DefaultPrefix, now: time.Now, maxEvents: DefaultMaxEvents}
+	s := &Store{c: c, rate: redis_rate.NewLimiter(c), prefix: DefaultPrefix, now: time.Now, retention: apps.DefaultAuditRetention}
 	for _, o := range opts {
 		o(s)
 	}

@@ -239,3 +239,25 @@ func tag(key string) string {
 	}
 	return key[open+1 : open+1+end]
 }
+
+// TestEventsTrimmedByTime: each append drops the stream entries older than
+// the retention by Redis's own clock, however few there are, and keeps
+// every younger one, however many.
+func TestEventsTrimmedByTime(t *testing.T) {
+	ctx := context.Background()
+	c := testClient(t)
+	s, prefix := newStore(t, c, redis.WithAuditRetention(time.Hour))
+	stream := prefix + "events"
+	for _, age := range []time.Duration{time.Hour + time.Minute, time.Hour - time.Minute} {
+		id := fmt.Sprintf("%d-0", time.Now().Add(-age).UnixMilli())
+		if err := c.XAdd(ctx, &goredis.XAddArgs{Stream: stream, ID: id, Values: []any{"e", `{}`}}).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.AppendEvent(ctx, apps.Event{Time: time.Now(), Action: "token"}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := c.XLen(ctx, stream).Result(); err != nil || n != 2 {
+		t.Fatalf("stream holds %d entries (%v), want 2: the one past the retention dropped, the younger and the new kept", n, err)
+	}
+}

@@ -73,6 +73,8 @@ func Run(t *testing.T, open Opener) {
 		{"Grants", testGrants},
 		{"GrantsRevoke", testGrantsRevoke},
 		{"Events", testEvents},
+		{"EventsBounded", testEventsBounded},
+		{"EventsRetention", testEventsRetention},
 		{"Members", testMembers},
 		{"MemberLinks", testMemberLinks},
 		{"Sessions", testSessions},
