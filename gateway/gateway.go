@@ -42,7 +42,9 @@ type Gateway struct {
 	// none was), for the banner.
 	Data *fhir.DataSummary
 
-	csrf *web.CSRF
+	csrf   *web.CSRF
+	logger *slog.Logger
+	ready  readiness
 
 	closers []func() error
 }
@@ -70,7 +72,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Gateway, error) {
 		opts.Now = time.Now
 	}
 	cfg.setDefaults()
-	g := &Gateway{Config: cfg}
+	g := &Gateway{Config: cfg, logger: opts.Logger}
 	if err := g.openStore(ctx, opts); err != nil {
 		return nil, err
 	}

@@ -135,22 +135,6 @@ func (g *Gateway) appOrigin(ctx context.Context, origin string) bool {
 	return false
 }
 
-// pinger is implemented by stores that can check their connection.
-type pinger interface {
-	Ping(ctx context.Context) error
-}
-
-func (g *Gateway) serveReady(w http.ResponseWriter, r *http.Request) {
-	if p, ok := g.Store.(pinger); ok {
-		if err := p.Ping(r.Context()); err != nil {
-			w.Header().Set("Retry-After", "5")
-			http.Error(w, "store unavailable", http.StatusServiceUnavailable)
-			return
-		}
-	}
-	_, _ = w.Write([]byte("ready\n"))
-}
-
 // tokenChecker adapts the authorization server to the FHIR API's TokenChecker.
 type tokenChecker struct{ s *oauth.Server }
 

@@ -18,6 +18,7 @@
 //	mlink:<member key>            member ↔ Patient link JSON      no expiry (its age is judged by oauth)
 //	sess:<id>                     login session JSON              PEXPIREAT ExpiresAt
 //	events                        stream of audit events          XADD MINID now-retention
+//	marker                        when the store was first used   no expiry; gone means Redis lost its data
 //	tok:<kind>:<signature>        the request id (a pointer)      PEXPIREAT ExpiresAt+InactiveTail
 //	{req:<id>}:tok:<kind>:<sig>   hash: rec (JSON), active        PEXPIREAT ExpiresAt+InactiveTail
 //	{req:<id>}:toks               set of "<kind>:<sig>"           the latest of its records' deadlines

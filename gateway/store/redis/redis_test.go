@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -259,5 +260,32 @@ func TestEventsTrimmedByTime(t *testing.T) {
 	}
 	if n, err := c.XLen(ctx, stream).Result(); err != nil || n != 2 {
 		t.Fatalf("stream holds %d entries (%v), want 2: the one past the retention dropped, the younger and the new kept", n, err)
+	}
+}
+
+// TestMarker: the marker is written once, and its loss is reported as
+// ErrDataLost.
+func TestMarker(t *testing.T) {
+	ctx := context.Background()
+	c := testClient(t)
+	s, prefix := newStore(t, c)
+	if err := s.CheckData(ctx); !errors.Is(err, redis.ErrDataLost) {
+		t.Fatalf("CheckData before any marker: %v, want ErrDataLost", err)
+	}
+	for i, want := range []bool{true, false} {
+		created, err := s.EnsureMarker(ctx)
+		if err != nil || created != want {
+			t.Fatalf("EnsureMarker #%d: created=%v %v, want %v", i+1, created, err, want)
+		}
+	}
+	if err := s.CheckData(ctx); err != nil {
+		t.Fatalf("CheckData with the marker: %v", err)
+	}
+	if ttl, _ := c.PTTL(ctx, prefix+"marker").Result(); ttl != -1 {
+		t.Fatalf("marker PTTL %v, want no expiry", ttl)
+	}
+	c.Del(ctx, prefix+"marker")
+	if err := s.CheckData(ctx); !errors.Is(err, redis.ErrDataLost) {
+		t.Fatalf("CheckData after the marker was lost: %v, want ErrDataLost", err)
 	}
 }
