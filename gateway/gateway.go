@@ -195,7 +195,10 @@ func (g *Gateway) fail(err error) error {
 	return err
 }
 
-// Serve runs the HTTP server until ctx ends, then shuts down gracefully.
+// Serve runs the HTTP server until ctx ends, then drains: /readyz fails at
+// once, the listener closes (no new connections), and requests in flight
+// get Config.ShutdownTimeout to finish; any still running then are cut
+// off and Serve says so.
 func (g *Gateway) Serve(ctx context.Context, logger *slog.Logger) error {
 	srv := &http.Server{
 		Addr: g.Config.Addr, Handler: g.Handler,
@@ -210,9 +213,16 @@ func (g *Gateway) Serve(ctx context.Context, logger *slog.Logger) error {
 		return fmt.Errorf("listen on %s: %w", g.Config.Addr, err)
 	case <-ctx.Done():
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	g.ready.draining.Store(true)
+	logger.Info("shutting down: not ready, no new connections, draining requests in flight", "bound", g.Config.ShutdownTimeout)
+	drainCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.Config.ShutdownTimeout)
 	defer cancel()
-	return srv.Shutdown(shutdownCtx)
+	if err := srv.Shutdown(drainCtx); err != nil {
+		_ = srv.Close() // cut off what did not finish in time
+		return fmt.Errorf("shutdown: requests still running after %v were cut off: %w", g.Config.ShutdownTimeout, err)
+	}
+	logger.Info("shut down: every request in flight finished")
+	return nil
 }
 
 // SetupTelemetry starts OpenTelemetry tracing as the environment asks.

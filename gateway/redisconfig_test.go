@@ -101,3 +101,23 @@ func TestReadyzFailsWhenRedisLostData(t *testing.T) {
 		t.Fatalf("no log line says the store lost its data:\n%s", logs.String())
 	}
 }
+
+// TestGoRedisLogsThroughSlog: go-redis's own log lines (a failed dial)
+// reach the gateway's slog logger, marked as go-redis's, not stderr.
+func TestGoRedisLogsThroughSlog(t *testing.T) {
+	srv := storetest.StartRedis(t)
+	var logs logBuffer
+	g, err := startOn(t, srv.URL, &logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Stop()
+	w := httptest.NewRecorder()
+	g.Handler.ServeHTTP(w, httptest.NewRequest("GET", "/readyz", nil))
+	if w.Code != http.StatusServiceUnavailable {
+		t.Fatalf("readyz with Redis down: %d, want 503", w.Code)
+	}
+	if out := logs.String(); !strings.Contains(out, "component=go-redis") || !strings.Contains(out, "dial") {
+		t.Fatalf("go-redis's failed dial is not in the gateway's log:\n%s", out)
+	}
+}
