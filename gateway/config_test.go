@@ -4,6 +4,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -69,6 +70,15 @@ func TestParseConfig(t *testing.T) {
 			check: func(c Config) bool { return c.DataDir == "./members" }},
 		{name: "data with an upstream", args: []string{"--data", "./members"}, env: map[string]string{"GATEWAY_FHIR_UPSTREAM_URL": "https://fhir.plan.example/r4"},
 			wantErr: "cannot be combined with GATEWAY_FHIR_UPSTREAM_URL"},
+		{name: "durations default", check: func(c Config) bool {
+			return c.RequestTimeout == DefaultRequestTimeout && c.ShutdownTimeout == DefaultShutdownTimeout && c.AuditRetention == DefaultAuditRetention
+		}},
+		{name: "durations set", env: map[string]string{"GATEWAY_REQUEST_TIMEOUT": "3s", "GATEWAY_SHUTDOWN_TIMEOUT": "25s", "GATEWAY_AUDIT_RETENTION": "8760h"},
+			check: func(c Config) bool {
+				return c.RequestTimeout == 3*time.Second && c.ShutdownTimeout == 25*time.Second && c.AuditRetention == 365*24*time.Hour
+			}},
+		{name: "bad duration", env: map[string]string{"GATEWAY_AUDIT_RETENTION": "90 days"}, wantErr: "GATEWAY_AUDIT_RETENTION"},
+		{name: "zero duration", env: map[string]string{"GATEWAY_REQUEST_TIMEOUT": "0s"}, wantErr: "GATEWAY_REQUEST_TIMEOUT"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
