@@ -90,6 +90,7 @@ func (h *harness) probes(conf *oauth2.Config, tok *oauth2.Token, member *browser
 		"introspect":     post(h.endpoint("introspection_endpoint"), url.Values{"token": {tok.AccessToken}}),
 		"revoke":         post(h.endpoint("revocation_endpoint"), url.Values{"token": {tok.RefreshToken}}),
 		"connected apps": get(member.client, h.base+"/account/apps", ""),
+		"admin apps":     get(http.DefaultClient, h.base+"/admin/apps", adminToken),
 	}
 }
 

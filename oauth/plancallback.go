@@ -179,6 +179,9 @@ func (s *Server) refuseSignIn(ctx context.Context, w http.ResponseWriter, ref re
 	s.deps.Logger.WarnContext(ctx, "member sign-in refused", "reason", ref.reason, "err", ref.cause)
 	s.audit(ctx, auditSignIn(ref.outcome, ref.member, "", ref.reason))
 	page := errorPage{Title: ref.title, Message: ref.message}
+	if ref.status == http.StatusServiceUnavailable {
+		setRetryAfter(w)
+	}
 	if ref.help {
 		page.Help = "For help, contact " + s.cfg.PlanSignIn.HelpContact + "."
 	}

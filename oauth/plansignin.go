@@ -188,7 +188,11 @@ func (s *Server) serveSignInCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.startSession(w, r, m); err != nil {
-		s.refuseSignIn(ctx, w, refusal{status: http.StatusInternalServerError, outcome: "error", reason: "session not stored",
+		status := http.StatusInternalServerError
+		if errors.Is(err, ErrUnavailable) {
+			status = http.StatusServiceUnavailable
+		}
+		s.refuseSignIn(ctx, w, refusal{status: status, outcome: "error", reason: "session not stored",
 			member: m.Username, title: "Something went wrong", message: "We could not sign you in. Please try again.", cause: err})
 		return
 	}

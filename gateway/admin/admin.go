@@ -192,9 +192,9 @@ func (h *Handler) onlyNotAudited(r *http.Request, err error) bool {
 	return true
 }
 
-// fail answers err: the registry's sentinel errors map to 400, 404 and 409
-// with a safe description; anything else is logged and answered 500
-// without detail.
+// fail answers err: the registry's sentinel errors map to 400, 404, 409
+// and (store unavailable) 503 with a safe description; anything else is
+// logged and answered 500 without detail.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, apps.ErrInvalid):
@@ -203,6 +203,10 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusNotFound, "not_found", "no app has that client id")
 	case errors.Is(err, apps.ErrAlreadyExists):
 		writeError(w, http.StatusConflict, "conflict", "an app with that client id already exists")
+	case errors.Is(err, apps.ErrUnavailable):
+		h.logger().WarnContext(r.Context(), "admin request: store unavailable, answered 503", "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "the store cannot be reached right now; retry later")
 	default:
 		h.logger().ErrorContext(r.Context(), "admin request failed", "path", r.URL.Path, "err", err)
 		writeError(w, http.StatusInternalServerError, "server_error", "the request failed; the server log has the cause")

@@ -43,6 +43,16 @@ func everyMethod(s *redis.Store) map[string]error {
 		"ListEvents":      func() error { return second(s.ListEvents(ctx, 10)) },
 		"GetMember":       func() error { return second(s.GetMember(ctx, "alice")) },
 		"GetSession":      func() error { return second(s.GetSession(ctx, "s1")) },
+		"UseToken": func() error {
+			return second(s.UseToken(ctx, oauth.TokenUse{TokenRef: oauth.TokenRef{Kind: oauth.KindRefresh, Signature: "sig1"}}))
+		},
+		"UseAssertion":     func() error { return s.UseAssertion(ctx, "jti1", now.Add(time.Minute)) },
+		"AssertionUsed":    func() error { return second(s.AssertionUsed(ctx, "jti1")) },
+		"PutMemberLink":    func() error { return s.PutMemberLink(ctx, oauth.MemberLink{Member: "m1"}) },
+		"GetMemberLink":    func() error { return second(s.GetMemberLink(ctx, "m1")) },
+		"DeleteMemberLink": func() error { return s.DeleteMemberLink(ctx, "m1") },
+		"EnsureMarker":     func() error { return second(s.EnsureMarker(ctx)) },
+		"CheckData":        func() error { return s.CheckData(ctx) },
 	}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
