@@ -102,9 +102,13 @@ func (c *loadClient) doRefresh() outcome {
 // a gateway on a Redis of the test's own; Redis is stopped (killed) for
 // 2 s and started again from its append-only file. Valid tokens are never
 // refused (no 401), nothing fails with a 500, 503s come only while Redis
-// is away, and every client is served again within 1 s of its return (a
-// refused server is probed by go-redis once a second, so this is the
-// bound). The figures are logged.
+// is away, no answer takes more than 3 s, and every client is served
+// again soon after Redis returns. The figures are logged.
+//
+// After refused connections go-redis stops dialing for callers and probes
+// the server once a second, so recovery after a restart takes up to about
+// a second (0.1–0.3 s measured, 1.1 s at worst on a loaded machine): the
+// bound here is 1.5 s. TestFaultInjectionRedisStalled holds the 1 s bound.
 //
 // A refresh whose Redis script was queued just before the stop may be
 // applied after the gateway gave up and answered 503: the client's retry
@@ -113,25 +117,25 @@ func (c *loadClient) doRefresh() outcome {
 // client is counted and stops; it is not a refusal of a valid token.
 func TestFaultInjectionRedisStopped(t *testing.T) {
 	srv := storetest.StartRedis(t, "--appendonly", "yes", "--appendfsync", "always")
-	runFaultInjection(t, srv, "stopped (SIGKILL, restarted from AOF)", srv.Stop, srv.Start, 2*time.Second)
+	runFaultInjection(t, srv, "stopped (SIGKILL, restarted from AOF)", srv.Stop, srv.Start, 2*time.Second, 1500*time.Millisecond)
 }
 
 // TestFaultInjectionRedisStalled is the same load with Redis frozen
 // (SIGSTOP) for 4 s: its port still accepts connections but nothing
 // answers. Requests used to wait for as long as the stall lasted; now
-// each is answered within a bound, 503 if Redis has not answered.
+// each is answered within a bound, 503 if Redis has not answered, and
+// every client is served again within 1 s of Redis's return.
 func TestFaultInjectionRedisStalled(t *testing.T) {
 	srv := storetest.StartRedis(t)
-	runFaultInjection(t, srv, "stalled (SIGSTOP)", srv.Stall, srv.Resume, 4*time.Second)
+	runFaultInjection(t, srv, "stalled (SIGSTOP)", srv.Stall, srv.Resume, 4*time.Second, time.Second)
 }
 
-func runFaultInjection(t *testing.T, srv *storetest.RedisServer, what string, fail, repair func(), down time.Duration) {
+func runFaultInjection(t *testing.T, srv *storetest.RedisServer, what string, fail, repair func(), down, recovery time.Duration) {
 	const (
 		clients    = 16
 		refreshers = 4
 		warmUp     = time.Second
 		after      = 1500 * time.Millisecond
-		recovery   = time.Second
 		// slowest is the bound on any answer while Redis is away: Redis
 		// calls are bounded (IOTimeout, DialTimeout, one retry), so a
 		// client is told 503 rather than kept waiting for Redis.
