@@ -2,6 +2,8 @@ package oauth
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 
@@ -173,14 +175,22 @@ func (s *fositeStore) DeletePKCERequestSession(ctx context.Context, sig string) 
 	return s.tokens.DeleteToken(ctx, KindPKCE, sig)
 }
 
+// oidcKey is the key of a code's OpenID Connect session. fosite passes the
+// authorization code itself here, not its signature; a raw code is never
+// stored, so the key is its SHA-256.
+func oidcKey(code string) string {
+	sum := sha256.Sum256([]byte(code))
+	return hex.EncodeToString(sum[:])
+}
+
 // CreateOpenIDConnectSession stores the OpenID request of a code.
 func (s *fositeStore) CreateOpenIDConnectSession(ctx context.Context, code string, r fosite.Requester) error {
-	return s.create(ctx, KindOIDC, code, "", r, r.GetSession().GetExpiresAt(fosite.AuthorizeCode))
+	return s.create(ctx, KindOIDC, oidcKey(code), "", r, r.GetSession().GetExpiresAt(fosite.AuthorizeCode))
 }
 
 // GetOpenIDConnectSession returns the OpenID request of a code.
 func (s *fositeStore) GetOpenIDConnectSession(ctx context.Context, code string, r fosite.Requester) (fosite.Requester, error) {
-	l, err := s.get(ctx, KindOIDC, code, r.GetSession())
+	l, err := s.get(ctx, KindOIDC, oidcKey(code), r.GetSession())
 	if errors.Is(err, fosite.ErrNotFound) {
 		return nil, openid.ErrNoSessionFound
 	}
@@ -191,8 +201,8 @@ func (s *fositeStore) GetOpenIDConnectSession(ctx context.Context, code string, 
 // in a token request, in commit.
 func (s *fositeStore) DeleteOpenIDConnectSession(ctx context.Context, code string) error {
 	if w := workOf(ctx); w != nil {
-		w.remove(KindOIDC, code)
+		w.remove(KindOIDC, oidcKey(code))
 		return nil
 	}
-	return s.tokens.DeleteToken(ctx, KindOIDC, code)
+	return s.tokens.DeleteToken(ctx, KindOIDC, oidcKey(code))
 }
