@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -109,20 +110,26 @@ func (c *call) cursorBinding(s searchRequest) string {
 }
 
 // respond checks every resource of the page against the constraint and
-// writes the searchset.
+// writes the searchset. Resources the constraint withholds as sensitive
+// are left out; the Source's total never counts them (see Page.Total),
+// and if a Source returned one anyway the total is dropped rather than
+// let it tell that something was left out.
 func (c *call) respond(s searchRequest, page Page) {
 	if len(page.Entries) > s.count {
 		page.Entries = page.Entries[:s.count]
 	}
-	entries, err := c.admit(page.Entries, true)
+	entries, withheld, err := c.admit(page.Entries, true)
 	if err != nil {
 		c.upstreamFault(err)
 		return
 	}
-	included, err := c.admit(page.Included, false)
+	included, withheldIncludes, err := c.admit(page.Included, false)
 	if err != nil {
 		c.upstreamFault(err)
 		return
+	}
+	if withheld > 0 {
+		page.Total = -1
 	}
 	next := ""
 	if page.Next != "" {
@@ -138,7 +145,11 @@ func (c *call) respond(s searchRequest, page Page) {
 			c.event.ResourceTypes = append(c.event.ResourceTypes, e.facts.Type)
 		}
 	}
-	if c.disclosed(len(entries) + len(included)) {
+	reason := ""
+	if n := withheld + withheldIncludes; n > 0 {
+		reason = "sensitive resources withheld: " + strconv.Itoa(n)
+	}
+	if c.disclosed(reason, len(entries)+len(included)) {
 		writeResource(c.w, body)
 	}
 }
@@ -149,31 +160,37 @@ type checked struct {
 	facts catalog.Facts
 }
 
-// admit checks resources against the call's constraint. A match must be of
-// the searched type; an included resource the scopes do not grant is left
-// out quietly (the search asked for it, the app may not see it); anything
-// else outside the constraint is an error: the answer is not used.
-func (c *call) admit(raws []json.RawMessage, match bool) ([]checked, error) {
+// admit checks resources against the call's constraint and returns those
+// that pass and how many it withheld as sensitive. A match must be of the
+// searched type; a resource the constraint withholds as sensitive is left
+// out, as is an included resource the scopes do not grant (the search
+// asked for it, the app may not see it); anything else outside the
+// constraint is an error: the answer is not used.
+func (c *call) admit(raws []json.RawMessage, match bool) ([]checked, int, error) {
 	out := make([]checked, 0, len(raws))
+	withheld := 0
 	for _, raw := range raws {
 		f, err := catalog.Inspect(raw)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		typ, ok := c.h.served[f.Type]
 		if !ok || (match && typ != c.typ) || !catalog.ValidID(f.ID) {
-			return nil, access.ErrNotServed
+			return nil, 0, access.ErrNotServed
 		}
 		err = c.constraint.Check(f, restrictionMatcher(typ, raw))
-		if !match && errors.Is(err, access.ErrNotGranted) {
+		switch {
+		case errors.Is(err, access.ErrWithheld):
+			withheld++
 			continue
-		}
-		if err != nil {
-			return nil, err
+		case !match && errors.Is(err, access.ErrNotGranted):
+			continue
+		case err != nil:
+			return nil, 0, err
 		}
 		out = append(out, checked{raw: raw, facts: f})
 	}
-	return out, nil
+	return out, withheld, nil
 }
 
 // searchParams returns the query parameters, and for POST the form body

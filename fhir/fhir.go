@@ -16,6 +16,9 @@ type Access struct {
 	Scopes   []string // granted scopes
 	ClientID string
 	Member   string // member login name (for audit only)
+	// Sensitive is the member's choice on the consent page: share records
+	// the plan labels sensitive too (see Handler.Sensitive).
+	Sensitive bool
 }
 
 // ErrInvalidToken is returned by a TokenChecker when the token is missing,
@@ -41,6 +44,9 @@ type Event struct {
 	Reason        string
 	ResourceTypes []string
 	Count         int // resources returned
+	// ClientIP is the address the request came from (Handler.ClientIP),
+	// for the member's own access history.
+	ClientIP string
 }
 
 // Auditor records FHIR access events. A disclosure is recorded before it
@@ -97,7 +103,11 @@ type Query struct {
 type Page struct {
 	Entries  []json.RawMessage // the matches, in the Source's order
 	Included []json.RawMessage // resources the includes reached
-	Total    int               // all matches, not only this page; -1 if unknown
+	// Total counts all matches the constraint admits, not only this page
+	// (so never a resource it withholds as sensitive); -1 if unknown. A
+	// Source that cannot leave withheld resources out itself answers -1
+	// whenever Constraint.Withheld is set.
+	Total int
 	// Next is an opaque cursor to the next page, "" on the last one. The
 	// Handler signs it into the next link, bound to the member and search.
 	Next string

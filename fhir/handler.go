@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -31,6 +32,12 @@ type Handler struct {
 	// CursorKey signs the cursors of next links; every replica must share
 	// it. Empty: a random key per process.
 	CursorKey []byte
+	// Sensitive are the security labels of records withheld unless the
+	// member chose to share them (access.Constraint.Withheld).
+	Sensitive access.Labels
+	// ClientIP returns the address a request came from, for the audit
+	// event; nil uses the host of RemoteAddr.
+	ClientIP func(*http.Request) string
 
 	once   sync.Once
 	served access.Types
@@ -93,6 +100,17 @@ func (h *Handler) logger() *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}
 	return h.Logger
+}
+
+func (h *Handler) clientIP(r *http.Request) string {
+	if h.ClientIP != nil {
+		return h.ClientIP(r)
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 func (h *Handler) now() time.Time {
@@ -162,7 +180,7 @@ func (h *Handler) begin(w http.ResponseWriter, r *http.Request, action string) (
 	}
 	name := r.PathValue("type")
 	c := &call{h: h, w: w, r: r, name: name, typ: h.served[name], token: a, event: Event{
-		Action: action, Patient: a.Patient, ClientID: a.ClientID, Member: a.Member,
+		Action: action, Patient: a.Patient, ClientID: a.ClientID, Member: a.Member, ClientIP: h.clientIP(r),
 	}}
 	if c.typ != nil {
 		// Only served types are recorded, so the audit trail never holds
@@ -178,6 +196,7 @@ func (c *call) decide(i smart.Interaction, query map[string][]string) bool {
 	d := access.Decide(access.Request{
 		Authenticated: true, Patient: c.token.Patient, Scopes: c.token.Scopes,
 		Served: c.h.served, ResourceType: c.name, Interaction: i, Query: query,
+		Sensitive: c.h.Sensitive, SensitiveAllowed: c.token.Sensitive,
 	})
 	if !d.Allowed {
 		c.deny(d)
@@ -242,11 +261,12 @@ func (c *call) record(outcome, reason string, count int) error {
 	return c.h.Audit.RecordFHIR(c.r.Context(), c.event)
 }
 
-// disclosed records a successful access of count resources before anything
-// is written; it reports false, having answered 503, when the record could
-// not be made, so that nothing is disclosed without an audit record.
-func (c *call) disclosed(count int) bool {
-	if err := c.record("success", "", count); err != nil {
+// disclosed records a successful access of count resources (reason saying
+// what was withheld, if anything) before anything is written; it reports
+// false, having answered 503, when the record could not be made, so that
+// nothing is disclosed without an audit record.
+func (c *call) disclosed(reason string, count int) bool {
+	if err := c.record("success", reason, count); err != nil {
 		c.h.logger().ErrorContext(c.r.Context(), "fhir: audit event not recorded, nothing served (503)", "type", c.name, "err", err)
 		writeUnavailable(c.w, "the access could not be recorded in the audit trail, so nothing was served; retry later")
 		return false
@@ -307,7 +327,7 @@ func (h *Handler) serveRead(w http.ResponseWriter, r *http.Request) {
 		c.deny(d)
 		return
 	}
-	if !c.disclosed(1) {
+	if !c.disclosed("", 1) {
 		return
 	}
 	setVersionHeaders(w.Header(), facts)

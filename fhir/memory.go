@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/patientaccess/gateway/fhir/access"
 	"github.com/patientaccess/gateway/fhir/catalog"
 )
 
@@ -33,6 +34,7 @@ type stored struct {
 	typ         *catalog.Type
 	id, patient string
 	lastUpdated time.Time
+	security    []catalog.Coding // meta.security, for Constraint.Withheld
 	raw         json.RawMessage
 }
 
@@ -118,7 +120,7 @@ func prepare(raw []byte) (*stored, error) {
 	if typ.Kind == catalog.MemberData && f.Patient == "" {
 		return nil, fmt.Errorf("%s/%s: %s must be a Patient/<id> reference", f.Type, f.ID, typ.Owner.Element)
 	}
-	return &stored{typ: typ, id: f.ID, patient: f.Patient, lastUpdated: t, raw: compact.Bytes()}, nil
+	return &stored{typ: typ, id: f.ID, patient: f.Patient, lastUpdated: t, security: f.Security, raw: compact.Bytes()}, nil
 }
 
 // Read implements Source. The returned bytes are shared: callers must not
@@ -137,8 +139,10 @@ func (s *MemorySource) Read(_ context.Context, q ReadQuery) (json.RawMessage, er
 var errNoCompartment = errors.New("fhir: search of member data without a patient compartment")
 
 // Search implements Source: the resources of q.Type in the constraint's
-// compartment (any, for a shared type) that match every criterion, newest
-// meta.lastUpdated first, then by id; the cursor is an offset.
+// compartment (any, for a shared type) that match every criterion and are
+// not withheld as sensitive, newest meta.lastUpdated first, then by id;
+// the cursor is an offset. Total and paging count only what the
+// constraint admits, so they reveal nothing withheld.
 func (s *MemorySource) Search(_ context.Context, q Query) (Page, error) {
 	if q.Type.Kind == catalog.MemberData && q.Constraint.Patient == "" {
 		return Page{}, errNoCompartment
@@ -168,7 +172,7 @@ func (s *MemorySource) Search(_ context.Context, q Query) (Page, error) {
 	if end < len(matches) {
 		page.Next = strconv.Itoa(end)
 	}
-	page.Included = s.include(matches[start:end], q.Includes)
+	page.Included = s.include(matches[start:end], q.Includes, q.Constraint.Withheld)
 	return page, nil
 }
 
@@ -182,6 +186,9 @@ func (s *MemorySource) matching(q Query) ([]*stored, error) {
 	}
 	var out []*stored
 	for _, r := range candidates {
+		if q.Constraint.Withheld.Has(r.security) {
+			continue
+		}
 		ok, err := r.matches(q.Criteria)
 		if err != nil {
 			return nil, err
@@ -231,8 +238,9 @@ func (r *stored) matches(criteria []Criterion) (bool, error) {
 
 // include follows the include parameters from the page's resources to the
 // stored resources they reference, each once and none already on the page.
-// A reference the store cannot resolve is left out.
-func (s *MemorySource) include(page []*stored, params []catalog.Param) []json.RawMessage {
+// A reference the store cannot resolve, or to a resource with a withheld
+// label, is left out.
+func (s *MemorySource) include(page []*stored, params []catalog.Param, withheld access.Labels) []json.RawMessage {
 	if len(params) == 0 {
 		return nil
 	}
@@ -252,7 +260,7 @@ func (s *MemorySource) include(page []*stored, params []catalog.Param) []json.Ra
 				ref := str(m["reference"])
 				typ, _, _ := strings.Cut(ref, "/")
 				target, ok := s.byKey[ref]
-				if !ok || seen[ref] || !slices.Contains(p.Targets, typ) {
+				if !ok || seen[ref] || !slices.Contains(p.Targets, typ) || withheld.Has(target.security) {
 					continue
 				}
 				seen[ref] = true

@@ -163,8 +163,18 @@ func compartmentQuery(t *catalog.Type, patient string) url.Values {
 // Search implements Source. The first page is the search the app asked
 // for plus the compartment restriction; a cursor is the path and query of
 // the upstream's own next link, relative to the base, which the Handler
-// signed into the app's link.
+// signed into the app's link. The upstream's total would count resources
+// the Handler withholds as sensitive, so while the constraint withholds
+// any label no total is given (FHIR makes it optional).
 func (u *Upstream) Search(ctx context.Context, q Query) (Page, error) {
+	page, err := u.searchPage(ctx, q)
+	if err == nil && len(q.Constraint.Withheld) > 0 {
+		page.Total = -1
+	}
+	return page, err
+}
+
+func (u *Upstream) searchPage(ctx context.Context, q Query) (Page, error) {
 	if q.Cursor != "" {
 		return u.search(ctx, q.Cursor)
 	}

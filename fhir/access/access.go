@@ -52,6 +52,12 @@ type Request struct {
 	Interaction smart.Interaction
 	// Query is the search as it will run, for a search; nil for a read.
 	Query url.Values
+	// Sensitive are the security labels the plan marks sensitive records
+	// with (configuration).
+	Sensitive Labels
+	// SensitiveAllowed is the member's choice, made on the consent page and
+	// carried by the token: share records with those labels too.
+	SensitiveAllowed bool
 }
 
 // Decision is the answer: allowed or not, the HTTP status and issue type to
@@ -99,6 +105,9 @@ func Decide(r Request) Decision {
 		return deny(http.StatusForbidden, IssueForbidden, Denied, "interaction not allowed", "This interaction is not allowed.")
 	}
 	c := Constraint{Patient: r.Patient, Scopes: r.Scopes, Served: r.Served, Interaction: r.Interaction}
+	if !r.SensitiveAllowed {
+		c.Withheld = r.Sensitive
+	}
 	if !permitsType(r.Scopes, typ.Name, r.Interaction) {
 		return deny(http.StatusForbidden, IssueForbidden, Denied, "scope does not cover the request", "The granted scopes do not allow this request.")
 	}
@@ -189,6 +198,9 @@ type Constraint struct {
 	// Interaction is the request's: read, or search (whose results, and
 	// the resources it includes, are covered by the search permission).
 	Interaction smart.Interaction
+	// Withheld are the security labels whose resources this request may
+	// not see: the plan's sensitive labels, unless the member opted in.
+	Withheld Labels
 }
 
 // Matcher reports whether a resource satisfies every parameter of a search
@@ -201,6 +213,10 @@ var (
 	ErrNotServed          = errors.New("resource type not served")
 	ErrOutsideCompartment = errors.New("resource outside the patient compartment")
 	ErrNotGranted         = errors.New("no granted scope covers the resource")
+	// ErrWithheld: the resource carries a sensitive label the member did
+	// not choose to share. A read answers it as a missing resource; a
+	// search leaves it out.
+	ErrWithheld = errors.New("sensitive resource withheld")
 )
 
 // Check admits or refuses one resource about to be sent, in order:
@@ -208,7 +224,8 @@ var (
 //  1. its type must be served;
 //  2. member data must be in the Patient's compartment (its owner element
 //     names exactly that Patient); shared reference data has no owner;
-//  3. a patient/ scope must grant the interaction on the type without a
+//  3. it must not carry a label of Withheld (meta.security);
+//  4. a patient/ scope must grant the interaction on the type without a
 //     restriction, or with one the resource matches (match).
 func (c Constraint) Check(f catalog.Facts, match Matcher) error {
 	typ, ok := c.Served[f.Type]
@@ -217,6 +234,8 @@ func (c Constraint) Check(f catalog.Facts, match Matcher) error {
 		return ErrNotServed
 	case typ.Kind == catalog.MemberData && (c.Patient == "" || f.Patient != c.Patient):
 		return ErrOutsideCompartment
+	case c.Withholds(f):
+		return ErrWithheld
 	case smart.Permits(c.Scopes, smart.ContextPatient, f.Type, c.Interaction):
 		return nil
 	}

@@ -3,6 +3,7 @@ package access
 import (
 	"errors"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/patientaccess/gateway/fhir/catalog"
@@ -120,5 +121,57 @@ func TestRefusedReadLooksMissing(t *testing.T) {
 	m := Missing()
 	if m.Status != 404 || m.Issue != IssueNotFound || m.Message != notFoundMessage || m.Allowed {
 		t.Fatalf("Missing = %+v", m)
+	}
+}
+
+// TestSensitiveWithheldUnlessChosen: a resource with a sensitive label is
+// withheld unless the member opted in; labels the plan did not configure,
+// or a label with another system, change nothing.
+func TestSensitiveWithheldUnlessChosen(t *testing.T) {
+	part2 := catalog.Coding{System: "http://terminology.hl7.org/CodeSystem/v3-ActCode", Code: "42CFRPart2"}
+	other := catalog.Coding{System: "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", Code: "N"}
+	sameCodeOtherSystem := catalog.Coding{System: "http://example.org/codes", Code: "42CFRPart2"}
+	tests := []struct {
+		name    string
+		allowed bool
+		labels  []catalog.Coding
+		want    error
+	}{
+		{"labelled, not chosen", false, []catalog.Coding{other, part2}, ErrWithheld},
+		{"labelled, chosen", true, []catalog.Coding{part2}, nil},
+		{"unlabelled", false, nil, nil},
+		{"other labels only", false, []catalog.Coding{other}, nil},
+		{"same code, other system", false, []catalog.Coding{sameCodeOtherSystem}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := Decide(Request{Authenticated: true, Patient: "p1", Scopes: []string{"patient/*.rs"}, Served: served(),
+				ResourceType: "ExplanationOfBenefit", Interaction: smart.Read,
+				Sensitive: DefaultSensitiveLabels(), SensitiveAllowed: tt.allowed})
+			if !d.Allowed {
+				t.Fatalf("Decide = %+v", d)
+			}
+			f := catalog.Facts{Type: "ExplanationOfBenefit", Patient: "p1", Security: tt.labels}
+			if got := d.Constraint.Check(f, nil); !errors.Is(got, tt.want) {
+				t.Fatalf("Check = %v, want %v", got, tt.want)
+			}
+		})
+	}
+	// The compartment comes first: another member's sensitive record is
+	// outside the compartment, not "withheld".
+	c := Constraint{Patient: "p1", Served: served(), Scopes: []string{"patient/*.rs"}, Interaction: smart.Read, Withheld: DefaultSensitiveLabels()}
+	if err := c.Check(catalog.Facts{Type: "ExplanationOfBenefit", Patient: "p2", Security: []catalog.Coding{part2}}, nil); !errors.Is(err, ErrOutsideCompartment) {
+		t.Errorf("another member's labelled record: %v", err)
+	}
+}
+
+func TestParseLabels(t *testing.T) {
+	got, err := ParseLabels(" http://a|X, http://b|Y ,")
+	if err != nil || len(got) != 2 || got[0] != (catalog.Coding{System: "http://a", Code: "X"}) || got[1].Code != "Y" {
+		t.Fatalf("ParseLabels = %v, %v", got, err)
+	}
+	_, err = ParseLabels("http://a|X,nocode,|Y,http://c|")
+	if err == nil || !strings.Contains(err.Error(), "nocode") || !strings.Contains(err.Error(), "|Y") || !strings.Contains(err.Error(), "http://c|") {
+		t.Fatalf("malformed labels: %v, want every bad entry named", err)
 	}
 }

@@ -77,6 +77,9 @@ type Type struct {
 	// Label is the plain-words noun members read for the type on the
 	// consent and connected-apps pages.
 	Label string
+	// Category is the data category the consent page groups the type
+	// under: the member ticks or unticks a category, never a type.
+	Category Category
 	// decode checks that raw JSON decodes as the type (golang-fhir-models).
 	decode func([]byte) error
 }
@@ -136,6 +139,25 @@ func (t *Type) Decode(raw []byte) error {
 	return nil
 }
 
+// Coding is a code from a code system, written "system|code" in
+// configuration and FHIR token searches.
+type Coding struct {
+	System string `json:"system"`
+	Code   string `json:"code"`
+}
+
+// String is the token form "system|code".
+func (c Coding) String() string { return c.System + "|" + c.Code }
+
+// ParseCoding reads "system|code"; both parts are required.
+func ParseCoding(s string) (Coding, error) {
+	system, code, ok := strings.Cut(strings.TrimSpace(s), "|")
+	if !ok || system == "" || code == "" || strings.Contains(code, "|") {
+		return Coding{}, fmt.Errorf("%q: want system|code", s)
+	}
+	return Coding{System: system, Code: code}, nil
+}
+
 // Facts are the few things the gateway reads from every resource it
 // serves: what it is, whose it is, and its version.
 type Facts struct {
@@ -147,6 +169,10 @@ type Facts struct {
 	// Owner element; "" when it names none as a relative "Patient/<id>"
 	// reference, for Shared types and for types the catalog does not know.
 	Patient string
+	// Security are the resource's security labels (meta.security), by
+	// which a plan marks sensitive records (42 CFR Part 2, behavioural or
+	// reproductive health).
+	Security []Coding
 }
 
 // ownerFields are the elements Owner.Element may name; a test checks that
@@ -165,8 +191,9 @@ type refField struct {
 }
 
 type metaFields struct {
-	VersionID   string `json:"versionId"`
-	LastUpdated string `json:"lastUpdated"`
+	VersionID   string   `json:"versionId"`
+	LastUpdated string   `json:"lastUpdated"`
+	Security    []Coding `json:"security"`
 }
 
 // Inspect reads a resource's Facts from its raw JSON in one decode.
@@ -175,7 +202,8 @@ func Inspect(raw []byte) (Facts, error) {
 	if err := json.Unmarshal(raw, &f); err != nil {
 		return Facts{}, fmt.Errorf("not a FHIR resource: %w", err)
 	}
-	facts := Facts{Type: f.ResourceType, ID: f.ID, VersionID: f.Meta.VersionID, LastUpdated: f.Meta.LastUpdated}
+	facts := Facts{Type: f.ResourceType, ID: f.ID, VersionID: f.Meta.VersionID, LastUpdated: f.Meta.LastUpdated,
+		Security: f.Meta.Security}
 	t, ok := Lookup(f.ResourceType)
 	if !ok || t.Kind != MemberData {
 		return facts, nil

@@ -152,3 +152,37 @@ func FuzzInspect(f *testing.F) {
 		}
 	})
 }
+
+// TestInspectReadsSecurityLabels: meta.security is what a plan marks
+// sensitive records with; Inspect reads it with the rest.
+func TestInspectReadsSecurityLabels(t *testing.T) {
+	raw := `{"resourceType":"ExplanationOfBenefit","id":"e1","patient":{"reference":"Patient/p1"},
+	"meta":{"security":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"42CFRPart2","display":"42 CFR Part2"}]}}`
+	f, err := Inspect([]byte(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Coding{{System: "http://terminology.hl7.org/CodeSystem/v3-ActCode", Code: "42CFRPart2"}}
+	if !slices.Equal(f.Security, want) {
+		t.Fatalf("Security = %v, want %v", f.Security, want)
+	}
+}
+
+// TestEveryTypeHasACategory: the consent page offers categories, so a type
+// without one could never be shared.
+func TestEveryTypeHasACategory(t *testing.T) {
+	for _, typ := range All() {
+		if !slices.Contains(Categories(), typ.Category) {
+			t.Errorf("%s: category %q is not one of %v", typ.Name, typ.Category, Categories())
+		}
+	}
+}
+
+func TestParseCoding(t *testing.T) {
+	for in, ok := range map[string]bool{"http://a|X": true, " http://a|X ": true, "X": false, "|X": false, "http://a|": false, "a|b|c": false} {
+		c, err := ParseCoding(in)
+		if (err == nil) != ok {
+			t.Errorf("ParseCoding(%q) = %v, %v", in, c, err)
+		}
+	}
+}
