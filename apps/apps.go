@@ -54,7 +54,10 @@ type App struct {
 	Scopes           []string        `json:"scopes"` // the scopes the app may ever be granted
 	PrivacyPolicyURL string          `json:"privacy_policy_url,omitempty"`
 	TermsURL         string          `json:"terms_url,omitempty"`
-	Attestation      Attestation     `json:"attestation"`
+	// WebhookURL, when set, receives a signed notice each time a member
+	// ends the app's access (see gateway/webhook).
+	WebhookURL  string      `json:"webhook_url,omitempty"`
+	Attestation Attestation `json:"attestation"`
 	Status           Status          `json:"status"`
 	StatusReason     string          `json:"status_reason,omitempty"`
 	// TokensValidAfter cuts off every grant made before it: a suspension or
@@ -84,17 +87,34 @@ func (a App) AuthMethod() string {
 // is the OAuth request id that every code, access and refresh token issued
 // under that consent carries, so ending the grant ends all of them.
 type Grant struct {
-	ID        string     `json:"id"`
-	Member    string     `json:"member"`  // the member's login name
-	Patient   string     `json:"patient"` // the FHIR Patient id the grant is limited to
-	ClientID  string     `json:"client_id"`
-	Scopes    []string   `json:"scopes"` // what the member chose to share
+	ID       string   `json:"id"`
+	Member   string   `json:"member"`  // the member key (a login name, or oidc:… for plan sign-in)
+	Patient  string   `json:"patient"` // the FHIR Patient id the grant is limited to
+	ClientID string   `json:"client_id"`
+	Scopes   []string `json:"scopes"` // what the member chose to share, as explicit types
+	// Sensitive records the member's choice to share records the plan
+	// labels sensitive too; false withholds them.
+	Sensitive bool `json:"sensitive,omitempty"`
+	// OneTime marks a grant for one sitting: it lasts an hour and gets no
+	// refresh token. Otherwise it is time-limited (by default 13 months).
+	OneTime bool `json:"one_time,omitempty"`
+	// ExpiresAt is when access ends; no token of the grant outlives it. A
+	// grant stored before grants had an end has none (zero).
+	ExpiresAt time.Time  `json:"expires_at,omitzero"`
 	CreatedAt time.Time  `json:"created_at"`
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
 }
 
-// Active reports whether the grant still allows access.
+// Active reports whether the grant has not been revoked. It may still have
+// expired: see Expired and Live.
 func (g Grant) Active() bool { return g.RevokedAt == nil }
+
+// Expired reports whether the grant's time ran out at now.
+func (g Grant) Expired(now time.Time) bool { return !g.ExpiresAt.IsZero() && !now.Before(g.ExpiresAt) }
+
+// Live reports whether the grant still allows access at now: not revoked
+// and not expired.
+func (g Grant) Live(now time.Time) bool { return g.Active() && !g.Expired(now) }
 
 // Errors the registry and its stores return. Stores wrap or return them
 // as-is; callers test with errors.Is.

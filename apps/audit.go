@@ -21,6 +21,10 @@ type Event struct {
 	Count         int       `json:"count,omitempty"` // resources returned
 	Reason        string    `json:"reason,omitempty"`
 	RequestID     string    `json:"request_id,omitempty"` // the HTTP request id, for correlation with traces
+	// ClientIP is the network address an app's FHIR request came from. It
+	// is kept for the member's own access history only: stores return it
+	// from ListMemberEvents and never from ListEvents, the plan's trail.
+	ClientIP string `json:"client_ip,omitempty"`
 }
 
 // Auditor receives audit events. The store persists them; Record must not
@@ -34,7 +38,7 @@ type Auditor interface {
 // so each is cut to its bound before it is stored: one event is at most a
 // few kilobytes, whatever a caller sends.
 const (
-	MaxEventField         = 128  // Action, Outcome, Member, Patient, ClientID, RequestID, each resource type (bytes)
+	MaxEventField         = 128  // Action, Outcome, Member, Patient, ClientID, RequestID, ClientIP, each resource type (bytes)
 	MaxEventReason        = 1024 // Reason (bytes; an admin's decision reason is at most 1000)
 	MaxEventResourceTypes = 16   // entries of ResourceTypes
 )
@@ -47,7 +51,7 @@ const DefaultAuditRetention = 90 * 24 * time.Hour
 // Bounded returns the event with every field cut to its bound (a cut field
 // ends in "…") and control characters replaced, ready to store.
 func (e Event) Bounded() Event {
-	for _, f := range []*string{&e.Action, &e.Outcome, &e.Member, &e.Patient, &e.ClientID, &e.RequestID} {
+	for _, f := range []*string{&e.Action, &e.Outcome, &e.Member, &e.Patient, &e.ClientID, &e.RequestID, &e.ClientIP} {
 		*f = bound(*f, MaxEventField)
 	}
 	e.Reason = bound(e.Reason, MaxEventReason)

@@ -53,7 +53,10 @@ type Registration struct {
 	Scopes           []string // empty means DefaultScopes; not checked against the SMART grammar here
 	PrivacyPolicyURL string
 	TermsURL         string
-	Attestation      Attestation // empty means AttestationNone
+	// WebhookURL (https, or http on a loopback host) receives a signed
+	// notice when a member ends the app's access.
+	WebhookURL  string
+	Attestation Attestation // empty means AttestationNone
 	// JWKS (a JSON Web Key Set) or JWKSURI (https) registers a confidential
 	// app that authenticates with private_key_jwt: it gets no secret.
 	JWKS    json.RawMessage
@@ -79,7 +82,7 @@ func (r *Registry) Register(ctx context.Context, reg Registration) (App, string,
 	app := App{
 		ClientID: id, Name: strings.TrimSpace(reg.Name), Developer: strings.TrimSpace(reg.Developer),
 		RedirectURIs: slices.Clone(reg.RedirectURIs), Public: reg.Public, Scopes: slices.Clone(reg.Scopes),
-		PrivacyPolicyURL: reg.PrivacyPolicyURL, TermsURL: reg.TermsURL, Attestation: reg.Attestation,
+		PrivacyPolicyURL: reg.PrivacyPolicyURL, TermsURL: reg.TermsURL, WebhookURL: reg.WebhookURL, Attestation: reg.Attestation,
 		JWKS: compactJSON(reg.JWKS), JWKSURI: reg.JWKSURI,
 		Status: StatusPending, CreatedAt: now, UpdatedAt: now,
 	}

@@ -98,6 +98,10 @@ func (f *fakeStore) ListEvents(_ context.Context, limit int) ([]Event, error) {
 	return out[:min(limit, len(out))], nil
 }
 
+func (f *fakeStore) ListMemberEvents(context.Context, string, string, int) ([]Event, error) {
+	return nil, errors.New("not used by the registry")
+}
+
 // storeAudit records events into the fake store.
 type storeAudit struct{ s *fakeStore }
 
@@ -410,5 +414,30 @@ func TestRegisterLimits(t *testing.T) {
 				t.Fatalf("err = %v, want ErrInvalid mentioning %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestGrantLife: a grant allows access until it is revoked or its time
+// runs out; a grant without an end (stored before grants had one) lasts
+// until revoked.
+func TestGrantLife(t *testing.T) {
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	end := t0.Add(time.Hour)
+	revoked := t0.Add(time.Minute)
+	tests := []struct {
+		name string
+		g    Grant
+		at   time.Time
+		live bool
+	}{
+		{"before the end", Grant{ExpiresAt: end}, end.Add(-time.Nanosecond), true},
+		{"at the end", Grant{ExpiresAt: end}, end, false},
+		{"revoked", Grant{ExpiresAt: end, RevokedAt: &revoked}, t0.Add(2 * time.Minute), false},
+		{"no end", Grant{}, t0.AddDate(10, 0, 0), true},
+	}
+	for _, tt := range tests {
+		if got := tt.g.Live(tt.at); got != tt.live {
+			t.Errorf("%s: Live = %v, want %v", tt.name, got, tt.live)
+		}
 	}
 }

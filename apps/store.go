@@ -34,7 +34,13 @@ type Store interface {
 	RevokeGrant(ctx context.Context, id string, at time.Time) error
 
 	// AppendEvent adds an audit event; events are never changed or removed.
+	// An event that names a member is also added to that member's history.
 	AppendEvent(ctx context.Context, e Event) error
-	// ListEvents returns up to limit events, newest first.
+	// ListEvents returns up to limit events, newest first, without their
+	// ClientIP (the plan's trail does not keep it).
 	ListEvents(ctx context.Context, limit int) ([]Event, error)
+	// ListMemberEvents returns up to limit of the member's events (of one
+	// app when clientID is not empty), newest first, with their ClientIP:
+	// the member's accounting of what apps read.
+	ListMemberEvents(ctx context.Context, member, clientID string, limit int) ([]Event, error)
 }

@@ -39,6 +39,7 @@ func (reg Registration) Validate() error {
 	p = append(p, checkRedirectURIs(reg.RedirectURIs)...)
 	p = append(p, checkLink("privacy_policy_url", reg.PrivacyPolicyURL)...)
 	p = append(p, checkLink("terms_url", reg.TermsURL)...)
+	p = append(p, checkWebhook(reg.WebhookURL)...)
 	p = append(p, checkScopes(reg.Scopes)...)
 	p = append(p, checkKeys(reg)...)
 	switch reg.Attestation {
@@ -129,6 +130,18 @@ func checkLink(field, raw string) []string {
 	}
 	if msg != "" {
 		return []string{fmt.Sprintf("%s %q %s", field, raw, msg)}
+	}
+	return nil
+}
+
+// checkWebhook checks the revocation webhook: like a link (https, or http
+// on a loopback host), without a fragment.
+func checkWebhook(raw string) []string {
+	if p := checkLink("webhook_url", raw); p != nil {
+		return p
+	}
+	if strings.Contains(raw, "#") {
+		return []string{fmt.Sprintf("webhook_url %q must not have a fragment", raw)}
 	}
 	return nil
 }

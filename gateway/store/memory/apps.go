@@ -153,7 +153,8 @@ func (s *Store) AppendEvent(_ context.Context, e apps.Event) error {
 }
 
 // ListEvents returns up to limit events younger than the retention, newest
-// first. A limit of zero or less returns none. The result is never nil.
+// first, without their ClientIP. A limit of zero or less returns none. The
+// result is never nil.
 func (s *Store) ListEvents(_ context.Context, limit int) ([]apps.Event, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -161,7 +162,26 @@ func (s *Store) ListEvents(_ context.Context, limit int) ([]apps.Event, error) {
 	out := make([]apps.Event, 0, min(max(limit, 0), len(s.events)))
 	for i := len(s.events) - 1; i >= 0 && len(out) < limit; i-- {
 		if s.events[i].Time.After(cut) {
-			out = append(out, copyEvent(s.events[i]))
+			e := copyEvent(s.events[i])
+			e.ClientIP = ""
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// ListMemberEvents returns up to limit of the member's events younger than
+// the retention (of one app when clientID is not empty), newest first,
+// with their ClientIP. The result is never nil.
+func (s *Store) ListMemberEvents(_ context.Context, member, clientID string, limit int) ([]apps.Event, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cut := s.now().Add(-s.retention)
+	out := []apps.Event{}
+	for i := len(s.events) - 1; i >= 0 && len(out) < limit; i-- {
+		e := s.events[i]
+		if member != "" && e.Member == member && (clientID == "" || e.ClientID == clientID) && e.Time.After(cut) {
+			out = append(out, copyEvent(e))
 		}
 	}
 	return out, nil

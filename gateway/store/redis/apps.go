@@ -272,26 +272,85 @@ func (s *Store) RevokeGrant(ctx context.Context, id string, at time.Time) error 
 	return fmt.Errorf("redis: revoke grant: gave up after %d conflicting writes", maxTxAttempts)
 }
 
-// appendEventScript adds an event to the stream and, in the same step,
+// appendEventSource adds an event to a stream and, in the same step,
 // drops every entry older than the retention by Redis's own clock (stream
 // ids are Redis's time in milliseconds): XADD MINID, trimmed exactly.
 // KEYS: stream. ARGV: retention (ms), event JSON.
-var appendEventScript = goredis.NewScript(`
+const appendEventSource = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-return redis.call('XADD', KEYS[1], 'MINID', now - tonumber(ARGV[1]), '*', 'e', ARGV[2])`)
+return redis.call('XADD', KEYS[1], 'MINID', now - tonumber(ARGV[1]), '*', 'e', ARGV[2])`
 
 // AppendEvent adds an audit event, bounded (apps.Event.Bounded), to the
-// stream, and drops the events older than the retention.
+// plan's stream without its ClientIP and, when it names a member, to that
+// member's own stream with it; each drops the events older than the
+// retention. The two scripts go in one pipeline, not one transaction (the
+// streams live in different Cluster slots): if either fails the error is
+// returned.
 func (s *Store) AppendEvent(ctx context.Context, e apps.Event) error {
-	data, err := json.Marshal(e.Bounded())
+	e = e.Bounded()
+	plan := e
+	plan.ClientIP = ""
+	data, err := json.Marshal(plan)
 	if err != nil {
 		return fmt.Errorf("redis: append event: %w", err)
 	}
-	if err := appendEventScript.Run(ctx, s.c, []string{s.eventsKey()}, s.retention.Milliseconds(), data).Err(); err != nil {
+	var own []byte
+	if e.Member != "" {
+		if own, err = json.Marshal(e); err != nil {
+			return fmt.Errorf("redis: append event: %w", err)
+		}
+	}
+	retention := s.retention.Milliseconds()
+	_, err = s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		p.Eval(ctx, appendEventSource, []string{s.eventsKey()}, retention, data)
+		if own != nil {
+			p.Eval(ctx, appendEventSource, []string{s.memberEventsKey(e.Member)}, retention, own)
+		}
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("redis: append event: %w", err)
 	}
 	return nil
+}
+
+// memberEventsPage is how many of a member's events ListMemberEvents reads
+// per round trip while it filters by app.
+const memberEventsPage = 500
+
+// ListMemberEvents returns up to limit of the member's events younger than
+// the retention (of one app when clientID is not empty), newest first,
+// with their ClientIP, reading the member's stream backwards a page at a
+// time. The result is never nil.
+func (s *Store) ListMemberEvents(ctx context.Context, member, clientID string, limit int) ([]apps.Event, error) {
+	out := []apps.Event{}
+	if member == "" || limit <= 0 {
+		return out, nil
+	}
+	cut := s.now().Add(-s.retention)
+	end := "+"
+	for len(out) < limit {
+		msgs, err := s.c.XRevRangeN(ctx, s.memberEventsKey(member), end, "-", memberEventsPage).Result()
+		if err != nil {
+			return nil, fmt.Errorf("redis: list member events: %w", err)
+		}
+		for _, m := range msgs {
+			data, _ := m.Values["e"].(string)
+			var e apps.Event
+			if err := json.Unmarshal([]byte(data), &e); err != nil {
+				return nil, fmt.Errorf("redis: list member events: decode %s: %w", m.ID, err)
+			}
+			if (clientID == "" || e.ClientID == clientID) && e.Time.After(cut) && len(out) < limit {
+				out = append(out, e)
+			}
+		}
+		if len(msgs) < memberEventsPage {
+			break
+		}
+		end = "(" + msgs[len(msgs)-1].ID
+	}
+	return out, nil
 }
 
 // ListEvents returns up to limit events younger than the retention (judged

@@ -17,7 +17,8 @@
 //	member:<username>             member JSON                     no expiry
 //	mlink:<member key>            member ↔ Patient link JSON      no expiry (its age is judged by oauth)
 //	sess:<id>                     login session JSON              PEXPIREAT ExpiresAt
-//	events                        stream of audit events          XADD MINID now-retention
+//	events                        stream of audit events, no client IP  XADD MINID now-retention
+//	mevents:<member key>          stream of one member's events, with client IP (their access history)  XADD MINID now-retention
 //	marker                        when the store was first used   no expiry; gone means Redis lost its data
 //	tok:<kind>:<signature>        the request id (a pointer)      PEXPIREAT ExpiresAt+InactiveTail
 //	{req:<id>}:tok:<kind>:<sig>   hash: rec (JSON), active        PEXPIREAT ExpiresAt+InactiveTail

@@ -72,14 +72,15 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Key names; see doc.go for the layout.
 
-func (s *Store) appKey(id string) string        { return s.prefix + "{apps}:app:" + id }
-func (s *Store) appIndexKey() string            { return s.prefix + "{apps}:index" }
-func (s *Store) grantKey(id string) string      { return s.prefix + "grant:" + id }
-func (s *Store) grantsKey(member string) string { return s.prefix + "grants:" + member }
-func (s *Store) memberKey(name string) string   { return s.prefix + "member:" + name }
-func (s *Store) linkKey(member string) string   { return s.prefix + "mlink:" + member }
-func (s *Store) sessionKey(id string) string    { return s.prefix + "sess:" + id }
-func (s *Store) eventsKey() string              { return s.prefix + "events" }
+func (s *Store) appKey(id string) string         { return s.prefix + "{apps}:app:" + id }
+func (s *Store) appIndexKey() string             { return s.prefix + "{apps}:index" }
+func (s *Store) grantKey(id string) string       { return s.prefix + "grant:" + id }
+func (s *Store) grantsKey(member string) string  { return s.prefix + "grants:" + member }
+func (s *Store) memberKey(name string) string    { return s.prefix + "member:" + name }
+func (s *Store) linkKey(member string) string    { return s.prefix + "mlink:" + member }
+func (s *Store) sessionKey(id string) string     { return s.prefix + "sess:" + id }
+func (s *Store) eventsKey() string               { return s.prefix + "events" }
+func (s *Store) memberEventsKey(m string) string { return s.prefix + "mevents:" + m }
 
 func (s *Store) pointerKey(kind oauth.TokenKind, sig string) string {
 	return s.prefix + "tok:" + string(kind) + ":" + sig

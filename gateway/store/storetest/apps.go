@@ -20,6 +20,7 @@ func newApp(id string, created time.Time) apps.App {
 		SecretHash:       []byte{1, 2, 3, 4},
 		Scopes:           []string{"launch/patient", "patient/*.rs"},
 		PrivacyPolicyURL: "https://app.example/privacy",
+		WebhookURL:       "https://app.example/hooks/revoked",
 		Attestation:      apps.AttestationAttested,
 		Status:           apps.StatusPending,
 		CreatedAt:        created,
@@ -152,7 +153,8 @@ func testAppsCopies(t *testing.T, b Backend, c *Clock) {
 func newGrant(id, member string, created time.Time) apps.Grant {
 	return apps.Grant{
 		ID: id, Member: member, Patient: "pat-" + member, ClientID: "app1",
-		Scopes: []string{"launch/patient", "patient/Coverage.rs"}, CreatedAt: created,
+		Scopes: []string{"launch/patient", "patient/Coverage.rs"}, Sensitive: true, OneTime: member == "bob",
+		ExpiresAt: created.AddDate(0, 13, 0), CreatedAt: created,
 	}
 }
 

@@ -75,6 +75,8 @@ func Run(t *testing.T, open Opener) {
 		{"Events", testEvents},
 		{"EventsBounded", testEventsBounded},
 		{"EventsRetention", testEventsRetention},
+		{"MemberEvents", testMemberEvents},
+		{"MemberEventsFarBack", testMemberEventsFarBack},
 		{"Members", testMembers},
 		{"MemberLinks", testMemberLinks},
 		{"Sessions", testSessions},
