@@ -54,6 +54,12 @@ type App struct {
 	Scopes           []string        `json:"scopes"` // the scopes the app may ever be granted
 	PrivacyPolicyURL string          `json:"privacy_policy_url,omitempty"`
 	TermsURL         string          `json:"terms_url,omitempty"`
+	// WebsiteURL is the app's home page, shown on the consent page.
+	WebsiteURL string `json:"website_url,omitempty"`
+	// HasLogo says a logo is stored for the app (Store.GetAppLogo): the
+	// gateway serves it from its own origin, so showing it tells the app
+	// nothing.
+	HasLogo bool `json:"has_logo,omitempty"`
 	// WebhookURL, when set, receives a signed notice each time a member
 	// ends the app's access (see gateway/webhook).
 	WebhookURL  string      `json:"webhook_url,omitempty"`

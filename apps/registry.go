@@ -53,6 +53,9 @@ type Registration struct {
 	Scopes           []string // empty means DefaultScopes; not checked against the SMART grammar here
 	PrivacyPolicyURL string
 	TermsURL         string
+	WebsiteURL       string
+	// Logo is a PNG of at most MaxLogoBytes and MaxLogoSide pixels a side.
+	Logo []byte
 	// WebhookURL (https, or http on a loopback host) receives a signed
 	// notice when a member ends the app's access.
 	WebhookURL  string
@@ -82,7 +85,8 @@ func (r *Registry) Register(ctx context.Context, reg Registration) (App, string,
 	app := App{
 		ClientID: id, Name: strings.TrimSpace(reg.Name), Developer: strings.TrimSpace(reg.Developer),
 		RedirectURIs: slices.Clone(reg.RedirectURIs), Public: reg.Public, Scopes: slices.Clone(reg.Scopes),
-		PrivacyPolicyURL: reg.PrivacyPolicyURL, TermsURL: reg.TermsURL, WebhookURL: reg.WebhookURL, Attestation: reg.Attestation,
+		PrivacyPolicyURL: reg.PrivacyPolicyURL, TermsURL: reg.TermsURL, WebsiteURL: reg.WebsiteURL, WebhookURL: reg.WebhookURL,
+		Attestation: reg.Attestation, HasLogo: len(reg.Logo) > 0,
 		JWKS: compactJSON(reg.JWKS), JWKSURI: reg.JWKSURI,
 		Status: StatusPending, CreatedAt: now, UpdatedAt: now,
 	}
@@ -98,6 +102,12 @@ func (r *Registry) Register(ctx context.Context, reg Registration) (App, string,
 			return App{}, "", err
 		}
 		app.SecretHash = HashSecret(secret)
+	}
+	if app.HasLogo {
+		// Before the app, so that an app never says it has a logo it lacks.
+		if err := r.Store.PutAppLogo(ctx, id, reg.Logo); err != nil {
+			return App{}, "", fmt.Errorf("register app: logo: %w", err)
+		}
 	}
 	if err := r.Store.CreateApp(ctx, app); err != nil {
 		return App{}, "", fmt.Errorf("register app: %w", err)

@@ -19,10 +19,27 @@ type fakeStore struct {
 	apps      map[string]App
 	order     []string
 	events    []Event
+	logos     map[string][]byte
 	failWrite error
 }
 
-func newFakeStore() *fakeStore { return &fakeStore{apps: map[string]App{}} }
+func newFakeStore() *fakeStore { return &fakeStore{apps: map[string]App{}, logos: map[string][]byte{}} }
+
+func (f *fakeStore) PutAppLogo(_ context.Context, id string, png []byte) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.logos[id] = png
+	return nil
+}
+
+func (f *fakeStore) GetAppLogo(_ context.Context, id string) ([]byte, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if l, ok := f.logos[id]; ok {
+		return l, nil
+	}
+	return nil, ErrNotFound
+}
 
 func (f *fakeStore) CreateApp(_ context.Context, a App) error {
 	f.mu.Lock()

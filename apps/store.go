@@ -22,6 +22,11 @@ type Store interface {
 	UpdateApp(ctx context.Context, clientID string, change func(App) (App, error)) (App, error)
 	// ListApps returns every app, oldest registration first.
 	ListApps(ctx context.Context) ([]App, error)
+	// PutAppLogo stores an app's logo (a PNG), replacing any; it is kept
+	// apart from the app so that reading the app stays small.
+	PutAppLogo(ctx context.Context, clientID string, png []byte) error
+	// GetAppLogo returns the app's logo, or ErrNotFound.
+	GetAppLogo(ctx context.Context, clientID string) ([]byte, error)
 
 	// CreateGrant stores a new grant; ErrAlreadyExists if the id is taken.
 	CreateGrant(ctx context.Context, g Grant) error

@@ -1,7 +1,9 @@
 package apps
 
 import (
+	"bytes"
 	"fmt"
+	"image/png"
 	"net/url"
 	"strings"
 	"unicode"
@@ -39,7 +41,9 @@ func (reg Registration) Validate() error {
 	p = append(p, checkRedirectURIs(reg.RedirectURIs)...)
 	p = append(p, checkLink("privacy_policy_url", reg.PrivacyPolicyURL)...)
 	p = append(p, checkLink("terms_url", reg.TermsURL)...)
+	p = append(p, checkLink("website_url", reg.WebsiteURL)...)
 	p = append(p, checkWebhook(reg.WebhookURL)...)
+	p = append(p, checkLogo(reg.Logo)...)
 	p = append(p, checkScopes(reg.Scopes)...)
 	p = append(p, checkKeys(reg)...)
 	switch reg.Attestation {
@@ -220,6 +224,32 @@ func checkKeys(reg Registration) []string {
 	}
 	if err := CheckJWKS(reg.JWKS); err != nil {
 		return []string{strings.TrimPrefix(err.Error(), ErrInvalid.Error()+": ")}
+	}
+	return nil
+}
+
+// Logo limits: small enough to keep in the store and show at 64 pixels.
+const (
+	MaxLogoBytes = 64 << 10
+	MaxLogoSide  = 512
+)
+
+// checkLogo accepts a PNG of at most MaxLogoBytes and MaxLogoSide pixels a
+// side. PNG only: an SVG can carry script, and the gateway serves logos
+// from its own origin.
+func checkLogo(logo []byte) []string {
+	if len(logo) == 0 {
+		return nil
+	}
+	if len(logo) > MaxLogoBytes {
+		return []string{fmt.Sprintf("logo is larger than %d KiB", MaxLogoBytes>>10)}
+	}
+	cfg, err := png.DecodeConfig(bytes.NewReader(logo))
+	if err != nil {
+		return []string{"logo must be a PNG image"}
+	}
+	if cfg.Width > MaxLogoSide || cfg.Height > MaxLogoSide || cfg.Width < 16 || cfg.Height < 16 {
+		return []string{fmt.Sprintf("logo must be between 16 and %d pixels a side, not %dx%d", MaxLogoSide, cfg.Width, cfg.Height)}
 	}
 	return nil
 }

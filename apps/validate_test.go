@@ -1,7 +1,10 @@
 package apps
 
 import (
+	"bytes"
 	"context"
+	"image"
+	"image/png"
 	"errors"
 	"strings"
 	"testing"
@@ -66,5 +69,45 @@ func TestRegisterInvalid(t *testing.T) {
 				t.Errorf("a refused registration changed something")
 			}
 		})
+	}
+}
+
+// testPNG encodes a w×h PNG.
+func testPNG(t *testing.T, w, h int) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := png.Encode(&b, image.NewRGBA(image.Rect(0, 0, w, h))); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// TestRegisterLogo: a PNG logo is stored apart from the app, which records
+// that it has one; anything but a reasonable PNG is refused.
+func TestRegisterLogo(t *testing.T) {
+	st := newFakeStore()
+	reg := &Registry{Store: st}
+	base := Registration{Name: "Tracker", RedirectURIs: []string{"https://a.example/cb"}, WebsiteURL: "https://a.example/"}
+	withLogo := base
+	withLogo.Logo = testPNG(t, 64, 64)
+	app, _, err := reg.Register(context.Background(), withLogo)
+	if err != nil || !app.HasLogo || app.WebsiteURL != "https://a.example/" {
+		t.Fatalf("Register = %+v, %v", app, err)
+	}
+	if got, err := st.GetAppLogo(context.Background(), app.ClientID); err != nil || !bytes.Equal(got, withLogo.Logo) {
+		t.Fatalf("stored logo: %v", err)
+	}
+	if app, _, _ := reg.Register(context.Background(), base); app.HasLogo {
+		t.Fatal("an app without a logo says it has one")
+	}
+	for name, logo := range map[string][]byte{
+		"not a PNG": []byte("<svg onload=alert(1)>"), "too small": testPNG(t, 8, 8), "too large": testPNG(t, 600, 100),
+		"too heavy": append(testPNG(t, 64, 64), make([]byte, MaxLogoBytes)...),
+	} {
+		bad := base
+		bad.Logo = logo
+		if _, _, err := reg.Register(context.Background(), bad); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "logo") {
+			t.Errorf("%s: %v, want a logo problem", name, err)
+		}
 	}
 }

@@ -7,10 +7,12 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/ory/fosite"
 
 	"github.com/patientaccess/gateway/apps"
+	"github.com/patientaccess/gateway/gateway/ui"
 	"github.com/patientaccess/gateway/oauth/smart"
 )
 
@@ -51,7 +53,7 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		s.provider.WriteAuthorizeError(ctx, w, ar, fosite.ErrAccessDenied.WithHint("The member did not allow access."))
 		return
 	}
-	s.approve(ctx, w, ar, app, member, consent.granted(r.PostForm["share"]))
+	s.approve(ctx, w, ar, app, member, s.decide(consent, r.PostForm))
 }
 
 // authorizeRequest checks an authorization request, the cheapest checks
@@ -71,21 +73,18 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 func (s *Server) authorizeRequest(w http.ResponseWriter, r *http.Request) (apps.App, fosite.AuthorizeRequester, bool) {
 	ctx := r.Context()
 	if len(r.URL.RawQuery) > MaxAuthorizeQuery {
-		s.errorPage(w, http.StatusRequestURITooLong, "This link is too long",
-			"The app sent you here with a link longer than your health plan accepts. No data was shared.")
+		s.problem(w, r, http.StatusRequestURITooLong, ui.ProblemLinkTooLong)
 		return apps.App{}, nil, false
 	}
 	if r.Method == http.MethodPost {
 		if err := s.deps.CSRF.Verify(r); err != nil {
-			s.errorPage(w, http.StatusForbidden, "This form has expired",
-				"For your security the request was not accepted. Go back to the app and start again.")
+			s.problem(w, r, http.StatusForbidden, ui.ProblemFormExpired)
 			return apps.App{}, nil, false
 		}
 	}
 	q := r.URL.Query()
 	if len(q["client_id"]) > 1 || len(q["redirect_uri"]) > 1 {
-		s.errorPage(w, http.StatusBadRequest, "This link is not valid",
-			"The app sent you here with a link that names it, or where to send you back, more than once. For your safety we stopped here. No data was shared.")
+		s.problem(w, r, http.StatusBadRequest, ui.ProblemLinkRepeated)
 		return apps.App{}, nil, false
 	}
 	app, ok := s.checkApp(w, r)
@@ -143,35 +142,34 @@ func (s *Server) checkApp(w http.ResponseWriter, r *http.Request) (apps.App, boo
 	q := r.URL.Query()
 	app, err := s.deps.Apps.GetApp(r.Context(), q.Get("client_id"))
 	if errors.Is(err, apps.ErrNotFound) || (err == nil && q.Get("client_id") == "") {
-		s.errorPage(w, http.StatusBadRequest, "Unknown app", "The app that sent you here is not registered with your health plan. No data was shared.")
+		s.problem(w, r, http.StatusBadRequest, ui.ProblemUnknownApp)
 		return app, false
 	}
 	if err != nil {
-		s.failPage(w, r, "load app", err, "We could not check this app. Please try again later.")
+		s.failPage(w, r, "load app", err, ui.ProblemCheckAppFailed)
 		return app, false
 	}
 	if !app.Approved() {
 		s.audit(r.Context(), apps.Event{Action: "authorize", Outcome: "denied", ClientID: app.ClientID, Reason: "app " + string(app.Status)})
-		s.errorPage(w, http.StatusForbidden, "This app cannot connect right now", appStatusMessage(app))
+		s.deps.UI.Error(w, r, ui.ErrorView{Problem: appStatusProblem(app), Status: http.StatusForbidden, App: app.Name})
 		return app, false
 	}
 	if !slices.Contains(app.RedirectURIs, q.Get("redirect_uri")) {
-		s.errorPage(w, http.StatusBadRequest, "This link is not valid",
-			"The app asked to send you back to an address it has not registered with your health plan. For your safety we stopped here. No data was shared.")
+		s.problem(w, r, http.StatusBadRequest, ui.ProblemRedirectUnknown)
 		return app, false
 	}
 	return app, true
 }
 
-// appStatusMessage tells the member why an unapproved app cannot connect.
+// appStatusProblem tells the member why an unapproved app cannot connect.
 // The page is public (anyone who knows a client_id can open it), so it
 // never shows the reason an admin typed when suspending or denying the
 // app: that is for admins, through the admin API.
-func appStatusMessage(a apps.App) string {
+func appStatusProblem(a apps.App) ui.Problem {
 	if a.Status == apps.StatusPending {
-		return "Your health plan is still reviewing " + a.Name + ". It can connect once the review is done. No data was shared."
+		return ui.ProblemAppPending
 	}
-	return a.Name + " cannot connect to your health plan right now. No data was shared. If you have questions, contact your health plan."
+	return ui.ProblemAppUnavailable
 }
 
 // narrowedRequest gives fosite the query parameters only, with the scope
@@ -234,15 +232,17 @@ func (s *Server) checkSMART(ar fosite.AuthorizeRequester) error {
 	return nil
 }
 
-// approve records the grant and sends the member back to the app with a code.
-func (s *Server) approve(ctx context.Context, w http.ResponseWriter, ar fosite.AuthorizeRequester, app apps.App, m Member, granted []string) {
-	for _, sc := range granted {
+// approve records the grant the member chose and sends them back to the
+// app with a code.
+func (s *Server) approve(ctx context.Context, w http.ResponseWriter, ar fosite.AuthorizeRequester, app apps.App, m Member, d decision) {
+	for _, sc := range d.scopes {
 		ar.GrantScope(sc)
 	}
 	ar.GrantAudience(s.cfg.FHIRBaseURL)
-	sess := s.newMemberSession(ar, m)
+	now := s.now()
 	g := apps.Grant{ID: ar.GetID(), Member: m.Username, Patient: m.PatientID, ClientID: app.ClientID,
-		Scopes: granted, CreatedAt: s.now()}
+		Scopes: d.scopes, Sensitive: d.sensitive, OneTime: d.oneTime, ExpiresAt: s.grantEnd(now, d.oneTime), CreatedAt: now}
+	sess := s.newMemberSession(ar, m, g)
 	if err := s.deps.Apps.CreateGrant(ctx, g); err != nil {
 		s.deps.Logger.ErrorContext(ctx, "store grant", "err", err)
 		s.provider.WriteAuthorizeError(ctx, w, ar, authorizeError(ctx, fosite.ErrServerError.WithWrap(err)))
@@ -255,6 +255,15 @@ func (s *Server) approve(ctx context.Context, w http.ResponseWriter, ar fosite.A
 		return
 	}
 	s.audit(ctx, apps.Event{Action: "authorize", Outcome: "success", ClientID: app.ClientID, Member: m.Username,
-		Patient: m.PatientID, Reason: strings.Join(granted, " ")})
+		Patient: m.PatientID, Reason: d.auditText(g.ExpiresAt)})
 	s.provider.WriteAuthorizeResponse(ctx, w, ar, resp)
+}
+
+// grantEnd is when a grant made at now ends: in OneTimeLifespan for a
+// one-time grant, in GrantMonths calendar months otherwise.
+func (s *Server) grantEnd(now time.Time, oneTime bool) time.Time {
+	if oneTime {
+		return now.Add(OneTimeLifespan)
+	}
+	return now.AddDate(0, s.cfg.GrantMonths, 0)
 }

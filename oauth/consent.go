@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -10,124 +11,160 @@ import (
 	"github.com/ory/fosite/token/jwt"
 
 	"github.com/patientaccess/gateway/apps"
+	"github.com/patientaccess/gateway/gateway/ui"
 	"github.com/patientaccess/gateway/oauth/smart"
 )
 
-// offlineChoice is the consent checkbox for offline_access.
-const offlineChoice = "offline_access"
+// offlineScope is the SMART scope that asks for a refresh token.
+const offlineScope = "offline_access"
 
 // consent is the consent decision to make: the scopes the app may get
-// (requested ∩ registered), grouped into the choices the member sees.
+// (requested ∩ registered), the data categories they reach, and whether
+// the app asked to keep access.
 type consent struct {
-	requested []string // narrowed requested scopes
-	always    []string // context scopes granted with any data (openid, fhirUser, launch/patient)
-	choices   []choice // one checkbox per data category
-	types     []string // the resource types a patient/* scope expands to, in order
+	requested  []string            // narrowed requested scopes
+	always     []string            // context scopes granted with any data (openid, fhirUser, launch/patient)
+	categories []string            // the categories offered, in page order
+	types      map[string][]string // category → the served types the request reaches in it
+	only       map[string][]string // category → the search restrictions of restricted scopes in it
+	offline    bool                // the app asked for offline_access
 }
 
-// choice is one checkbox on the consent page.
-type choice struct {
-	Value string // the form value: a resource type, or offline_access
-	Label string // plain words
+// decision is what the member chose on the consent page.
+type decision struct {
+	scopes    []string // explicit types only: never a wildcard that would grow with the catalog
+	sensitive bool     // share records the plan labels sensitive too
+	oneTime   bool     // one hour, no refresh token
 }
 
-// buildConsent groups the scopes fosite accepted into consent choices.
+// buildConsent groups the scopes fosite accepted into the categories the
+// member ticks or unticks.
 func (s *Server) buildConsent(ar fosite.AuthorizeRequester) consent {
-	c := consent{requested: ar.GetRequestedScopes()}
-	for _, t := range s.deps.ResourceTypes {
-		c.types = append(c.types, t.Name)
-	}
-	seen := map[string]bool{}
-	addChoice := func(value, label string) {
-		if !seen[value] {
-			seen[value] = true
-			c.choices = append(c.choices, choice{Value: value, Label: label})
+	c := consent{requested: ar.GetRequestedScopes(), types: map[string][]string{}, only: map[string][]string{}}
+	reach := func(t string) {
+		rt, ok := s.types[t]
+		if ok && !slices.Contains(c.types[rt.Category], t) {
+			c.types[rt.Category] = append(c.types[rt.Category], t)
 		}
 	}
 	for _, raw := range c.requested {
 		sc, err := smart.Parse(raw)
 		switch {
 		case err != nil:
-			continue
-		case raw == offlineChoice:
-			addChoice(offlineChoice, s.describe(raw))
+		case raw == offlineScope:
+			c.offline = true
 		case !sc.IsResource():
 			c.always = append(c.always, raw)
 		case sc.ResourceType == "*":
-			for _, t := range c.types {
-				addChoice(t, s.describe(expand(raw, t)))
+			for _, t := range s.deps.ResourceTypes {
+				reach(t.Name)
 			}
 		default:
-			addChoice(sc.ResourceType, s.describe(raw))
+			reach(sc.ResourceType)
+			if rt, ok := s.types[sc.ResourceType]; ok && sc.Restricted() {
+				c.only[rt.Category] = append(c.only[rt.Category], restrictionText(sc))
+			}
 		}
 	}
-	// Data choices first, the offline choice last.
-	slices.SortStableFunc(c.choices, func(a, b choice) int {
-		return boolInt(a.Value == offlineChoice) - boolInt(b.Value == offlineChoice)
-	})
+	for _, cat := range s.categories() {
+		if len(c.types[cat]) > 0 {
+			c.categories = append(c.categories, cat)
+		}
+	}
 	return c
 }
 
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-// expand turns a patient/* scope into the same scope for one type.
-func expand(raw, resourceType string) string {
-	return strings.Replace(raw, "/*.", "/"+resourceType+".", 1)
-}
-
-// granted returns the scopes to grant for the boxes the member ticked:
-// requested ∩ registered ∩ chosen. A patient/* scope is kept whole only when
-// every type was chosen; otherwise it becomes one scope per chosen type.
-func (c consent) granted(chosen []string) []string {
-	pick := func(v string) bool { return slices.Contains(chosen, v) }
-	out := slices.Clone(c.always)
-	for _, raw := range c.requested {
-		sc, err := smart.Parse(raw)
-		switch {
-		case err != nil || !sc.IsResource():
-			if raw == offlineChoice && pick(offlineChoice) {
-				out = append(out, raw)
-			}
-		case sc.ResourceType != "*":
-			if pick(sc.ResourceType) {
-				out = append(out, raw)
-			}
-		case allChosen(c.types, chosen):
-			out = append(out, raw)
-		default:
-			for _, t := range c.types {
-				if pick(t) {
-					out = append(out, expand(raw, t))
-				}
-			}
+// categories is the order the consent page lists categories in: the
+// configured order, then any other category of a served type.
+func (s *Server) categories() []string {
+	out := slices.Clone(s.deps.Categories)
+	for _, t := range s.deps.ResourceTypes {
+		if !slices.Contains(out, t.Category) {
+			out = append(out, t.Category)
 		}
 	}
 	return out
 }
 
-func allChosen(types, chosen []string) bool {
-	for _, t := range types {
-		if !slices.Contains(chosen, t) {
-			return false
+// restrictionText is a scope's search restriction as "k=v, k=v".
+func restrictionText(sc smart.Scope) string {
+	keys := slices.Sorted(func(yield func(string) bool) {
+		for k := range sc.Query {
+			if !yield(k) {
+				return
+			}
+		}
+	})
+	var parts []string
+	for _, k := range keys {
+		for _, v := range sc.Query[k] {
+			parts = append(parts, k+"="+v)
 		}
 	}
-	return len(types) > 0
+	return strings.Join(parts, ", ")
+}
+
+// decide turns the consent form into the grant: requested ∩ registered ∩
+// chosen, with every resource scope naming its type. A patient/* scope
+// becomes one scope per served type of a ticked category, so the grant
+// never grows when the plan serves a new type. offline_access is kept
+// only for a time-limited grant.
+func (s *Server) decide(c consent, form url.Values) decision {
+	chosen := map[string]bool{}
+	for _, v := range form["share"] {
+		if slices.Contains(c.categories, v) {
+			chosen[v] = true
+		}
+	}
+	d := decision{oneTime: !c.offline || form.Get("duration") != "limited"}
+	d.sensitive = s.cfg.OfferSensitive && form.Get("sensitive") == "yes" && len(chosen) > 0
+	add := func(sc string) {
+		if !slices.Contains(d.scopes, sc) {
+			d.scopes = append(d.scopes, sc)
+		}
+	}
+	for _, raw := range c.always {
+		add(raw)
+	}
+	if !d.oneTime {
+		add(offlineScope)
+	}
+	for _, raw := range c.requested {
+		sc, err := smart.Parse(raw)
+		if err != nil || !sc.IsResource() {
+			continue
+		}
+		for _, t := range s.deps.ResourceTypes {
+			if chosen[t.Category] && (sc.ResourceType == "*" || sc.ResourceType == t.Name) {
+				add(strings.Replace(raw, "/"+sc.ResourceType+".", "/"+t.Name+".", 1))
+			}
+		}
+	}
+	return d
+}
+
+// auditText records the decision for the audit trail: the scopes granted,
+// the sensitive-data choice and when the grant ends.
+func (d decision) auditText(end time.Time) string {
+	sensitive := "no"
+	if d.sensitive {
+		sensitive = "yes"
+	}
+	return strings.Join(d.scopes, " ") + "; sensitive: " + sensitive + "; ends: " + end.UTC().Format(time.RFC3339)
 }
 
 // newMemberSession builds the session stored with the code and every token
-// of the grant: the member, their Patient and the id_token claims.
-func (s *Server) newMemberSession(ar fosite.AuthorizeRequester, m Member) *Session {
+// of the grant: the member, their Patient, the grant's end and
+// sensitive-data choice, and the id_token claims.
+func (s *Server) newMemberSession(ar fosite.AuthorizeRequester, m Member, g apps.Grant) *Session {
 	now := s.now().UTC()
 	sess := NewSession()
 	sess.Member = m.Username
 	sess.Patient = m.PatientID
 	sess.FHIRUser = s.cfg.FHIRBaseURL + "/Patient/" + m.PatientID
 	sess.GrantID = ar.GetID()
+	sess.GrantEnds = g.ExpiresAt
+	sess.Sensitive = g.Sensitive
 	// The app learns a pairwise subject, never the login name (no Username:
 	// introspection would show it).
 	sess.Subject = pairwiseSubject(s.subjectKey, ar.GetClient().GetID(), sess.Member)
@@ -143,41 +180,21 @@ func (s *Server) newMemberSession(ar fosite.AuthorizeRequester, m Member) *Sessi
 	return sess
 }
 
-// consentPage is the data of consent.html. Every field the warning needs is
-// required: the template cannot render without the app's name and status.
-type consentPage struct {
-	CSRF        string
-	Action      string
-	App         apps.App
-	Attestation string
-	Member      string
-	Choices     []choice
-	Always      []string
-	Expires     string
-}
-
+// renderConsent shows the consent page: who made the app, the warnings,
+// the categories to share, the sensitive-data opt-in and how long access
+// lasts.
 func (s *Server) renderConsent(w http.ResponseWriter, r *http.Request, app apps.App, m Member, c consent) {
-	var always []string
-	for _, sc := range c.always {
-		if d := s.describe(sc); !slices.Contains(always, d) {
-			always = append(always, d)
-		}
+	v := ui.ConsentView{
+		CSRF: s.deps.CSRF.Token(w, r), Action: r.URL.RequestURI(), Member: m.DisplayName,
+		App: ui.ConsentApp{Name: app.Name, Developer: app.Developer, Website: app.WebsiteURL, LogoURL: appLogoURL(app),
+			PrivacyPolicyURL: app.PrivacyPolicyURL, TermsURL: app.TermsURL, Attestation: string(app.Attestation)},
+		OfferSensitive: s.cfg.OfferSensitive && len(c.categories) > 0,
+		OneTimeOnly:    !c.offline,
+		Ends:           s.grantEnd(s.now(), false),
+		Identity:       len(c.always) > 0,
 	}
-	s.render(w, http.StatusOK, "consent.html", consentPage{
-		CSRF: s.deps.CSRF.Token(w, r), Action: r.URL.RequestURI(), App: app,
-		Attestation: attestationText(app), Member: m.DisplayName, Choices: c.choices, Always: always,
-		Expires: s.now().Add(s.cfg.RefreshTokenLifespan).Format(time.DateOnly),
-	})
-}
-
-// attestationText says the same thing, in the same words, for every app.
-func attestationText(a apps.App) string {
-	switch a.Attestation {
-	case apps.AttestationAttested:
-		return a.Name + " told your health plan that it follows the privacy practices the plan asks of apps."
-	case apps.AttestationDeclined:
-		return a.Name + " told your health plan that it does NOT follow all of the privacy practices the plan asks of apps."
-	default:
-		return a.Name + " has not told your health plan whether it follows the privacy practices the plan asks of apps."
+	for _, cat := range c.categories {
+		v.Categories = append(v.Categories, ui.ConsentCategory{ID: cat, Types: c.types[cat], Only: c.only[cat]})
 	}
+	s.deps.UI.Consent(w, r, v)
 }

@@ -1,9 +1,12 @@
 package oauth
 
 import (
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/ory/fosite"
 )
 
 func TestNarrowScopes(t *testing.T) {
@@ -28,31 +31,93 @@ func TestNarrowScopes(t *testing.T) {
 	}
 }
 
-func TestConsentGranted(t *testing.T) {
-	types := []string{"Patient", "Coverage", "ExplanationOfBenefit"}
-	c := consent{
-		requested: []string{"launch/patient", "openid", "fhirUser", "offline_access", "patient/*.read", "patient/Coverage.rs"},
-		always:    []string{"launch/patient", "openid", "fhirUser"},
-		types:     types,
+// consentServer is a Server with just what the consent decision reads:
+// four served types in three categories.
+func consentServer(offerSensitive bool) *Server {
+	types := []ResourceType{
+		{Name: "Patient", Category: "about-you"}, {Name: "Coverage", Category: "coverage"},
+		{Name: "ExplanationOfBenefit", Category: "claims"}, {Name: "Organization", Category: "directory"},
 	}
+	s := &Server{cfg: Config{OfferSensitive: offerSensitive, GrantMonths: 13}, types: map[string]ResourceType{},
+		deps: Deps{ResourceTypes: types, Categories: []string{"about-you", "claims", "coverage", "clinical", "directory"}}}
+	for _, t := range types {
+		s.types[t.Name] = t
+	}
+	return s
+}
+
+func requestFor(scopes ...string) fosite.AuthorizeRequester {
+	ar := fosite.NewAuthorizeRequest()
+	ar.RequestedScope = scopes
+	return ar
+}
+
+// TestConsentCategories: the page offers the categories the request
+// reaches, in the plan's order, and knows whether the app asked to keep
+// access.
+func TestConsentCategories(t *testing.T) {
+	s := consentServer(true)
+	c := s.buildConsent(requestFor("launch/patient", "openid", "offline_access", "patient/*.rs"))
+	if !slices.Equal(c.categories, []string{"about-you", "claims", "coverage", "directory"}) || !c.offline {
+		t.Fatalf("categories %v, offline %v", c.categories, c.offline)
+	}
+	c = s.buildConsent(requestFor("patient/Coverage.rs", "patient/ExplanationOfBenefit.rs?type=pharmacy"))
+	if !slices.Equal(c.categories, []string{"claims", "coverage"}) || c.offline || !slices.Equal(c.only["claims"], []string{"type=pharmacy"}) {
+		t.Fatalf("categories %v, offline %v, only %v", c.categories, c.offline, c.only)
+	}
+}
+
+// TestConsentDecide: the granted scope is exactly what the member left
+// ticked, each resource scope naming its type (never a wildcard that would
+// grow when the plan serves a new type); offline_access only for a
+// time-limited grant; the sensitive opt-in only when offered and ticked.
+func TestConsentDecide(t *testing.T) {
+	requested := []string{"launch/patient", "openid", "fhirUser", "offline_access", "patient/*.rs", "patient/Coverage.read"}
+	all := []string{"about-you", "claims", "coverage", "directory"}
 	tests := []struct {
-		name   string
-		chosen []string
-		want   []string
+		name  string
+		offer bool
+		form  url.Values
+		want  decision
 	}{
-		{"everything", append(slices.Clone(types), "offline_access"),
-			[]string{"launch/patient", "openid", "fhirUser", "offline_access", "patient/*.read", "patient/Coverage.rs"}},
-		{"claims unticked", []string{"Patient", "Coverage"},
-			[]string{"launch/patient", "openid", "fhirUser", "patient/Patient.read", "patient/Coverage.read", "patient/Coverage.rs"}},
-		{"nothing", nil, []string{"launch/patient", "openid", "fhirUser"}},
-		{"forged value ignored", []string{"Observation", "patient/*.write"}, []string{"launch/patient", "openid", "fhirUser"}},
+		{"everything, time-limited", true, url.Values{"share": all, "duration": {"limited"}}, decision{scopes: []string{
+			"launch/patient", "openid", "fhirUser", "offline_access", "patient/Patient.rs", "patient/Coverage.rs",
+			"patient/ExplanationOfBenefit.rs", "patient/Organization.rs", "patient/Coverage.read"}}},
+		{"claims unticked", true, url.Values{"share": {"about-you", "coverage", "directory"}, "duration": {"limited"}}, decision{scopes: []string{
+			"launch/patient", "openid", "fhirUser", "offline_access", "patient/Patient.rs", "patient/Coverage.rs",
+			"patient/Organization.rs", "patient/Coverage.read"}}},
+		{"one-time", true, url.Values{"share": {"coverage"}, "duration": {"once"}}, decision{oneTime: true, scopes: []string{
+			"launch/patient", "openid", "fhirUser", "patient/Coverage.rs", "patient/Coverage.read"}}},
+		{"no duration is one-time", true, url.Values{"share": {"coverage"}}, decision{oneTime: true, scopes: []string{
+			"launch/patient", "openid", "fhirUser", "patient/Coverage.rs", "patient/Coverage.read"}}},
+		{"sensitive ticked", true, url.Values{"share": {"claims"}, "duration": {"limited"}, "sensitive": {"yes"}}, decision{sensitive: true, scopes: []string{
+			"launch/patient", "openid", "fhirUser", "offline_access", "patient/ExplanationOfBenefit.rs"}}},
+		{"sensitive not offered", false, url.Values{"share": {"claims"}, "duration": {"limited"}, "sensitive": {"yes"}}, decision{scopes: []string{
+			"launch/patient", "openid", "fhirUser", "offline_access", "patient/ExplanationOfBenefit.rs"}}},
+		{"nothing ticked", true, url.Values{"sensitive": {"yes"}, "duration": {"once"}}, decision{oneTime: true, scopes: []string{"launch/patient", "openid", "fhirUser"}}},
+		{"forged values ignored", true, url.Values{"share": {"clinical", "Observation", "patient/*.write", "*"}, "duration": {"once"}},
+			decision{oneTime: true, scopes: []string{"launch/patient", "openid", "fhirUser"}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := c.granted(tc.chosen); !slices.Equal(got, tc.want) {
-				t.Fatalf("granted(%v) = %v, want %v", tc.chosen, got, tc.want)
+			s := consentServer(tc.offer)
+			got := s.decide(s.buildConsent(requestFor(requested...)), tc.form)
+			if !slices.Equal(got.scopes, tc.want.scopes) || got.oneTime != tc.want.oneTime || got.sensitive != tc.want.sensitive {
+				t.Fatalf("decide = %+v\nwant %+v", got, tc.want)
+			}
+			for _, sc := range got.scopes {
+				if strings.Contains(sc, "*") {
+					t.Fatalf("granted a wildcard: %s", sc)
+				}
 			}
 		})
+	}
+	// An app that did not ask for offline_access gets a one-time grant,
+	// whatever the form says.
+	s := consentServer(true)
+	d := s.decide(s.buildConsent(requestFor("patient/Coverage.rs")), url.Values{"share": {"coverage"}, "duration": {"limited"}})
+	if !d.oneTime || slices.Contains(d.scopes, "offline_access") {
+		t.Fatalf("no offline_access asked, yet %+v", d)
 	}
 }
 

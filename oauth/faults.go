@@ -11,6 +11,7 @@ import (
 	"github.com/ory/fosite"
 
 	"github.com/patientaccess/gateway/apps"
+	"github.com/patientaccess/gateway/gateway/ui"
 )
 
 // RetryAfter is what a 503 tells the client to wait before it retries.
@@ -131,16 +132,17 @@ func authorizeError(ctx context.Context, err error) error {
 
 // failPage answers a member page whose store call failed: 503 with
 // Retry-After when the store is unavailable, 500 otherwise; both logged,
-// both the readable error page.
-func (s *Server) failPage(w http.ResponseWriter, r *http.Request, what string, err error, message string) {
+// both the branded error page saying what could not be done (p) and what
+// to do next.
+func (s *Server) failPage(w http.ResponseWriter, r *http.Request, what string, err error, p ui.Problem) {
 	if errors.Is(err, ErrUnavailable) {
 		s.deps.Logger.WarnContext(r.Context(), what+": store unavailable, answered 503", "err", err)
 		setRetryAfter(w)
-		s.errorPage(w, http.StatusServiceUnavailable, "Please try again in a moment", message)
+		s.problem(w, r, http.StatusServiceUnavailable, p)
 		return
 	}
 	s.deps.Logger.ErrorContext(r.Context(), what, "err", err)
-	s.errorPage(w, http.StatusInternalServerError, "Something went wrong", message)
+	s.problem(w, r, http.StatusInternalServerError, p)
 }
 
 func setRetryAfter(w http.ResponseWriter) {

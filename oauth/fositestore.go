@@ -160,11 +160,13 @@ func (s *fositeStore) createProjected(ctx context.Context, kind TokenKind, sig, 
 }
 
 // loaded is a token read back: the rebuilt request, whether the record is
-// still active, and whether its app and grant still allow use.
+// still active, whether its app and grant still allow use, and when the
+// grant ended if its time ran out.
 type loaded struct {
 	req    fosite.Requester
 	active bool
 	live   bool
+	ended  time.Time // non-zero: the grant expired then
 }
 
 // get loads a record and rebuilds the request, with a fresh client read from
@@ -200,7 +202,11 @@ func (s *fositeStore) get(ctx context.Context, kind TokenKind, sig string, sessi
 	if req.Form == nil {
 		req.Form = url.Values{}
 	}
-	return loaded{req: req, active: rec.Active, live: live(app, grant)}, nil
+	l := loaded{req: req, active: rec.Active, live: live(app, grant)}
+	if l.live && grant.Expired(s.now()) {
+		l.live, l.ended = false, grant.ExpiresAt
+	}
+	return l, nil
 }
 
 // appAndGrant reads the token's app and grant at the same time (two store

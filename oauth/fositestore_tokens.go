@@ -6,22 +6,40 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/handler/openid"
 )
 
 // usable turns a loaded token into what fosite expects: the request, with
-// ErrInactiveToken when it may no longer be used.
+// ErrInactiveToken when it may no longer be used, and grantEnded (which
+// fosite reads as not found, so it does not take the token for a reused
+// one) when the grant's time ran out.
 func usable(l loaded, err error) (fosite.Requester, error) {
 	if err != nil {
 		return nil, err
+	}
+	if !l.ended.IsZero() {
+		return nil, grantEnded{at: l.ended}
 	}
 	if !l.active || !l.live {
 		return l.req, fosite.ErrInactiveToken
 	}
 	return l.req, nil
 }
+
+// grantEnded is the error of a token whose grant's time ran out. It is
+// fosite.ErrNotFound to fosite; the token endpoint turns it into an
+// invalid_grant that says so (refreshGrant).
+type grantEnded struct{ at time.Time }
+
+func (e grantEnded) Error() string {
+	return "the grant ended at " + e.at.UTC().Format(time.RFC3339)
+}
+
+// Is makes grantEnded a fosite.ErrNotFound.
+func (e grantEnded) Is(target error) bool { return target == fosite.ErrNotFound }
 
 // CreateAuthorizeCodeSession stores the request behind a new authorization code.
 func (s *fositeStore) CreateAuthorizeCodeSession(ctx context.Context, sig string, r fosite.Requester) error {

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/patientaccess/gateway/gateway/ui"
 )
 
 // HashPassword returns the stored form of a member's password (bcrypt).
@@ -84,21 +86,11 @@ func localPath(p string) (string, bool) {
 	return p, true
 }
 
-type loginPage struct {
-	CSRF     string
-	ReturnTo string
-	Username string
-	Error    string
-	Local    bool   // offer the local password form
-	PlanName string // offer "Sign in with {PlanName}" …
-	PlanURL  string // … as a link to here (return_to kept)
-}
-
 // newLoginPage is the login page's data for a member going to ret.
-func (s *Server) newLoginPage(w http.ResponseWriter, r *http.Request, ret string) loginPage {
-	p := loginPage{CSRF: s.deps.CSRF.Token(w, r), ReturnTo: ret, Local: !s.cfg.LocalLoginDisabled}
-	if sign := s.cfg.PlanSignIn; sign != nil {
-		p.PlanName, p.PlanURL = sign.PlanName, PathPlanSignIn+"?return_to="+url.QueryEscape(ret)
+func (s *Server) newLoginPage(w http.ResponseWriter, r *http.Request, ret string) ui.LoginView {
+	p := ui.LoginView{CSRF: s.deps.CSRF.Token(w, r), ReturnTo: ret, Local: !s.cfg.LocalLoginDisabled}
+	if s.cfg.PlanSignIn != nil {
+		p.PlanURL = PathPlanSignIn + "?return_to=" + url.QueryEscape(ret)
 	}
 	return p
 }
@@ -108,17 +100,16 @@ func (s *Server) serveLoginForm(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		ret = PathAccount
 	}
-	s.render(w, http.StatusOK, "login.html", s.newLoginPage(w, r, ret))
+	s.deps.UI.Login(w, r, http.StatusOK, s.newLoginPage(w, r, ret))
 }
 
 func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.LocalLoginDisabled {
-		s.errorPage(w, http.StatusForbidden, "Password sign-in is turned off",
-			"Please go back to the sign-in page and sign in with your health plan account.")
+		s.problem(w, r, http.StatusForbidden, ui.ProblemPasswordOff)
 		return
 	}
 	if err := s.deps.CSRF.Verify(r); err != nil {
-		s.errorPage(w, http.StatusForbidden, "This form has expired", "Please go back, reload the page and try again.")
+		s.problem(w, r, http.StatusForbidden, ui.ProblemFormExpired)
 		return
 	}
 	ret, ok := localPath(r.PostFormValue("return_to"))
@@ -131,18 +122,18 @@ func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	m, err := s.authenticate(r.Context(), username, r.PostFormValue("password"))
 	if err != nil && !errors.Is(err, errBadLogin) {
-		s.failPage(w, r, "member sign-in", err, "We could not sign you in. Please try again.")
+		s.failPage(w, r, "member sign-in", err, ui.ProblemSignInFailed)
 		return
 	}
 	if err != nil {
 		s.deps.Logger.InfoContext(r.Context(), "member sign-in failed")
 		p := s.newLoginPage(w, r, ret)
-		p.Username, p.Error = username, "That username and password do not match our records."
-		s.render(w, http.StatusUnauthorized, "login.html", p)
+		p.Username, p.Error = username, ui.M(ui.MsgLoginMismatch)
+		s.deps.UI.Login(w, r, http.StatusUnauthorized, p)
 		return
 	}
 	if err := s.startSession(w, r, m); err != nil {
-		s.failPage(w, r, "start member session", err, "We could not sign you in. Please try again.")
+		s.failPage(w, r, "start member session", err, ui.ProblemSignInFailed)
 		return
 	}
 	http.Redirect(w, r, ret, http.StatusSeeOther)
@@ -159,25 +150,26 @@ func (s *Server) loginThrottled(w http.ResponseWriter, r *http.Request, username
 	case err != nil:
 		s.deps.Logger.ErrorContext(ctx, "throttle check failed", "err", err)
 		w.Header().Set("Retry-After", "5")
-		s.errorPage(w, http.StatusServiceUnavailable, "Something went wrong", "We could not sign you in right now. Please try again in a minute.")
+		s.problem(w, r, http.StatusServiceUnavailable, ui.ProblemSignInUnavailable)
 		return true
 	case wait <= 0:
 		return false
 	}
 	s.deps.Logger.InfoContext(ctx, "member sign-in throttled", "retry_after_s", retryAfterSeconds(wait))
 	w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(wait)))
-	s.render(w, http.StatusTooManyRequests, "login.html", loginPage{CSRF: s.deps.CSRF.Token(w, r), ReturnTo: ret, Username: username,
-		Error: "Too many sign-in attempts for this account. For your security, please wait " + minutes(wait) + " and try again."})
+	p := s.newLoginPage(w, r, ret)
+	p.Username, p.Error = username, waitMessage(wait)
+	s.deps.UI.Login(w, r, http.StatusTooManyRequests, p)
 	return true
 }
 
-// minutes says a wait in whole minutes, rounded up.
-func minutes(d time.Duration) string {
+// waitMessage says how long to wait, in whole minutes rounded up.
+func waitMessage(d time.Duration) *ui.Msg {
 	n := int(math.Ceil(d.Minutes()))
 	if n <= 1 {
-		return "a minute"
+		return ui.M(ui.MsgLoginThrottledMinute)
 	}
-	return strconv.Itoa(n) + " minutes"
+	return ui.M(ui.MsgLoginThrottled, "minutes", n)
 }
 
 var errBadLogin = errors.New("bad username or password")
@@ -215,7 +207,7 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, m Member) 
 
 func (s *Server) serveLogout(w http.ResponseWriter, r *http.Request) {
 	if err := s.deps.CSRF.Verify(r); err != nil {
-		s.errorPage(w, http.StatusForbidden, "This form has expired", "Please go back, reload the page and try again.")
+		s.problem(w, r, http.StatusForbidden, ui.ProblemFormExpired)
 		return
 	}
 	if c, err := r.Cookie(s.cookieName()); err == nil {

@@ -1,52 +1,17 @@
 package oauth
 
 import (
-	"bytes"
-	"embed"
-	"fmt"
-	"html/template"
+	"errors"
 	"net/http"
+
+	"github.com/patientaccess/gateway/apps"
+	"github.com/patientaccess/gateway/gateway/ui"
 )
 
-//go:embed templates/*.html
-var templateFS embed.FS
-
-// parsePages parses every page once, at start-up.
-func parsePages() (*template.Template, error) {
-	t, err := template.New("").ParseFS(templateFS, "templates/*.html")
-	if err != nil {
-		return nil, fmt.Errorf("parse oauth templates: %w", err)
-	}
-	return t, nil
-}
-
-// render writes one page; it renders into a buffer first so that a template
-// error becomes a clean 500, not half a page.
-func (s *Server) render(w http.ResponseWriter, status int, name string, data any) {
-	var buf bytes.Buffer
-	if err := s.pages.ExecuteTemplate(&buf, name, data); err != nil {
-		s.deps.Logger.Error("render page", "page", name, "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
-	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
-}
-
-type errorPage struct {
-	Title   string
-	Message string
-	Help    string // optional: whom to contact
-}
-
-// errorPage renders the readable error page used by every OAuth page.
-func (s *Server) errorPage(w http.ResponseWriter, status int, title, message string) {
-	s.render(w, status, "error.html", errorPage{Title: title, Message: message})
+// problem renders the branded error page: what went wrong and what the
+// member can do next.
+func (s *Server) problem(w http.ResponseWriter, r *http.Request, status int, p ui.Problem) {
+	s.deps.UI.Error(w, r, ui.ErrorView{Problem: p, Status: status})
 }
 
 // Mount registers the authorization server's routes. Every handler runs
@@ -57,7 +22,6 @@ func (s *Server) Mount(mux *http.ServeMux) {
 	handle("GET /fhir/.well-known/smart-configuration", s.serveSMARTConfiguration)
 	handle("GET /.well-known/openid-configuration", s.serveOpenIDConfiguration)
 	handle("GET "+PathJWKS, s.serveJWKS)
-	handle("GET /oauth/style.css", serveStyle)
 	handle("GET "+PathAuthorize, s.serveAuthorize)
 	handle("POST "+PathAuthorize, s.serveAuthorize)
 	handle("POST "+PathToken, s.serveToken)
@@ -71,14 +35,40 @@ func (s *Server) Mount(mux *http.ServeMux) {
 		handle("GET "+PathPlanCallback, s.serveSignInCallback)
 	}
 	handle("GET "+PathAccount, s.serveAccount)
+	handle("GET "+PathAccount+"/{client}/revoke", s.serveRevokeConfirm)
 	handle("POST "+PathAccount+"/{client}/revoke", s.serveRevokeApp)
+	handle("GET "+PathAccount+"/{client}/history", s.serveHistory)
+	handle("GET "+PathAccount+"/{client}/history.csv", s.serveHistoryCSV)
+	handle("GET "+PathAccount+"/{client}/history.json", s.serveHistoryJSON)
+	handle("GET "+PathAppLogo, s.serveAppLogo)
 }
 
-//go:embed style.css
-var styleCSS []byte
+// PathAppLogo serves the logo an app registered, from the gateway's own
+// origin: the consent page loads nothing from the app's servers.
+const PathAppLogo = "/apps/{client}/logo.png"
 
-func serveStyle(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/css; charset=utf-8")
-	w.Header().Set("Cache-Control", "public, max-age=3600")
-	_, _ = w.Write(styleCSS)
+func appLogoURL(a apps.App) string {
+	if !a.HasLogo {
+		return ""
+	}
+	return "/apps/" + a.ClientID + "/logo.png"
+}
+
+func (s *Server) serveAppLogo(w http.ResponseWriter, r *http.Request) {
+	png, err := s.deps.Apps.GetAppLogo(r.Context(), r.PathValue("client"))
+	switch {
+	case errors.Is(err, apps.ErrNotFound):
+		http.NotFound(w, r)
+		return
+	case err != nil:
+		s.deps.Logger.ErrorContext(r.Context(), "load app logo", "err", err)
+		setRetryAfter(w)
+		http.Error(w, "unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "image/png")
+	h.Set("Cache-Control", "public, max-age=300")
+	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	_, _ = w.Write(png)
 }

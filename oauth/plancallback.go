@@ -13,6 +13,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/patientaccess/gateway/apps"
+	"github.com/patientaccess/gateway/gateway/ui"
 )
 
 // refusal is a sign-in the gateway will not complete: what the member
@@ -22,9 +23,8 @@ type refusal struct {
 	outcome        string // audit outcome: "denied" or "error"
 	reason         string // audit reason: fixed words, never a claim value or a name
 	member         string // the member key, once the id_token was verified
-	title, message string
-	help           bool  // show the plan's help contact
-	cause          error // for the log only
+	problem        ui.Problem // what the member reads
+	cause          error      // for the log only
 }
 
 // finishSignIn checks the provider's answer and links the member to their
@@ -34,12 +34,12 @@ func (s *Server) finishSignIn(ctx context.Context, r *http.Request, st signInSta
 	q := r.URL.Query()
 	if code := q.Get("error"); code != "" {
 		return Member{}, &refusal{status: http.StatusUnauthorized, outcome: "denied", reason: "provider answered " + errorCode(code),
-			title: "You are not signed in", message: sign.PlanName + " did not sign you in. You can try again from the sign-in page."}
+			problem: ui.ProblemSignInCancelled}
 	}
 	// RFC 9207: a provider that names itself must name the one we asked.
 	if iss := q.Get("iss"); iss != "" && iss != sign.Issuer {
 		return Member{}, &refusal{status: http.StatusBadRequest, outcome: "denied", reason: "iss does not match the provider",
-			title: "You are not signed in", message: "The answer did not come from " + sign.PlanName + ". Please start again."}
+			problem: ui.ProblemSignInForeign}
 	}
 	idt, ref := s.exchange(ctx, q.Get("code"), st)
 	if ref != nil {
@@ -55,7 +55,7 @@ func (s *Server) exchange(ctx context.Context, code string, st signInState) (*oi
 	sign := s.cfg.PlanSignIn
 	unreachable := func(reason string, err error) *refusal {
 		return &refusal{status: http.StatusBadGateway, outcome: "error", reason: reason, cause: err,
-			title: "We could not finish signing you in", message: sign.PlanName + " did not answer as expected. Please try again in a few minutes."}
+			problem: ui.ProblemSignInProvider}
 	}
 	p, err := s.plan.get(ctx)
 	if err != nil {
@@ -81,7 +81,7 @@ func (s *Server) exchange(ctx context.Context, code string, st signInState) (*oi
 	}
 	if !hmac.Equal([]byte(idt.Nonce), []byte(st.Nonce)) {
 		return nil, &refusal{status: http.StatusBadRequest, outcome: "denied", reason: "nonce mismatch",
-			title: "You are not signed in", message: "For your security we did not sign you in. Please start again from the sign-in page."}
+			problem: ui.ProblemSignInState}
 	}
 	var azp struct {
 		AZP string `json:"azp"`
@@ -97,9 +97,8 @@ func (s *Server) exchange(ctx context.Context, code string, st signInState) (*oi
 func (s *Server) memberFromIDToken(ctx context.Context, idt *oidc.IDToken) (Member, *refusal) {
 	sign := s.cfg.PlanSignIn
 	cannotLink := func(reason, member string, cause error) *refusal {
-		return &refusal{status: http.StatusForbidden, outcome: "denied", reason: reason, member: member, help: true, cause: cause,
-			title:   "We could not find your member record",
-			message: "You signed in with " + sign.PlanName + ", but we could not match your account to exactly one member record, so no data can be shared."}
+		return &refusal{status: http.StatusForbidden, outcome: "denied", reason: reason, member: member, cause: cause,
+			problem: ui.ProblemNoMemberRecord}
 	}
 	if !validSubject(idt.Subject) {
 		return Member{}, cannotLink("sub missing or not printable ASCII", "", nil)
@@ -113,17 +112,13 @@ func (s *Server) memberFromIDToken(ctx context.Context, idt *oidc.IDToken) (Memb
 	if !ok {
 		return Member{}, cannotLink("member claim missing", key, nil)
 	}
-	display, ok := claimString(claims["name"])
-	if !ok {
-		display = "your " + sign.PlanName + " account"
-	}
+	display, _ := claimString(claims["name"]) // "" if none: the pages then name nobody
 	l, outcome, err := s.linkMember(ctx, MemberLink{Member: key, Subject: idt.Subject, Rule: sign.Link.String(),
 		Claim: claim, DisplayName: display})
 	switch {
 	case err != nil:
 		return Member{}, &refusal{status: http.StatusServiceUnavailable, outcome: "error", reason: "patient lookup failed", member: key,
-			help: true, cause: err, title: "We could not find your member record",
-			message: "Your member record could not be checked right now. Please try again in a few minutes."}
+			cause: err, problem: ui.ProblemMemberRecordFailed}
 	case outcome != linkFound:
 		return Member{}, cannotLink(outcome.auditReason(), key, nil)
 	}
@@ -174,16 +169,13 @@ func auditSignIn(outcome, member, patient, reason string) apps.Event {
 }
 
 // refuseSignIn logs and audits a refused sign-in and shows the member why,
-// with the plan's help contact when only the plan can help.
-func (s *Server) refuseSignIn(ctx context.Context, w http.ResponseWriter, ref refusal) {
+// with the way back to the sign-in page and the plan's help contact.
+func (s *Server) refuseSignIn(w http.ResponseWriter, r *http.Request, ref refusal) {
+	ctx := r.Context()
 	s.deps.Logger.WarnContext(ctx, "member sign-in refused", "reason", ref.reason, "err", ref.cause)
 	s.audit(ctx, auditSignIn(ref.outcome, ref.member, "", ref.reason))
-	page := errorPage{Title: ref.title, Message: ref.message}
 	if ref.status == http.StatusServiceUnavailable {
 		setRetryAfter(w)
 	}
-	if ref.help {
-		page.Help = "For help, contact " + s.cfg.PlanSignIn.HelpContact + "."
-	}
-	s.render(w, ref.status, "error.html", page)
+	s.deps.UI.Error(w, r, ui.ErrorView{Problem: ref.problem, Status: ref.status, SignIn: true})
 }

@@ -14,6 +14,8 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
+
+	"github.com/patientaccess/gateway/gateway/ui"
 )
 
 // PlanSignIn configures member sign-in through the plan's OpenID Connect
@@ -36,11 +38,9 @@ type PlanSignIn struct {
 	// LinkMaxAge is how long a stored link is trusted before the FHIR
 	// source is asked again. Default DefaultLinkMaxAge.
 	LinkMaxAge time.Duration
-	// PlanName is shown on the button: "Sign in with {PlanName}".
-	PlanName string
-	// HelpContact is shown to a member who cannot be signed in (a phone
-	// number, an address, a URL in words).
-	HelpContact string
+	// The button says "Sign in with {plan name}", and a member who cannot
+	// be signed in is sent to member services: both come from the plan's
+	// branding (gateway/ui.Branding).
 }
 
 // DefaultLinkMaxAge is PlanSignIn.LinkMaxAge's default.
@@ -77,12 +77,6 @@ func (p *PlanSignIn) validate() []error {
 	}
 	if !slices.Contains(p.Scopes, oidc.ScopeOpenID) {
 		errs = append(errs, errors.New("OIDC scopes must include openid"))
-	}
-	if p.PlanName == "" {
-		errs = append(errs, errors.New("plan name is required (the button says Sign in with it)"))
-	}
-	if p.HelpContact == "" {
-		errs = append(errs, errors.New("plan help contact is required (members who cannot be linked are sent to it)"))
 	}
 	return errs
 }
@@ -157,15 +151,14 @@ func (s *Server) serveSignInStart(w http.ResponseWriter, r *http.Request) {
 	}
 	p, err := s.plan.get(ctx)
 	if err != nil {
-		s.refuseSignIn(ctx, w, refusal{status: http.StatusServiceUnavailable, outcome: "error",
-			reason: "provider unreachable", title: "We could not reach " + s.cfg.PlanSignIn.PlanName,
-			message: "Signing in is not possible right now. Please try again in a few minutes.", cause: err})
+		s.refuseSignIn(w, r, refusal{status: http.StatusServiceUnavailable, outcome: "error",
+			reason: "provider unreachable", problem: ui.ProblemSignInUnreachable, cause: err})
 		return
 	}
 	st := s.newSignInState(ret)
 	if err := s.putSignInState(w, st); err != nil {
-		s.refuseSignIn(ctx, w, refusal{status: http.StatusInternalServerError, outcome: "error", reason: "state not sealed",
-			title: "Something went wrong", message: "We could not start signing you in. Please try again.", cause: err})
+		s.refuseSignIn(w, r, refusal{status: http.StatusInternalServerError, outcome: "error", reason: "state not sealed",
+			problem: ui.ProblemSignInFailed, cause: err})
 		return
 	}
 	u := s.oauth2Config(p).AuthCodeURL(st.State, oidc.Nonce(st.Nonce), oauth2.S256ChallengeOption(st.Verifier))
@@ -178,13 +171,13 @@ func (s *Server) serveSignInCallback(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	st, err := s.takeSignInState(w, r)
 	if err != nil {
-		s.refuseSignIn(ctx, w, refusal{status: http.StatusBadRequest, outcome: "denied", reason: stateReason(err), cause: err,
-			title: "This sign-in link has expired", message: "For your security we did not sign you in. Please start again from the sign-in page."})
+		s.refuseSignIn(w, r, refusal{status: http.StatusBadRequest, outcome: "denied", reason: stateReason(err), cause: err,
+			problem: ui.ProblemSignInExpired})
 		return
 	}
 	m, ref := s.finishSignIn(ctx, r, st)
 	if ref != nil {
-		s.refuseSignIn(ctx, w, *ref)
+		s.refuseSignIn(w, r, *ref)
 		return
 	}
 	if err := s.startSession(w, r, m); err != nil {
@@ -192,8 +185,8 @@ func (s *Server) serveSignInCallback(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(err, ErrUnavailable) {
 			status = http.StatusServiceUnavailable
 		}
-		s.refuseSignIn(ctx, w, refusal{status: status, outcome: "error", reason: "session not stored",
-			member: m.Username, title: "Something went wrong", message: "We could not sign you in. Please try again.", cause: err})
+		s.refuseSignIn(w, r, refusal{status: status, outcome: "error", reason: "session not stored",
+			member: m.Username, problem: ui.ProblemSignInFailed, cause: err})
 		return
 	}
 	s.audit(ctx, auditSignIn("success", m.Username, m.PatientID, "linked by "+s.cfg.PlanSignIn.Link.String()))

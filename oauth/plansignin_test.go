@@ -127,7 +127,7 @@ func TestConfigValidatesPlanSignIn(t *testing.T) {
 	cfg := Config{Issuer: "https://gw.example", FHIRBaseURL: "https://gw.example/fhir", TokenSecret: make([]byte, 32),
 		PlanSignIn: &PlanSignIn{Issuer: "http://idp.example", Scopes: []string{"profile"}}}
 	err := cfg.Validate()
-	for _, want := range []string{"must be https", "client id", "client secret", "openid", "plan name", "help contact", "signing key"} {
+	for _, want := range []string{"must be https", "client id", "client secret", "openid", "signing key"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v does not mention %q", err, want)
 		}

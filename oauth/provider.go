@@ -5,7 +5,6 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
-	"html/template"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	"github.com/ory/fosite/token/jwt"
 
 	"github.com/patientaccess/gateway/apps"
+	"github.com/patientaccess/gateway/gateway/ui"
 	"github.com/patientaccess/gateway/oauth/smart"
 )
 
@@ -39,6 +39,12 @@ type Config struct {
 	RefreshTokenLifespan time.Duration // default 90 days
 	AuthCodeLifespan     time.Duration // default 1 minute
 	LoginLifespan        time.Duration // default 30 minutes
+	// GrantMonths is how long a time-limited grant lasts, in calendar
+	// months; default 13. A one-time grant lasts OneTimeLifespan.
+	GrantMonths int
+	// OfferSensitive shows the consent page's opt-in for records the plan
+	// labels sensitive; set it when the FHIR API withholds such labels.
+	OfferSensitive bool
 	// PlanSignIn, when set, signs members in through the plan's OpenID
 	// provider (see PlanSignIn); Deps.Patients is then required.
 	PlanSignIn *PlanSignIn
@@ -58,6 +64,10 @@ const (
 	DefaultRefreshTokenLifespan = 90 * 24 * time.Hour
 	DefaultAuthCodeLifespan     = time.Minute
 	DefaultLoginLifespan        = 30 * time.Minute
+	DefaultGrantMonths          = 13
+	// OneTimeLifespan is how long a one-time grant lasts: one access
+	// token's life, with no refresh token.
+	OneTimeLifespan = time.Hour
 )
 
 // Validate reports every problem with the configuration at once.
@@ -78,6 +88,9 @@ func (c Config) Validate() error {
 	if c.PlanSignIn != nil {
 		errs = append(errs, c.PlanSignIn.validate()...)
 	}
+	if c.GrantMonths < 0 || c.GrantMonths > 120 {
+		errs = append(errs, errors.New("grant duration must be between 1 and 120 months"))
+	}
 	if c.LocalLoginDisabled && c.PlanSignIn == nil {
 		errs = append(errs, errors.New("local login is off and no OpenID provider is configured: nobody could sign in"))
 	}
@@ -94,6 +107,9 @@ func (c *Config) setDefaults() {
 	def(&c.RefreshTokenLifespan, DefaultRefreshTokenLifespan)
 	def(&c.AuthCodeLifespan, DefaultAuthCodeLifespan)
 	def(&c.LoginLifespan, DefaultLoginLifespan)
+	if c.GrantMonths <= 0 {
+		c.GrantMonths = DefaultGrantMonths
+	}
 	if c.PlanSignIn != nil {
 		sign := *c.PlanSignIn // a copy: the caller's value is not changed
 		sign.setDefaults()
@@ -121,6 +137,28 @@ type Apps interface {
 	AppSource
 	CreateGrant(ctx context.Context, g apps.Grant) error
 	ListGrants(ctx context.Context, member string) ([]apps.Grant, error)
+	// ListMemberEvents is the member's access history (see apps.Store).
+	ListMemberEvents(ctx context.Context, member, clientID string, limit int) ([]apps.Event, error)
+	// GetAppLogo returns an app's logo (PNG), or apps.ErrNotFound.
+	GetAppLogo(ctx context.Context, clientID string) ([]byte, error)
+}
+
+// RevocationNotifier is told each time a member ends an app's access, so
+// that the app can be asked to delete what it holds (gateway/webhook sends
+// it). It must return quickly: the member's revocation never waits on the
+// app.
+type RevocationNotifier interface {
+	GrantsRevoked(ctx context.Context, r Revocation)
+}
+
+// Revocation is a member ending one app's access: the grants that ended,
+// and the pairwise subject the app knows the member by.
+type Revocation struct {
+	ClientID string
+	Subject  string // the pairwise sub of the app's id_tokens
+	Patient  string // the FHIR Patient id the app was given
+	Grants   []string
+	At       time.Time
 }
 
 // Deps are the Server's collaborators.
@@ -131,9 +169,15 @@ type Deps struct {
 	CSRF    CSRF
 	Logger  *slog.Logger
 	Now     func() time.Time // nil means time.Now
-	// ResourceTypes are the FHIR types the gateway serves, in the order the
-	// consent page offers them one by one when an app asks for patient/*.
+	// UI renders every page (required).
+	UI *ui.UI
+	// Revoked, when set, is told of every revocation by a member.
+	Revoked RevocationNotifier
+	// ResourceTypes are the FHIR types the gateway serves, in the order a
+	// patient/* scope is expanded in.
 	ResourceTypes []ResourceType
+	// Categories is the order the consent page lists data categories in.
+	Categories []string
 	// Patients finds members' Patients on the FHIR source; required with
 	// Config.PlanSignIn.
 	Patients PatientDirectory
@@ -148,6 +192,9 @@ type Deps struct {
 type ResourceType struct {
 	Name  string
 	Label string // plain words for members, e.g. "insurance coverage"
+	// Category is the consent page's data category the type belongs to
+	// ("claims", "coverage"…): members tick categories, never types.
+	Category string
 	// SearchParams are the search parameters the FHIR API evaluates on the
 	// type; a SMART v2 scope restriction naming any other is not honoured,
 	// so it is never offered or granted.
@@ -166,7 +213,6 @@ type Server struct {
 	tokenStrategy *oauth2.HMACSHAStrategy
 	// clientKeys finds private_key_jwt apps' public keys.
 	clientKeys *clientKeys
-	pages      *template.Template
 	jwks       []byte
 	kid        string // the signing key's id, in the JWKS and every id_token header
 	// subjectKey keys the pairwise subjects of id_tokens and introspection.
@@ -186,16 +232,15 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if cfg.PlanSignIn != nil && deps.Patients == nil {
 		return nil, errors.New("oauth: plan sign-in needs a patient directory")
 	}
+	if deps.UI == nil {
+		return nil, errors.New("oauth: the pages need a ui.UI")
+	}
 	cfg.setDefaults()
 	if deps.Now == nil {
 		deps.Now = time.Now
 	}
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
-	}
-	pages, err := parsePages()
-	if err != nil {
-		return nil, err
 	}
 	kid, err := keyID(&cfg.SigningKey.PublicKey)
 	if err != nil {
@@ -205,7 +250,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, deps: deps, pages: pages, jwks: jwks, kid: kid, now: deps.Now,
+	s := &Server{cfg: cfg, deps: deps, jwks: jwks, kid: kid, now: deps.Now,
 		types: map[string]ResourceType{}, scopes: scopesSupported(deps.ResourceTypes),
 		subjectKey: subjectKey(cfg.TokenSecret), clientKeys: newClientKeys(deps.Now)}
 	for _, t := range deps.ResourceTypes {

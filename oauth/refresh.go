@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/handler/oauth2"
@@ -29,9 +30,16 @@ type refreshGrant struct {
 }
 
 // HandleTokenEndpointRequest validates the refresh as fosite does, then
-// narrows the granted scope to the one asked for.
+// narrows the granted scope to the one asked for. A refresh token whose
+// grant's time ran out is refused with invalid_grant saying so: the app
+// must send the member through authorization again, for fresh consent.
 func (g refreshGrant) HandleTokenEndpointRequest(ctx context.Context, req fosite.AccessRequester) error {
 	if err := g.RefreshTokenGrantHandler.HandleTokenEndpointRequest(ctx, req); err != nil {
+		var ended grantEnded
+		if errors.As(err, &ended) {
+			return fosite.ErrInvalidGrant.WithWrap(err).WithHintf("The member's authorization for this app ended at %s. "+
+				"Send the member through authorization again: a new grant needs their consent.", ended.at.UTC().Format(time.RFC3339))
+		}
 		return err
 	}
 	asked := dedupe(strings.Fields(req.GetRequestForm().Get("scope")))

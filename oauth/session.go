@@ -1,6 +1,8 @@
 package oauth
 
 import (
+	"time"
+
 	"github.com/mohae/deepcopy"
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/handler/openid"
@@ -20,6 +22,22 @@ type Session struct {
 	// even when the access token issued with it was narrowed (see
 	// refreshGrant); empty until a refresh first narrows.
 	GrantScopes []string `json:"grant_scopes,omitempty"`
+	// GrantEnds is when the grant ends: no code or token of it expires
+	// later (SetExpiresAt). Zero for grants made before grants had an end.
+	GrantEnds time.Time `json:"grant_ends,omitzero"`
+	// Sensitive is the member's choice to share records the plan labels
+	// sensitive; the FHIR API withholds them otherwise.
+	Sensitive bool `json:"sensitive,omitempty"`
+}
+
+// SetExpiresAt records when a code or token expires, never later than the
+// grant's end: fosite sets every lifespan through it, so a refresh token
+// (or an access token issued near the end) cannot outlive the grant.
+func (s *Session) SetExpiresAt(key fosite.TokenType, exp time.Time) {
+	if !s.GrantEnds.IsZero() && exp.After(s.GrantEnds) {
+		exp = s.GrantEnds
+	}
+	s.DefaultSession.SetExpiresAt(key, exp)
 }
 
 // NewSession returns an empty session for fosite to fill from storage.

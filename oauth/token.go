@@ -136,6 +136,9 @@ type TokenInfo struct {
 	Patient  string
 	Scopes   []string
 	GrantID  string
+	// Sensitive: the member chose to share records the plan labels
+	// sensitive (the FHIR API withholds them otherwise).
+	Sensitive bool
 }
 
 // ErrInvalidToken means a bearer token is unknown, expired or revoked, or
@@ -172,7 +175,7 @@ func (s *Server) CheckToken(ctx context.Context, token string) (TokenInfo, error
 		return TokenInfo{}, ErrInvalidToken
 	}
 	return TokenInfo{ClientID: ar.GetClient().GetID(), Member: sess.Member, Patient: sess.Patient,
-		Scopes: ar.GetGrantedScopes(), GrantID: ar.GetID()}, nil
+		Scopes: ar.GetGrantedScopes(), GrantID: ar.GetID(), Sensitive: sess.Sensitive}, nil
 }
 
 func (s *Server) audit(ctx context.Context, e apps.Event) {

@@ -72,6 +72,26 @@ func (s *Store) ListApps(_ context.Context) ([]apps.App, error) {
 	return out, nil
 }
 
+// PutAppLogo stores an app's logo, replacing any.
+func (s *Store) PutAppLogo(_ context.Context, clientID string, png []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.logos[clientID] = slices.Clone(png)
+	s.wrote()
+	return nil
+}
+
+// GetAppLogo returns the app's logo, or apps.ErrNotFound.
+func (s *Store) GetAppLogo(_ context.Context, clientID string) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.logos[clientID]
+	if !ok {
+		return nil, fmt.Errorf("get app logo: %w", apps.ErrNotFound)
+	}
+	return slices.Clone(l), nil
+}
+
 // CreateGrant stores a new grant; apps.ErrAlreadyExists if the id is taken.
 func (s *Store) CreateGrant(_ context.Context, g apps.Grant) error {
 	s.mu.Lock()

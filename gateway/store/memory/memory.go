@@ -21,6 +21,7 @@ type Store struct {
 	mu        sync.Mutex
 	writes    int
 	apps      map[string]apps.App
+	logos     map[string][]byte
 	grants    map[string]apps.Grant
 	byMember  map[string][]string // member -> grant ids
 	events    []apps.Event
@@ -62,6 +63,7 @@ func New(now func() time.Time, opts ...Option) *Store {
 		now:       now,
 		retention: apps.DefaultAuditRetention,
 		apps:      map[string]apps.App{},
+		logos:     map[string][]byte{},
 		grants:    map[string]apps.Grant{},
 		byMember:  map[string][]string{},
 		members:   map[string]oauth.Member{},

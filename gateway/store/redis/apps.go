@@ -154,6 +154,26 @@ func (s *Store) ListApps(ctx context.Context) ([]apps.App, error) {
 	return out, nil
 }
 
+// PutAppLogo stores an app's logo, replacing any.
+func (s *Store) PutAppLogo(ctx context.Context, clientID string, png []byte) error {
+	if err := s.c.Set(ctx, s.logoKey(clientID), png, 0).Err(); err != nil {
+		return fmt.Errorf("redis: put app logo: %w", err)
+	}
+	return nil
+}
+
+// GetAppLogo returns the app's logo, or apps.ErrNotFound.
+func (s *Store) GetAppLogo(ctx context.Context, clientID string) ([]byte, error) {
+	b, err := s.c.Get(ctx, s.logoKey(clientID)).Bytes()
+	if errors.Is(err, goredis.Nil) {
+		return nil, fmt.Errorf("redis: get app logo: %w", apps.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("redis: get app logo: %w", err)
+	}
+	return b, nil
+}
+
 // CreateGrant stores a new grant and indexes it under its member;
 // apps.ErrAlreadyExists if the id is taken.
 func (s *Store) CreateGrant(ctx context.Context, g apps.Grant) error {

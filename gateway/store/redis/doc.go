@@ -12,6 +12,7 @@
 //
 //	{apps}:app:<client id>        app JSON                        no expiry
 //	{apps}:index                  sorted set of client ids        no expiry
+//	applogo:<client id>           an app's logo (PNG bytes)       no expiry
 //	grant:<id>                    grant JSON                      no expiry
 //	grants:<member>               sorted set of the member's grant ids
 //	member:<username>             member JSON                     no expiry

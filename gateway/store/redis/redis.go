@@ -74,6 +74,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 func (s *Store) appKey(id string) string         { return s.prefix + "{apps}:app:" + id }
 func (s *Store) appIndexKey() string             { return s.prefix + "{apps}:index" }
+func (s *Store) logoKey(id string) string        { return s.prefix + "applogo:" + id }
 func (s *Store) grantKey(id string) string       { return s.prefix + "grant:" + id }
 func (s *Store) grantsKey(member string) string  { return s.prefix + "grants:" + member }
 func (s *Store) memberKey(name string) string    { return s.prefix + "member:" + name }

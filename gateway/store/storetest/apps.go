@@ -21,6 +21,8 @@ func newApp(id string, created time.Time) apps.App {
 		Scopes:           []string{"launch/patient", "patient/*.rs"},
 		PrivacyPolicyURL: "https://app.example/privacy",
 		WebhookURL:       "https://app.example/hooks/revoked",
+		WebsiteURL:       "https://app.example/",
+		HasLogo:          true,
 		Attestation:      apps.AttestationAttested,
 		Status:           apps.StatusPending,
 		CreatedAt:        created,
@@ -262,4 +264,21 @@ func testEvents(t *testing.T, b Backend, c *Clock) {
 	got[0].ResourceTypes[0] = "Claim"
 	again, _ := b.ListEvents(ctx, 1)
 	wantEqual(t, "event after caller changed what it read", again, want[:1])
+}
+
+func testAppLogos(t *testing.T, b Backend, _ *Clock) {
+	ctx := context.Background()
+	_, err := b.GetAppLogo(ctx, "app1")
+	wantErr(t, "get a missing logo", err, apps.ErrNotFound)
+	logo := []byte("\x89PNG\r\n\x1a\nfirst")
+	wantErr(t, "put logo", b.PutAppLogo(ctx, "app1", logo), nil)
+	logo[8] = 'X'
+	got, err := b.GetAppLogo(ctx, "app1")
+	wantErr(t, "get logo", err, nil)
+	wantEqual(t, "logo after the caller changed its input", string(got), "\x89PNG\r\n\x1a\nfirst")
+	wantErr(t, "replace logo", b.PutAppLogo(ctx, "app1", []byte("second")), nil)
+	got, _ = b.GetAppLogo(ctx, "app1")
+	wantEqual(t, "replaced logo", string(got), "second")
+	_, err = b.GetAppLogo(ctx, "app2")
+	wantErr(t, "another app's logo", err, apps.ErrNotFound)
 }

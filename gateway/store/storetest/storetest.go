@@ -70,6 +70,7 @@ func Run(t *testing.T, open Opener) {
 		{"AppsCopies", testAppsCopies},
 		{"AppsUpdateRace", testAppsUpdateRace},
 		{"DecideRace", testDecideRace},
+		{"AppLogos", testAppLogos},
 		{"Grants", testGrants},
 		{"GrantsRevoke", testGrantsRevoke},
 		{"Events", testEvents},
