@@ -26,7 +26,7 @@ func TestRefusedAppReasonNotShown(t *testing.T) {
 			if strings.Contains(p.body, "SEC-4711") || strings.Contains(p.body, "public repository") {
 				t.Fatalf("the error page shows the admin's reason:\n%s", p.body)
 			}
-			if !strings.Contains(p.body, "Test Tracker cannot connect to your health plan right now") {
+			if !strings.Contains(p.body, "Test Tracker cannot connect to Riverbend Community Health Plan right now") {
 				t.Fatalf("the error page lacks the neutral sentence:\n%s", p.body)
 			}
 			var view struct {

@@ -91,8 +91,9 @@ func TestBrowserLaunch(t *testing.T) {
 	if apps := text("main"); !strings.Contains(apps, "Demo Health Tracker") {
 		t.Fatalf("connected apps page does not list the demo app:\n%s", apps)
 	}
-	do("revoke", chromedp.Click(chromedp.CSS("article.app button")), chromedp.WaitVisible(chromedp.CSS(".notice")))
-	if after := text("main"); strings.Contains(after, "Demo Health Tracker") {
+	do("revoke", chromedp.Click(chromedp.CSS("article.app a.danger-button")), chromedp.WaitVisible(chromedp.CSS("main form button.danger-button")),
+		chromedp.Click(chromedp.CSS("main form button.danger-button")), chromedp.WaitVisible(chromedp.CSS(".notice")))
+	if after := text("main"); !strings.Contains(after, "You have not connected any apps") {
 		t.Errorf("the app is still listed after revoking:\n%s", after)
 	}
 }

@@ -67,6 +67,8 @@ type Config struct {
 	// AuditRetention is how long audit events are kept
 	// (GATEWAY_AUDIT_RETENTION). Default DefaultAuditRetention.
 	AuditRetention time.Duration
+	// Plan is the plan's branding and choices for its members' pages.
+	Plan PlanConfig
 }
 
 // Defaults for the durations of Config.
@@ -114,6 +116,7 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	}
 	c.BaseURL = strings.TrimSuffix(c.BaseURL, "/")
 	errs = append(errs, c.OIDC.parse(getenv)...)
+	errs = append(errs, c.Plan.parse(getenv)...)
 	return c, errors.Join(append(errs, c.Validate())...)
 }
 
@@ -156,6 +159,11 @@ func (c Config) Validate() error {
 	errs = append(errs, c.OIDC.validate()...)
 	if c.RequestTimeout < 0 || c.ShutdownTimeout < 0 || c.AuditRetention < 0 {
 		errs = append(errs, errors.New("request timeout, shutdown timeout and audit retention must not be negative"))
+	}
+	errs = append(errs, c.Plan.validate()...)
+	if c.OIDC.Issuer != "" && c.Plan.MemberServices == "" {
+		// A member the provider signs in but who matches no record is sent there.
+		errs = append(errs, errors.New("GATEWAY_PLAN_HELP_CONTACT is required with GATEWAY_OIDC_ISSUER"))
 	}
 	return errors.Join(errs...)
 }

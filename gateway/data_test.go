@@ -60,12 +60,12 @@ func TestDataDirServed(t *testing.T) {
 		}
 	}
 	h := dataHarness(t, dir)
-	if d := h.gw.Data; d == nil || d.Types["ExplanationOfBenefit"] != 13 || d.Types["Organization"] != 1 {
-		t.Fatalf("loaded %+v, want the demo's 11 claims, the file's 2 and one Organization", h.gw.Data)
+	if d := h.gw.Data; d == nil || d.Types["ExplanationOfBenefit"] != 14 || d.Types["Organization"] != 1 {
+		t.Fatalf("loaded %+v, want the demo's 12 claims, the file's 2 and one Organization", h.gw.Data)
 	}
 	conf := h.registerApp(false, "approved")
 	l := h.newLaunch(conf)
-	code := h.authorize(h.browser(), l, "alice", "Patient", "ExplanationOfBenefit", "Organization")
+	code := h.authorize(h.browser(), l, "alice", "about-you", "claims", "directory")
 	tok, err := conf.Exchange(context.Background(), code, oauth2.VerifierOption(l.verifier))
 	if err != nil {
 		t.Fatalf("exchange: %v", err)

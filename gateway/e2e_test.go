@@ -95,8 +95,8 @@ func TestMemberRevokes(t *testing.T) {
 			if p.status != 200 || !strings.Contains(p.body, "Test Tracker") {
 				t.Fatalf("connected apps page: %d\n%s", p.status, p.body)
 			}
-			r := b.post(h.base+p.field(t, actionRE), url.Values{"csrf_token": {p.field(t, csrfRE)}})
-			if r.status != 200 || strings.Contains(r.body, "Test Tracker") {
+			r := b.revokeApp(p, conf.ClientID)
+			if r.status != 200 || strings.Count(r.body, "<article") != 0 || !strings.Contains(r.body, "Access for Test Tracker has ended") {
 				t.Fatalf("after revoke the app is still listed: %d\n%s", r.status, r.body)
 			}
 			if code, _ := h.fhirGet(tok.AccessToken, "/Patient/"+h.patient["alice"]); code != 401 {
@@ -271,11 +271,7 @@ func TestConnectedAppsGroupsGrants(t *testing.T) {
 	if n := strings.Count(p.body, "<article"); n != 2 {
 		t.Fatalf("connected apps page shows %d rows for 2 apps:\n%s", n, p.body)
 	}
-	action := "/account/apps/" + conf.ClientID + "/revoke"
-	if !strings.Contains(p.body, `action="`+action+`"`) {
-		t.Fatalf("no revoke form for %s:\n%s", conf.ClientID, p.body)
-	}
-	if r := b.post(h.base+action, url.Values{"csrf_token": {p.field(t, csrfRE)}}); r.status != 200 || strings.Count(r.body, "<article") != 1 {
+	if r := b.revokeApp(p, conf.ClientID); r.status != 200 || strings.Count(r.body, "<article") != 1 {
 		t.Fatalf("after revoking one app: %d\n%s", r.status, r.body)
 	}
 	for name, tok := range map[string]string{"first": first.AccessToken, "second": second.AccessToken} {

@@ -17,6 +17,7 @@ import (
 	"github.com/patientaccess/gateway/fhir/catalog"
 	"github.com/patientaccess/gateway/gateway/admin"
 	"github.com/patientaccess/gateway/gateway/telemetry"
+	"github.com/patientaccess/gateway/gateway/ui"
 	"github.com/patientaccess/gateway/gateway/web"
 	"github.com/patientaccess/gateway/oauth"
 )
@@ -83,6 +84,10 @@ func New(ctx context.Context, cfg Config, opts Options) (*Gateway, error) {
 	if err != nil {
 		return nil, g.fail(err)
 	}
+	pages, err := g.newUI(types)
+	if err != nil {
+		return nil, g.fail(err)
+	}
 	auditor := storeAuditor{store: g.Store, now: opts.Now}
 	g.Registry = &apps.Registry{Store: g.Store, Audit: auditor, Now: opts.Now}
 	if cfg.OIDC.Issuer != "" && opts.Patients == nil {
@@ -92,7 +97,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Gateway, error) {
 		}
 		opts.Patients = link
 	}
-	oauthServer, err := g.newOAuth(opts, auditor, types)
+	oauthServer, err := g.newOAuth(opts, auditor, types, pages)
 	if err != nil {
 		return nil, g.fail(err)
 	}
@@ -108,13 +113,14 @@ func New(ctx context.Context, cfg Config, opts Options) (*Gateway, error) {
 		BaseURL: cfg.FHIRBaseURL(), Tokens: tokenChecker{oauthServer}, Source: fhirSource,
 		Audit: auditor, Logger: opts.Logger, Now: opts.Now,
 		Types: types, CursorKey: deriveKey(cfg.TokenSecret, "fhir-cursor"),
+		Sensitive: cfg.Plan.sensitive(), ClientIP: web.ClientIP(cfg.Plan.TrustedProxies),
 		OAuth: fhir.OAuthURIs{
 			Authorize: cfg.BaseURL + oauth.PathAuthorize, Token: cfg.BaseURL + oauth.PathToken,
 			Revoke: cfg.BaseURL + oauth.PathRevoke, Introspect: cfg.BaseURL + oauth.PathIntrospect,
 		},
 	}
 	adminHandler := &admin.Handler{Registry: g.Registry, Store: g.Store, Token: cfg.AdminToken, Logger: opts.Logger}
-	g.Handler = g.routes(opts.Logger, oauthServer, fhirHandler, adminHandler)
+	g.Handler = g.routes(opts.Logger, pages, oauthServer, fhirHandler, adminHandler)
 	return g, nil
 }
 
@@ -153,20 +159,22 @@ func (g *Gateway) openFHIR(ctx context.Context, logger *slog.Logger) (fhir.Sourc
 	return src, catalog.All(), nil
 }
 
-func (g *Gateway) newOAuth(opts Options, auditor apps.Auditor, types []*catalog.Type) (*oauth.Server, error) {
+func (g *Gateway) newOAuth(opts Options, auditor apps.Auditor, types []*catalog.Type, pages *ui.UI) (*oauth.Server, error) {
 	key, err := g.signingKey()
 	if err != nil {
 		return nil, err
 	}
 	cfg := g.Config
 	g.csrf = &web.CSRF{Key: deriveKey(cfg.TokenSecret, "csrf"), Secure: isHTTPS(cfg.BaseURL)}
-	return oauth.New(oauth.Config{
+	oc := oauth.Config{
 		Issuer: cfg.BaseURL, FHIRBaseURL: cfg.FHIRBaseURL(),
 		TokenSecret: []byte(cfg.TokenSecret), SigningKey: key,
 		PlanSignIn: cfg.OIDC.planSignIn(), LocalLoginDisabled: cfg.OIDC.DisableLocalLogin,
-	}, oauth.Deps{
+	}
+	cfg.Plan.oauthConfig(&oc)
+	return oauth.New(oc, oauth.Deps{
 		Storage: g.Store, Apps: g.Store, Audit: auditor, CSRF: g.csrf, Logger: opts.Logger, Now: opts.Now,
-		ResourceTypes: oauthTypes(types), Patients: opts.Patients,
+		ResourceTypes: oauthTypes(types), Categories: categories(), Patients: opts.Patients, UI: pages,
 	})
 }
 

@@ -292,11 +292,47 @@ func (b *browser) login(p page, user string) page {
 		"return_to": {p.field(b.t, returnRE)}, "username": {user}, "password": {demoPassword}})
 }
 
-// consent answers the consent page p.
+// consent answers the consent page p, sharing the given data categories
+// for the time-limited duration; no categories shares every one offered.
 func (b *browser) consent(p page, decision string, share ...string) page {
 	b.t.Helper()
+	if len(share) == 0 {
+		share = p.offered()
+	}
 	action := p.field(b.t, actionRE)
-	return b.post(b.base+action, url.Values{"csrf_token": {p.field(b.t, csrfRE)}, "decision": {decision}, "share": share})
+	return b.post(b.base+action, url.Values{"csrf_token": {p.field(b.t, csrfRE)}, "decision": {decision}, "share": share,
+		"duration": {"limited"}})
+}
+
+var (
+	shareRE      = regexp.MustCompile(`name="share" value="([^"]+)"`)
+	revokeLinkRE = regexp.MustCompile(`href="(/account/apps/[^/"]+/revoke)"`)
+	revokeFormRE = regexp.MustCompile(`<form method="post" action="(/account/apps/[^/"]+/revoke)"`)
+)
+
+// revokeApp ends an app's access as a member does: from the connected apps
+// page p, the app's "End access" link to the confirmation page, then its
+// form. It returns the page the browser ends on.
+func (b *browser) revokeApp(p page, clientID string) page {
+	b.t.Helper()
+	link := "/account/apps/" + clientID + "/revoke"
+	if !strings.Contains(p.body, `href="`+link+`"`) {
+		b.t.Fatalf("no End access link for %s on %s:\n%s", clientID, p.url, p.body)
+	}
+	confirm := b.get(b.base + link)
+	if confirm.status != 200 || !strings.Contains(confirm.body, "cannot take them back") {
+		b.t.Fatalf("confirmation page %d:\n%s", confirm.status, confirm.body)
+	}
+	return b.post(b.base+confirm.field(b.t, revokeFormRE), url.Values{"csrf_token": {confirm.field(b.t, csrfRE)}})
+}
+
+// offered lists the data categories the consent page p offers.
+func (p page) offered() []string {
+	var out []string
+	for _, m := range shareRE.FindAllStringSubmatch(p.body, -1) {
+		out = append(out, m[1])
+	}
+	return out
 }
 
 // launch is one standalone launch: the authorize URL with PKCE S256 and aud.
@@ -323,9 +359,6 @@ func (h *harness) authorize(b *browser, l launch, user string, share ...string) 
 	}
 	if p.status != 200 || !strings.Contains(p.body, "HIPAA") {
 		h.t.Fatalf("want the consent page, got %d %s:\n%s", p.status, p.url, p.body)
-	}
-	if len(share) == 0 {
-		share = []string{"Patient", "Coverage", "ExplanationOfBenefit", "offline_access"}
 	}
 	r := b.consent(p, "allow", share...)
 	return h.codeFrom(r, l.state)

@@ -8,7 +8,8 @@ import (
 
 // TestImportRules enforces the package boundaries DESIGN.md sets: only the
 // Redis store imports go-redis, fhir never imports oauth (only oauth/smart)
-// nor apps, and apps imports nothing of ours.
+// nor apps, apps and gateway/ui import nothing of ours, and oauth imports
+// only apps and gateway/ui (its pages).
 func TestImportRules(t *testing.T) {
 	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Deps " "}}`, "github.com/patientaccess/gateway/...").Output()
 	if err != nil {
@@ -27,8 +28,11 @@ func TestImportRules(t *testing.T) {
 				t.Errorf("%s imports %s; fhir may import only oauth/smart", pkg, d)
 			case strings.HasPrefix(pkg, mod+"apps") && strings.HasPrefix(d, mod):
 				t.Errorf("%s imports %s; apps imports nothing of ours", pkg, d)
-			case strings.HasPrefix(pkg, mod+"oauth") && strings.HasPrefix(d, mod) && !strings.HasPrefix(d, mod+"oauth") && d != mod+"apps":
-				t.Errorf("%s imports %s; oauth may import only apps", pkg, d)
+			case strings.HasPrefix(pkg, mod+"gateway/ui") && strings.HasPrefix(d, mod):
+				t.Errorf("%s imports %s; gateway/ui imports nothing of ours", pkg, d)
+			case strings.HasPrefix(pkg, mod+"oauth") && strings.HasPrefix(d, mod) && !strings.HasPrefix(d, mod+"oauth") &&
+				d != mod+"apps" && d != mod+"gateway/ui":
+				t.Errorf("%s imports %s; oauth may import only apps and gateway/ui", pkg, d)
 			}
 		}
 	}

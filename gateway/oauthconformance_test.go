@@ -82,7 +82,7 @@ func TestFHIRScopeRefusalChallenge(t *testing.T) {
 	h := newHarness(t, memoryStore)
 	conf := h.registerApp(true, "approved")
 	l := h.newLaunch(conf)
-	code := h.authorize(h.browser(), l, "alice", "Patient")
+	code := h.authorize(h.browser(), l, "alice", "about-you")
 	tok, err := conf.Exchange(t.Context(), code, oauth2.VerifierOption(l.verifier))
 	if err != nil {
 		t.Fatalf("exchange: %v", err)

@@ -91,7 +91,7 @@ func TestPlanSignOut(t *testing.T) {
 	h := newPlanHarness(t, memoryStore, linkByIdentifier, nil)
 	b := h.planBrowser(nil)
 	p := h.signInWithPlan(b, b.get(h.base+oauth.PathLogin), planAlice)
-	if p.status != 200 || p.url.Path != oauth.PathAccount || !strings.Contains(p.body, "Signed in as Alice Synthetic") {
+	if p.status != 200 || p.url.Path != oauth.PathAccount || !strings.Contains(p.body, "signed in as Alice Synthetic") {
 		t.Fatalf("after sign-in: want the connected-apps page, got %d %s:\n%s", p.status, p.url, p.body)
 	}
 	base, _ := url.Parse(h.base)
@@ -130,7 +130,7 @@ func TestLocalLoginOff(t *testing.T) {
 		t.Fatalf("login page with local login off:\n%s", p.body)
 	}
 	acct := h.signInWithPlan(b, p, planBob)
-	if acct.url.Path != oauth.PathAccount || !strings.Contains(acct.body, "Signed in as Bob Synthetic") {
+	if acct.url.Path != oauth.PathAccount || !strings.Contains(acct.body, "signed in as Bob Synthetic") {
 		t.Fatalf("plan sign-in with local login off ended on %d %s", acct.status, acct.url)
 	}
 	// A well-formed password form (with this browser's CSRF token) for a
@@ -303,7 +303,7 @@ func TestPlanSignInUpstream(t *testing.T) {
 		t.Fatalf("add a second Patient with bob's member id: %d %s", status, body)
 	}
 	h := newPlanHarness(t, memoryStore, linkByIdentifier, func(cfg *gateway.Config, _ *gateway.Options) { cfg.Upstream = m.upstream })
-	checkRefusal(t, h, refusalCase{status: 403, text: "could not find your member record", help: true, outcome: "denied",
+	checkRefusal(t, h, refusalCase{status: 403, text: "could not find your member record", outcome: "denied",
 		reason: "several patients match the member claim", member: oauth.MemberKey(h.op.Issuer, planBob.Sub),
 		run: func(t *testing.T, h *planHarness, b *browser) page {
 			return h.signInWithPlan(b, b.get(h.base+oauth.PathLogin), planBob)

@@ -34,12 +34,6 @@ type OIDCConfig struct {
 	// LinkMaxAge is how long a member's Patient link is trusted before it is
 	// looked up again (GATEWAY_MEMBER_LINK_MAX_AGE, a Go duration). Default 24h.
 	LinkMaxAge time.Duration
-	// PlanName is the plan's name on the sign-in button (GATEWAY_PLAN_NAME).
-	// Default "your health plan".
-	PlanName string
-	// HelpContact is whom members who cannot be signed in should contact
-	// (GATEWAY_PLAN_HELP_CONTACT). Required with Issuer.
-	HelpContact string
 	// DisableLocalLogin turns local password accounts off
 	// (GATEWAY_LOCAL_LOGIN=false). Needs Issuer.
 	DisableLocalLogin bool
@@ -55,8 +49,6 @@ func (o *OIDCConfig) parse(getenv func(string) string) []error {
 	o.Scopes = strings.Fields(getenv("GATEWAY_OIDC_SCOPES"))
 	o.MemberClaim = getenv("GATEWAY_OIDC_MEMBER_CLAIM")
 	o.MemberLink = getenv("GATEWAY_MEMBER_LINK")
-	o.PlanName = getenv("GATEWAY_PLAN_NAME")
-	o.HelpContact = getenv("GATEWAY_PLAN_HELP_CONTACT")
 	if v := getenv("GATEWAY_MEMBER_LINK_MAX_AGE"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
@@ -97,7 +89,7 @@ func (o OIDCConfig) validate() []error {
 		errs = append(errs, fmt.Errorf("GATEWAY_OIDC_ISSUER %q: must be https (http only on a loopback address)", o.Issuer))
 	}
 	for name, missing := range map[string]bool{"GATEWAY_OIDC_CLIENT_ID": o.ClientID == "", "GATEWAY_OIDC_CLIENT_SECRET": o.ClientSecret == "",
-		"GATEWAY_MEMBER_LINK": o.MemberLink == "", "GATEWAY_PLAN_HELP_CONTACT": o.HelpContact == ""} {
+		"GATEWAY_MEMBER_LINK": o.MemberLink == ""} {
 		if missing {
 			errs = append(errs, fmt.Errorf("%s is required with GATEWAY_OIDC_ISSUER", name))
 		}
@@ -121,12 +113,9 @@ func (o OIDCConfig) planSignIn() *oauth.PlanSignIn {
 	}
 	rule, _ := oauth.ParseLinkRule(o.MemberLink)
 	p := &oauth.PlanSignIn{Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: o.ClientSecret, Scopes: o.Scopes,
-		MemberClaim: o.MemberClaim, Link: rule, LinkMaxAge: o.LinkMaxAge, PlanName: o.PlanName, HelpContact: o.HelpContact}
+		MemberClaim: o.MemberClaim, Link: rule, LinkMaxAge: o.LinkMaxAge}
 	if len(p.Scopes) == 0 {
 		p.Scopes = []string{"openid"}
-	}
-	if p.PlanName == "" {
-		p.PlanName = "your health plan"
 	}
 	if p.MemberClaim == "" {
 		p.MemberClaim = "sub"

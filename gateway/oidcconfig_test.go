@@ -39,14 +39,14 @@ func TestParseConfigOIDC(t *testing.T) {
 		{name: "off by default", env: nil, check: func(o OIDCConfig) bool { return o.planSignIn() == nil && !o.DisableLocalLogin }},
 		{name: "defaults", env: full, check: func(o OIDCConfig) bool {
 			p := o.planSignIn()
-			return p != nil && slices.Equal(p.Scopes, []string{"openid"}) && p.MemberClaim == "sub" && p.PlanName == "your health plan" &&
+			return p != nil && slices.Equal(p.Scopes, []string{"openid"}) && p.MemberClaim == "sub" &&
 				p.Link.System == "https://plan.example/member-id" && p.ClientSecret == "s3cret"
 		}},
 		{name: "everything set", env: with(map[string]string{"GATEWAY_OIDC_SCOPES": "openid profile member", "GATEWAY_OIDC_MEMBER_CLAIM": "member_id",
 			"GATEWAY_MEMBER_LINK_MAX_AGE": "6h", "GATEWAY_PLAN_NAME": "Acme Health", "GATEWAY_LOCAL_LOGIN": "false"}),
 			check: func(o OIDCConfig) bool {
 				p := o.planSignIn()
-				return len(p.Scopes) == 3 && p.MemberClaim == "member_id" && p.LinkMaxAge == 6*time.Hour && p.PlanName == "Acme Health" && o.DisableLocalLogin
+				return len(p.Scopes) == 3 && p.MemberClaim == "member_id" && p.LinkMaxAge == 6*time.Hour && o.DisableLocalLogin
 			}},
 		{name: "http issuer on loopback", env: with(map[string]string{"GATEWAY_OIDC_ISSUER": "http://127.0.0.1:9999"}),
 			check: func(o OIDCConfig) bool { return o.planSignIn() != nil }},

@@ -58,7 +58,7 @@ func planOIDC(issuer, link string) gateway.OIDCConfig {
 		claim = "patient_id"
 	}
 	return gateway.OIDCConfig{Issuer: issuer, ClientID: planClientID, ClientSecret: planClientSecret,
-		Scopes: []string{"openid"}, MemberClaim: claim, MemberLink: link, PlanName: planName, HelpContact: planHelp}
+		Scopes: []string{"openid"}, MemberClaim: claim, MemberLink: link}
 }
 
 // planHarness is a gateway (demo data) whose members sign in through the
@@ -81,6 +81,7 @@ func newPlanHarness(t testing.TB, open func(testing.TB) gateway.Store, link stri
 	h := newHarnessSetup(t, open, func(cfg *gateway.Config, opts *gateway.Options) {
 		op = startPlanProvider(t, cfg.BaseURL, accounts...)
 		cfg.OIDC = planOIDC(op.Issuer, link)
+		cfg.Plan.Name, cfg.Plan.MemberServices = planName, planHelp
 		if setup != nil {
 			setup(cfg, opts)
 		}
@@ -145,7 +146,7 @@ func (h *planHarness) launchWithPlan(conf *oauth2.Config, acct nodetest.OIDCAcco
 	if p.status != 200 || !strings.Contains(p.body, "HIPAA") {
 		h.t.Fatalf("after signing in with the plan: want the consent page, got %d %s:\n%s", p.status, p.url, p.body)
 	}
-	code := h.codeFrom(b.consent(p, "allow", "Patient", "Coverage", "ExplanationOfBenefit", "offline_access"), l.state)
+	code := h.codeFrom(b.consent(p, "allow"), l.state)
 	tok, err := conf.Exchange(context.Background(), code, oauth2.VerifierOption(l.verifier))
 	if err != nil {
 		h.t.Fatalf("exchange code: %v", err)

@@ -163,7 +163,7 @@ func (h *harness) memberAllows(authURL, user string) string {
 	if p.status != 200 || !strings.Contains(p.body, "HIPAA") {
 		h.t.Fatalf("want the consent page, got %d %s:\n%s", p.status, p.url, p.body)
 	}
-	r := b.consent(p, "allow", "Patient", "Coverage", "ExplanationOfBenefit", "offline_access")
+	r := b.consent(p, "allow")
 	loc := r.header.Get("Location")
 	if !strings.HasPrefix(loc, appRedirect) {
 		h.t.Fatalf("want a redirect to the app, got %d Location=%q", r.status, loc)

@@ -38,10 +38,10 @@ func TestRestrictedScopeEndToEnd(t *testing.T) {
 	l := h.newLaunch(conf)
 	p := b.get(l.url)
 	p = b.login(p, "alice")
-	if !strings.Contains(p.body, "(only type=") || strings.Contains(p.body, "category=x") {
+	if !strings.Contains(p.body, "only records where type=") || strings.Contains(p.body, "category=x") {
 		t.Fatalf("consent page should offer the enforced restriction only:\n%s", p.body)
 	}
-	code := h.codeFrom(b.consent(p, "allow", "ExplanationOfBenefit", "Coverage"), l.state)
+	code := h.codeFrom(b.consent(p, "allow", "claims", "coverage"), l.state)
 	tok, err := conf.Exchange(context.Background(), code, oauth2.VerifierOption(l.verifier))
 	if err != nil {
 		t.Fatalf("exchange: %v", err)

@@ -16,14 +16,16 @@ import (
 	"github.com/patientaccess/gateway/gateway/admin"
 	"github.com/patientaccess/gateway/gateway/demoapp"
 	"github.com/patientaccess/gateway/gateway/telemetry"
+	"github.com/patientaccess/gateway/gateway/ui"
 	"github.com/patientaccess/gateway/gateway/web"
 	"github.com/patientaccess/gateway/oauth"
 )
 
 // routes is the one list of everything the gateway serves, and the
 // middleware around it.
-func (g *Gateway) routes(logger *slog.Logger, o *oauth.Server, f *fhir.Handler, a *admin.Handler) http.Handler {
+func (g *Gateway) routes(logger *slog.Logger, pages *ui.UI, o *oauth.Server, f *fhir.Handler, a *admin.Handler) http.Handler {
 	mux := http.NewServeMux()
+	pages.Mount(mux)
 	o.Mount(mux)
 	f.Mount(mux)
 	a.Mount(mux)
@@ -36,7 +38,7 @@ func (g *Gateway) routes(logger *slog.Logger, o *oauth.Server, f *fhir.Handler, 
 		http.Redirect(w, r, oauth.PathAccount, http.StatusFound)
 	})
 
-	limited := web.LimitBodies(mux, bodyRules(o))
+	limited := web.LimitBodies(notFoundPage(mux, pages), bodyRules(o, pages))
 	cors := &web.CORS{AllowedOrigin: g.appOrigin}
 	var h http.Handler = corsFor(limited, cors.Wrap(limited), web.PublicCORS(limited))
 	h = telemetry.Middleware(h, "gateway")
@@ -55,7 +57,14 @@ const MaxBodyBytes = 64 << 10
 // OAuth endpoints and the HTML forms take urlencoded forms only, by spec;
 // the admin API takes JSON; each refuses in its own error format. The
 // FHIR API limits its own POST _search bodies and answers OperationOutcome.
-func bodyRules(o *oauth.Server) func(*http.Request) web.BodyRule {
+func bodyRules(o *oauth.Server, pages *ui.UI) func(*http.Request) web.BodyRule {
+	refusePage := func(w http.ResponseWriter, r *http.Request, status int, _ string) {
+		p := ui.ProblemFormTooLarge
+		if status != http.StatusRequestEntityTooLarge {
+			p = ui.ProblemFormUnreadable
+		}
+		pages.Error(w, r, ui.ErrorView{Problem: p, Status: status})
+	}
 	oauthRule := web.BodyRule{MaxBytes: MaxBodyBytes, FormOnly: true, Refuse: o.RefuseRequest}
 	formRule := web.BodyRule{MaxBytes: MaxBodyBytes, FormOnly: true, Refuse: refusePage}
 	otherRule := web.BodyRule{MaxBytes: MaxBodyBytes, Refuse: refusePage}
@@ -78,13 +87,30 @@ func bodyRules(o *oauth.Server) func(*http.Request) web.BodyRule {
 	}
 }
 
-// refusePage answers a refused form body with the readable error page.
-func refusePage(w http.ResponseWriter, r *http.Request, status int, _ string) {
-	msg := "What was sent is larger than this page accepts. Go back and try again."
-	if status != http.StatusRequestEntityTooLarge {
-		msg = "What was sent is not a form this page can read. Go back and try again."
+// notFoundPage answers a path no route serves with the branded 404 page
+// (a way on, the plan's contact), not Go's plain text; a path some route
+// serves with another method still gets the mux's 405.
+func notFoundPage(mux *http.ServeMux, pages *ui.UI) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern == "" && !servedWithAnotherMethod(mux, r) {
+			pages.NotFound(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// servedWithAnotherMethod reports whether a route serves r's path with
+// some other method (the mux then answers 405 Method Not Allowed).
+func servedWithAnotherMethod(mux *http.ServeMux, r *http.Request) bool {
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := mux.Handler(probe); pattern != "" {
+			return true
+		}
 	}
-	web.Error(w, r, status, "This form could not be accepted", msg)
+	return false
 }
 
 // publicDocuments are the documents any page may read (CORS "*"): the
@@ -148,7 +174,7 @@ func (t tokenChecker) CheckToken(ctx context.Context, token string) (fhir.Access
 	case err != nil:
 		return fhir.Access{}, err
 	}
-	return fhir.Access{Patient: info.Patient, Scopes: info.Scopes, ClientID: info.ClientID, Member: info.Member}, nil
+	return fhir.Access{Patient: info.Patient, Scopes: info.Scopes, ClientID: info.ClientID, Member: info.Member, Sensitive: info.Sensitive}, nil
 }
 
 // storeAuditor persists audit events, from the OAuth side and the FHIR side.
@@ -170,7 +196,7 @@ func (a storeAuditor) Record(ctx context.Context, e apps.Event) error {
 // fhir.ErrUnavailable to the FHIR API.
 func (a storeAuditor) RecordFHIR(ctx context.Context, e fhir.Event) error {
 	err := a.Record(ctx, apps.Event{Action: e.Action, Outcome: e.Outcome, Member: e.Member, Patient: e.Patient,
-		ClientID: e.ClientID, ResourceTypes: e.ResourceTypes, Count: e.Count, Reason: e.Reason})
+		ClientID: e.ClientID, ResourceTypes: e.ResourceTypes, Count: e.Count, Reason: e.Reason, ClientIP: e.ClientIP})
 	if errors.Is(err, apps.ErrUnavailable) {
 		return fmt.Errorf("%w: %w", fhir.ErrUnavailable, err)
 	}

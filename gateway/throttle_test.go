@@ -77,7 +77,7 @@ func TestLoginThrottledPerAccount(t *testing.T) {
 					last = attempt(user, "wrong password")
 					statuses[user] = append(statuses[user], last.status)
 				}
-				if last.status != http.StatusTooManyRequests || !strings.Contains(last.body, "Too many sign-in attempts") {
+				if last.status != http.StatusTooManyRequests || !strings.Contains(last.body, "too many tries to sign in to this account") {
 					t.Fatalf("%s: attempt 40 got %d, want 429 with a readable message:\n%s", user, last.status, last.body)
 				}
 			}

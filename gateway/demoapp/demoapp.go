@@ -212,7 +212,7 @@ func render(w http.ResponseWriter, status int, t *template.Template, data any) {
 }
 
 const head = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Demo Health Tracker</title>
-<link rel="stylesheet" href="/oauth/style.css"></head><body><header class="bar">Demo Health Tracker (a pretend third-party app)</header><main>`
+<link rel="stylesheet" href="/ui/style.css"></head><body><header class="bar">Demo Health Tracker (a pretend third-party app)</header><main>`
 
 var (
 	homeTmpl = template.Must(template.New("home").Parse(head + `<h1>Demo Health Tracker</h1>

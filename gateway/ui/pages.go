@@ -183,7 +183,7 @@ var Categories = []string{"about-you", "claims", "coverage", "clinical", "pharma
 func categorySamples() []ConsentCategory {
 	out := make([]ConsentCategory, len(Categories))
 	for i, c := range Categories {
-		out[i] = ConsentCategory{ID: c, Types: []string{"Patient"}}
+		out[i] = ConsentCategory{ID: c, Types: []string{"Patient"}, Only: []string{"type=x"}}
 	}
 	return out
 }

@@ -141,6 +141,7 @@ func (u *UI) funcs(c *catalog) template.FuncMap {
 		"category":     func(id string) (string, error) { return c.text("category." + id) },
 		"categoryWhat": func(id string) (string, error) { return c.text("category." + id + ".what") },
 		"join":         func(list []string) string { return strings.Join(u.typeNames(c, list), ", ") },
+		"list":         func(list []string) string { return strings.Join(list, "; ") },
 		"date":         func(t time.Time) (string, error) { return u.formatDate(c, t) },
 		"datetime":     func(t time.Time) (string, error) { return u.formatDateTime(c, t) },
 		"problemTitle": func(p Problem, args []any) (string, error) {

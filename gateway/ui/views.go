@@ -49,7 +49,8 @@ type ConsentApp struct {
 // ConsentCategory is one data category the app asked for.
 type ConsentCategory struct {
 	ID    string   // a catalog category ("claims"); also the checkbox value
-	Types []string // the member-facing names of the types it holds, for the fine print
+	Types []string // the FHIR types it reaches, named for members in the fine print
+	Only  []string // search restrictions the app's scopes limit it to ("type=…|pharmacy")
 }
 
 // ConsentView is the consent page. Its template always shows the HIPAA
