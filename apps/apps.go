@@ -62,10 +62,10 @@ type App struct {
 	HasLogo bool `json:"has_logo,omitempty"`
 	// WebhookURL, when set, receives a signed notice each time a member
 	// ends the app's access (see gateway/webhook).
-	WebhookURL  string      `json:"webhook_url,omitempty"`
-	Attestation Attestation `json:"attestation"`
-	Status           Status          `json:"status"`
-	StatusReason     string          `json:"status_reason,omitempty"`
+	WebhookURL   string      `json:"webhook_url,omitempty"`
+	Attestation  Attestation `json:"attestation"`
+	Status       Status      `json:"status"`
+	StatusReason string      `json:"status_reason,omitempty"`
 	// TokensValidAfter cuts off every grant made before it: a suspension or
 	// denial sets it, so the app's existing tokens stay dead even if the app
 	// is approved again later.

@@ -3,9 +3,9 @@ package apps
 import (
 	"bytes"
 	"context"
+	"errors"
 	"image"
 	"image/png"
-	"errors"
 	"strings"
 	"testing"
 )

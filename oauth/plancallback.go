@@ -19,12 +19,12 @@ import (
 // refusal is a sign-in the gateway will not complete: what the member
 // reads, and what the audit trail and the log get.
 type refusal struct {
-	status         int
-	outcome        string // audit outcome: "denied" or "error"
-	reason         string // audit reason: fixed words, never a claim value or a name
-	member         string // the member key, once the id_token was verified
-	problem        ui.Problem // what the member reads
-	cause          error      // for the log only
+	status  int
+	outcome string     // audit outcome: "denied" or "error"
+	reason  string     // audit reason: fixed words, never a claim value or a name
+	member  string     // the member key, once the id_token was verified
+	problem ui.Problem // what the member reads
+	cause   error      // for the log only
 }
 
 // finishSignIn checks the provider's answer and links the member to their
