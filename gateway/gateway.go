@@ -19,6 +19,7 @@ import (
 	"github.com/patientaccess/gateway/gateway/telemetry"
 	"github.com/patientaccess/gateway/gateway/ui"
 	"github.com/patientaccess/gateway/gateway/web"
+	"github.com/patientaccess/gateway/gateway/webhook"
 	"github.com/patientaccess/gateway/oauth"
 )
 
@@ -26,6 +27,7 @@ import (
 type Store interface {
 	apps.Store
 	oauth.Storage
+	webhook.Store
 }
 
 // Gateway is the assembled server.
@@ -35,6 +37,9 @@ type Gateway struct {
 	OAuth    *oauth.Server
 	Registry *apps.Registry
 	Store    Store
+	// Webhooks sends the revocation notices apps registered for; Serve
+	// runs it.
+	Webhooks *webhook.Dispatcher
 	// Demo is set in demo mode: the seeded logins and app, for the banner.
 	Demo *DemoInfo
 	// AdminTokenGenerated is true when the admin token was generated here.
@@ -97,10 +102,13 @@ func New(ctx context.Context, cfg Config, opts Options) (*Gateway, error) {
 		}
 		opts.Patients = link
 	}
-	oauthServer, err := g.newOAuth(opts, auditor, types, pages)
+	g.Webhooks = &webhook.Dispatcher{Store: g.Store, Now: opts.Now, Logger: opts.Logger, AllowLoopback: cfg.Demo}
+	notices := &webhook.Notifier{Store: g.Store, Apps: g.Store, Issuer: cfg.BaseURL, Now: opts.Now, Logger: opts.Logger, Kick: g.Webhooks.Kick}
+	oauthServer, err := g.newOAuth(opts, auditor, types, pages, notices)
 	if err != nil {
 		return nil, g.fail(err)
 	}
+	notices.Signer = oauthServer
 	g.OAuth = oauthServer
 	if cfg.Demo {
 		demo, err := seedDemo(ctx, g.Store, g.Config, opts.Now)
@@ -119,7 +127,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Gateway, error) {
 			Revoke: cfg.BaseURL + oauth.PathRevoke, Introspect: cfg.BaseURL + oauth.PathIntrospect,
 		},
 	}
-	adminHandler := &admin.Handler{Registry: g.Registry, Store: g.Store, Token: cfg.AdminToken, Logger: opts.Logger}
+	adminHandler := &admin.Handler{Registry: g.Registry, Store: g.Store, Webhooks: g.Store, Token: cfg.AdminToken, Logger: opts.Logger}
 	g.Handler = g.routes(opts.Logger, pages, oauthServer, fhirHandler, adminHandler)
 	return g, nil
 }
@@ -159,7 +167,7 @@ func (g *Gateway) openFHIR(ctx context.Context, logger *slog.Logger) (fhir.Sourc
 	return src, catalog.All(), nil
 }
 
-func (g *Gateway) newOAuth(opts Options, auditor apps.Auditor, types []*catalog.Type, pages *ui.UI) (*oauth.Server, error) {
+func (g *Gateway) newOAuth(opts Options, auditor apps.Auditor, types []*catalog.Type, pages *ui.UI, revoked oauth.RevocationNotifier) (*oauth.Server, error) {
 	key, err := g.signingKey()
 	if err != nil {
 		return nil, err
@@ -174,7 +182,7 @@ func (g *Gateway) newOAuth(opts Options, auditor apps.Auditor, types []*catalog.
 	cfg.Plan.oauthConfig(&oc)
 	return oauth.New(oc, oauth.Deps{
 		Storage: g.Store, Apps: g.Store, Audit: auditor, CSRF: g.csrf, Logger: opts.Logger, Now: opts.Now,
-		ResourceTypes: oauthTypes(types), Categories: categories(), Patients: opts.Patients, UI: pages,
+		ResourceTypes: oauthTypes(types), Categories: categories(), Patients: opts.Patients, UI: pages, Revoked: revoked,
 	})
 }
 
@@ -216,6 +224,10 @@ func (g *Gateway) Serve(ctx context.Context, logger *slog.Logger) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
+	webhooksDone := make(chan struct{})
+	webhookCtx, stopWebhooks := context.WithCancel(ctx)
+	defer func() { stopWebhooks(); <-webhooksDone }()
+	go func() { defer close(webhooksDone); g.Webhooks.Run(webhookCtx) }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("listen on %s: %w", g.Config.Addr, err)

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/patientaccess/gateway/apps"
+	"github.com/patientaccess/gateway/gateway/webhook"
 	"github.com/patientaccess/gateway/oauth/smart"
 )
 
@@ -30,6 +31,9 @@ const offDescription = "the admin API is off: set GATEWAY_ADMIN_TOKEN"
 type Handler struct {
 	Registry *apps.Registry
 	Store    apps.Store // for the audit log
+	// Webhooks lists revocation notices (GET /admin/webhooks); nil
+	// answers an empty list.
+	Webhooks webhook.Store
 	Token    string
 	Logger   *slog.Logger // nil discards
 }
@@ -48,6 +52,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.Handle("GET /admin/apps/{client_id}", h.guard(h.get))
 	mux.Handle("POST /admin/apps/{client_id}/{action}", h.guard(h.decide))
 	mux.Handle("GET /admin/audit", h.guard(h.audit))
+	mux.Handle("GET /admin/webhooks", h.guard(h.webhooks))
 	mux.Handle("/admin/", h.guard(func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such admin route")
 	}))
@@ -95,6 +100,7 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 	reg := apps.Registration{
 		Name: req.Name, Developer: req.Developer, RedirectURIs: req.RedirectURIs, Public: req.Public,
 		Scopes: strings.Fields(req.Scope), PrivacyPolicyURL: req.PrivacyPolicyURL, TermsURL: req.TermsURL,
+		WebsiteURL: req.WebsiteURL, Logo: req.Logo, WebhookURL: req.WebhookURL,
 		Attestation: apps.Attestation(req.Attestation), JWKS: req.JWKS, JWKSURI: req.JWKSURI,
 	}
 	if _, err := smart.ParseList(req.Scope); err != nil {
@@ -161,15 +167,45 @@ func (h *Handler) decide(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, ViewOf(app))
 }
 
-func (h *Handler) audit(w http.ResponseWriter, r *http.Request) {
-	limit := defaultLimit
-	if s := r.URL.Query().Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > maxLimit {
-			writeError(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("limit must be a whole number from 1 to %d", maxLimit))
+// limit reads ?limit (1 to maxLimit, default defaultLimit), or answers 400.
+func limit(w http.ResponseWriter, r *http.Request) (int, bool) {
+	s := r.URL.Query().Get("limit")
+	if s == "" {
+		return defaultLimit, true
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > maxLimit {
+		writeError(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("limit must be a whole number from 1 to %d", maxLimit))
+		return 0, false
+	}
+	return n, true
+}
+
+// webhooks lists revocation notices, newest first, of one app with
+// ?client_id: where each went, its attempts and how the last went.
+func (h *Handler) webhooks(w http.ResponseWriter, r *http.Request) {
+	limit, ok := limit(w, r)
+	if !ok {
+		return
+	}
+	views := []DeliveryView{}
+	if h.Webhooks != nil {
+		list, err := h.Webhooks.ListDeliveries(r.Context(), r.URL.Query().Get("client_id"), limit)
+		if err != nil {
+			h.fail(w, r, err)
 			return
 		}
-		limit = n
+		for _, d := range list {
+			views = append(views, DeliveryViewOf(d))
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string][]DeliveryView{"deliveries": views})
+}
+
+func (h *Handler) audit(w http.ResponseWriter, r *http.Request) {
+	limit, ok := limit(w, r)
+	if !ok {
+		return
 	}
 	events, err := h.Store.ListEvents(r.Context(), limit)
 	if err != nil {

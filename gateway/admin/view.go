@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/patientaccess/gateway/apps"
+	"github.com/patientaccess/gateway/gateway/webhook"
 )
 
 // AppView is an app as the admin API shows it: every field of apps.App but
@@ -22,6 +23,9 @@ type AppView struct {
 	Scopes                  []string         `json:"scopes"`
 	PrivacyPolicyURL        string           `json:"privacy_policy_url,omitempty"`
 	TermsURL                string           `json:"terms_url,omitempty"`
+	WebsiteURL              string           `json:"website_url,omitempty"`
+	HasLogo                 bool             `json:"has_logo,omitempty"`
+	WebhookURL              string           `json:"webhook_url,omitempty"`
 	Attestation             apps.Attestation `json:"attestation"`
 	Status                  apps.Status      `json:"status"`
 	StatusReason            string           `json:"status_reason,omitempty"`
@@ -35,7 +39,7 @@ func ViewOf(a apps.App) AppView {
 	v := AppView{
 		ClientID: a.ClientID, Name: a.Name, Developer: a.Developer, RedirectURIs: a.RedirectURIs,
 		Public: a.Public, TokenEndpointAuthMethod: a.AuthMethod(), JWKS: a.JWKS, JWKSURI: a.JWKSURI, Scopes: a.Scopes, PrivacyPolicyURL: a.PrivacyPolicyURL, TermsURL: a.TermsURL,
-		Attestation: a.Attestation, Status: a.Status, StatusReason: a.StatusReason,
+		WebsiteURL: a.WebsiteURL, HasLogo: a.HasLogo, WebhookURL: a.WebhookURL, Attestation: a.Attestation, Status: a.Status, StatusReason: a.StatusReason,
 		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
 	}
 	if !a.TokensValidAfter.IsZero() {
@@ -55,7 +59,13 @@ type RegisterRequest struct {
 	Scope            string   `json:"scope,omitempty"`
 	PrivacyPolicyURL string   `json:"privacy_policy_url,omitempty"`
 	TermsURL         string   `json:"terms_url,omitempty"`
-	Attestation      string   `json:"attestation,omitempty"`
+	WebsiteURL       string   `json:"website_url,omitempty"`
+	// Logo is a PNG (base64 in JSON), shown on the consent page.
+	Logo []byte `json:"logo,omitempty"`
+	// WebhookURL receives a signed notice when a member ends the app's
+	// access (see gateway/webhook).
+	WebhookURL  string `json:"webhook_url,omitempty"`
+	Attestation string `json:"attestation,omitempty"`
 	// JWKS (a JSON Web Key Set object) or JWKSURI registers a confidential
 	// app that authenticates with private_key_jwt (RS384 or ES384) instead
 	// of a secret.
@@ -80,4 +90,33 @@ type DecideRequest struct {
 type ErrorResponse struct {
 	Error       string `json:"error"`
 	Description string `json:"error_description,omitempty"`
+}
+
+// DeliveryView is a revocation notice as admins see it: where it went and
+// how each attempt went, not the signed notice itself.
+type DeliveryView struct {
+	ID            string     `json:"id"`
+	ClientID      string     `json:"client_id"`
+	URL           string     `json:"url"`
+	Event         string     `json:"event"`
+	Status        string     `json:"status"`
+	Attempts      int        `json:"attempts"`
+	CreatedAt     time.Time  `json:"created_at"`
+	LastAttemptAt *time.Time `json:"last_attempt_at,omitempty"`
+	LastResult    string     `json:"last_result,omitempty"`
+	NextAttempt   *time.Time `json:"next_attempt,omitempty"`
+	DeliveredAt   *time.Time `json:"delivered_at,omitempty"`
+}
+
+// DeliveryViewOf returns the admin view of d.
+func DeliveryViewOf(d webhook.Delivery) DeliveryView {
+	at := func(t time.Time) *time.Time {
+		if t.IsZero() {
+			return nil
+		}
+		return &t
+	}
+	return DeliveryView{ID: d.ID, ClientID: d.ClientID, URL: d.URL, Event: d.Event, Status: d.Status, Attempts: d.Attempts,
+		CreatedAt: d.CreatedAt, LastAttemptAt: at(d.LastAttemptAt), LastResult: d.LastResult, NextAttempt: at(d.NextAttempt),
+		DeliveredAt: at(d.DeliveredAt)}
 }

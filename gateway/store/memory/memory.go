@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/patientaccess/gateway/apps"
+	"github.com/patientaccess/gateway/gateway/webhook"
 	"github.com/patientaccess/gateway/oauth"
 )
 
@@ -18,18 +19,21 @@ type Store struct {
 	now       func() time.Time
 	retention time.Duration // of audit events
 
-	mu        sync.Mutex
-	writes    int
-	apps      map[string]apps.App
-	logos     map[string][]byte
-	grants    map[string]apps.Grant
-	byMember  map[string][]string // member -> grant ids
-	events    []apps.Event
-	members   map[string]oauth.Member
-	links     map[string]oauth.MemberLink
-	sessions  map[string]oauth.LoginSession
-	tokens    map[tokenKey]oauth.TokenRecord
-	byRequest map[string]map[tokenKey]struct{} // request id -> its token keys
+	mu     sync.Mutex
+	writes int
+	apps   map[string]apps.App
+	logos  map[string][]byte
+	// deliveries are revocation notices; leases hides claimed ones until then.
+	deliveries map[string]webhook.Delivery
+	leases     map[string]time.Time
+	grants     map[string]apps.Grant
+	byMember   map[string][]string // member -> grant ids
+	events     []apps.Event
+	members    map[string]oauth.Member
+	links      map[string]oauth.MemberLink
+	sessions   map[string]oauth.LoginSession
+	tokens     map[tokenKey]oauth.TokenRecord
+	byRequest  map[string]map[tokenKey]struct{} // request id -> its token keys
 	// assertions are used client assertion ids and their expiry.
 	assertions map[string]time.Time
 	// rates are limiter keys and their theoretical arrival time (GCRA).
@@ -60,18 +64,20 @@ func New(now func() time.Time, opts ...Option) *Store {
 		now = time.Now
 	}
 	s := &Store{
-		now:       now,
-		retention: apps.DefaultAuditRetention,
-		apps:      map[string]apps.App{},
-		logos:     map[string][]byte{},
-		grants:    map[string]apps.Grant{},
-		byMember:  map[string][]string{},
-		members:   map[string]oauth.Member{},
-		links:     map[string]oauth.MemberLink{},
-		sessions:  map[string]oauth.LoginSession{},
-		tokens:    map[tokenKey]oauth.TokenRecord{},
-		byRequest: map[string]map[tokenKey]struct{}{},
-		rates:     map[string]time.Time{},
+		now:        now,
+		retention:  apps.DefaultAuditRetention,
+		apps:       map[string]apps.App{},
+		logos:      map[string][]byte{},
+		deliveries: map[string]webhook.Delivery{},
+		leases:     map[string]time.Time{},
+		grants:     map[string]apps.Grant{},
+		byMember:   map[string][]string{},
+		members:    map[string]oauth.Member{},
+		links:      map[string]oauth.MemberLink{},
+		sessions:   map[string]oauth.LoginSession{},
+		tokens:     map[tokenKey]oauth.TokenRecord{},
+		byRequest:  map[string]map[tokenKey]struct{}{},
+		rates:      map[string]time.Time{},
 	}
 	for _, o := range opts {
 		o(s)

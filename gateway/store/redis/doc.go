@@ -24,6 +24,9 @@
 //	tok:<kind>:<signature>        the request id (a pointer)      PEXPIREAT ExpiresAt+InactiveTail
 //	{req:<id>}:tok:<kind>:<sig>   hash: rec (JSON), active        PEXPIREAT ExpiresAt+InactiveTail
 //	{req:<id>}:toks               set of "<kind>:<sig>"           the latest of its records' deadlines
+//	whook:<id>                    a revocation notice (webhook.Delivery JSON)  no expiry
+//	whooks:due                    sorted set: pending notices by when due (or leased until)
+//	whooks:all, whooks:app:<id>   sorted sets: notices by creation time, all and per app
 //	jti:<id>                      a used client assertion's expiry  PXAT its expiry (SET NX: one use)
 //	rate:<prefix>throttle:<key>   limiter state (a GCRA time)     EX until back to a full burst
 //
@@ -88,6 +91,13 @@
 //
 // Redis 6.2 or later is required (SET … PXAT); TokenExpiry and
 // SessionExpiry, used by the tests, need 7.0 (PEXPIRETIME).
+//
+// # Revocation notices
+//
+// A claim is one script on the due set alone: it takes the ids due now
+// and moves their score to the end of the lease, so a concurrent claim on
+// another replica cannot take them; an update puts a pending notice back
+// at its next attempt, or takes a finished one out.
 //
 // # Grants
 //

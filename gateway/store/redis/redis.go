@@ -82,6 +82,16 @@ func (s *Store) linkKey(member string) string    { return s.prefix + "mlink:" + 
 func (s *Store) sessionKey(id string) string     { return s.prefix + "sess:" + id }
 func (s *Store) eventsKey() string               { return s.prefix + "events" }
 func (s *Store) memberEventsKey(m string) string { return s.prefix + "mevents:" + m }
+func (s *Store) deliveryKey(id string) string    { return s.prefix + "whook:" + id }
+func (s *Store) dueKey() string                  { return s.prefix + "whooks:due" }
+
+// deliveriesKey indexes every delivery ("") or one app's, by creation time.
+func (s *Store) deliveriesKey(clientID string) string {
+	if clientID == "" {
+		return s.prefix + "whooks:all"
+	}
+	return s.prefix + "whooks:app:" + clientID
+}
 
 func (s *Store) pointerKey(kind oauth.TokenKind, sig string) string {
 	return s.prefix + "tok:" + string(kind) + ":" + sig

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/patientaccess/gateway/apps"
+	"github.com/patientaccess/gateway/gateway/webhook"
 	"github.com/patientaccess/gateway/oauth"
 )
 
@@ -16,6 +17,7 @@ import (
 type Backend interface {
 	apps.Store
 	oauth.Storage
+	webhook.Store
 }
 
 // Expirer is implemented by backends whose keys are deleted by a server
@@ -98,6 +100,8 @@ func Run(t *testing.T, open Opener) {
 		{"TokenUseRefresh", testTokenUseRefresh},
 		{"TokenUseOtherRequest", testTokenUseOtherRequest},
 		{"TokenUseRace", testTokenUseRace},
+		{"Deliveries", testDeliveries},
+		{"DeliveryClaimRace", testDeliveryClaimRace},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
