@@ -1,9 +1,13 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"time"
 
 	"github.com/patientaccess/gateway/apps"
@@ -58,8 +62,12 @@ func seedDemoApp(ctx context.Context, st Store, cfg Config, now time.Time) (apps
 		Public:           true,
 		Scopes:           apps.DefaultScopes,
 		PrivacyPolicyURL: cfg.BaseURL + "/demo/privacy", TermsURL: cfg.BaseURL + "/demo/terms",
+		WebsiteURL: cfg.BaseURL + "/demo/", HasLogo: true,
 		Attestation: apps.AttestationAttested, Status: apps.StatusApproved,
 		StatusReason: "seeded in demo mode", CreatedAt: now, UpdatedAt: now,
+	}
+	if err := st.PutAppLogo(ctx, DemoClientID, demoAppLogo()); err != nil {
+		return apps.App{}, fmt.Errorf("seed demo app logo: %w", err)
 	}
 	err := st.CreateApp(ctx, app)
 	if errors.Is(err, apps.ErrAlreadyExists) {
@@ -69,4 +77,27 @@ func seedDemoApp(ctx context.Context, st Store, cfg Config, now time.Time) (apps
 		return apps.App{}, fmt.Errorf("seed demo app: %w", err)
 	}
 	return app, nil
+}
+
+// demoAppLogo draws the demo app's logo: a white heart on teal, 64 pixels
+// square, as a PNG.
+func demoAppLogo() []byte {
+	const size = 64
+	img := image.NewNRGBA(image.Rect(0, 0, size, size))
+	teal, white := color.NRGBA{0x0e, 0x6e, 0x6a, 0xff}, color.NRGBA{0xff, 0xff, 0xff, 0xff}
+	for y := range size {
+		for x := range size {
+			// A heart: (x²+y²-1)³ - x²y³ ≤ 0, scaled to the square.
+			fx, fy := (float64(x)-31.5)/20, (31.5-float64(y))/20+0.25
+			q := fx*fx + fy*fy - 1
+			c := teal
+			if q*q*q-fx*fx*fy*fy*fy <= 0 {
+				c = white
+			}
+			img.SetNRGBA(x, y, c)
+		}
+	}
+	var b bytes.Buffer
+	_ = png.Encode(&b, img) // encoding to memory cannot fail
+	return b.Bytes()
 }

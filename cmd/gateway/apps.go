@@ -17,7 +17,8 @@ import (
 const appsUsage = `usage:
   gateway apps register --name N --redirect-uri U [--redirect-uri U2 ...] [--developer D]
                         [--public] [--scope "S1 S2"] [--privacy-policy-url P] [--terms-url T]
-                        [--attestation attested|declined|none]
+                        [--attestation attested|declined|none] [--website-url W]
+                        [--logo-file PNG] [--webhook-url H]
                         [--jwks-file FILE | --jwks-uri URL] [--json]
   gateway apps approve|deny|suspend CLIENT_ID [--reason R]
   gateway apps list [--json]
@@ -122,6 +123,10 @@ func (c *appsCmd) register(ctx context.Context, args []string) error {
 	fs.StringVar(&req.PrivacyPolicyURL, "privacy-policy-url", "", "the app's privacy policy")
 	fs.StringVar(&req.TermsURL, "terms-url", "", "the app's terms of use")
 	fs.StringVar(&req.Attestation, "attestation", "", "attested, declined or none")
+	fs.StringVar(&req.WebsiteURL, "website-url", "", "the app's home page, shown on the consent page")
+	fs.StringVar(&req.WebhookURL, "webhook-url", "", "where a signed notice goes when a member ends the app's access")
+	var logoFile string
+	fs.StringVar(&logoFile, "logo-file", "", "a PNG logo (16 to 512 pixels a side, at most 64 KiB) shown on the consent page")
 	fs.BoolVar(&asJSON, "json", false, "print the server's JSON answer")
 	var jwksFile string
 	fs.StringVar(&jwksFile, "jwks-file", "", "a file holding the app's public JSON Web Key Set: it authenticates with private_key_jwt, no secret")
@@ -138,6 +143,13 @@ func (c *appsCmd) register(ctx context.Context, args []string) error {
 			return fmt.Errorf("%w: --jwks-file %s does not hold JSON", errUsage, jwksFile)
 		}
 		req.JWKS = b
+	}
+	if logoFile != "" {
+		b, err := os.ReadFile(logoFile)
+		if err != nil {
+			return fmt.Errorf("%w: --logo-file: %v", errUsage, err)
+		}
+		req.Logo = b
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))

@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"image"
+	pngpkg "image/png"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -158,5 +162,36 @@ func TestAppsErrors(t *testing.T) {
 				t.Errorf("exit %d stderr %q, want %d and %q", r.code, r.stderr, tt.code, tt.want)
 			}
 		})
+	}
+}
+
+// TestAppsRegisterMemberFacingDetails: the CLI registers the website, the
+// logo (a PNG file) and the revocation webhook members' pages and notices
+// use.
+func TestAppsRegisterMemberFacingDetails(t *testing.T) {
+	srv, store := newAdminServer(t)
+	env := map[string]string{"GATEWAY_URL": srv.URL, "GATEWAY_ADMIN_TOKEN": adminToken}
+	var png bytes.Buffer
+	if err := pngpkg.Encode(&png, image.NewRGBA(image.Rect(0, 0, 32, 32))); err != nil {
+		t.Fatal(err)
+	}
+	logo := filepath.Join(t.TempDir(), "logo.png")
+	if err := os.WriteFile(logo, png.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := runAppsWith(env, "register", "--name", "Wallet", "--redirect-uri", "https://w.example/cb", "--public",
+		"--website-url", "https://w.example/", "--webhook-url", "https://w.example/revoked", "--logo-file", logo)
+	if r.code != 0 {
+		t.Fatalf("register: %+v", r)
+	}
+	a, err := store.GetApp(context.Background(), fieldAfter(r.stdout, "client_id"))
+	if err != nil || a.WebsiteURL != "https://w.example/" || a.WebhookURL != "https://w.example/revoked" || !a.HasLogo {
+		t.Fatalf("stored app %+v, %v", a, err)
+	}
+	if got, err := store.GetAppLogo(context.Background(), a.ClientID); err != nil || !bytes.Equal(got, png.Bytes()) {
+		t.Fatalf("stored logo: %v", err)
+	}
+	if r := runAppsWith(env, "register", "--name", "W", "--redirect-uri", "https://w.example/cb", "--logo-file", "/no/such.png"); r.code != 2 {
+		t.Fatalf("a missing logo file: %+v", r)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -77,7 +78,7 @@ func (h *Handler) config(ctx context.Context) (*oauth2.Config, error) {
 	}
 	return &oauth2.Config{
 		ClientID: h.ClientID, RedirectURL: h.BaseURL + "/demo/callback",
-		Scopes:   []string{"launch/patient", "openid", "fhirUser", "patient/*.rs"},
+		Scopes:   []string{"launch/patient", "openid", "fhirUser", "offline_access", "patient/*.rs"},
 		Endpoint: oauth2.Endpoint{AuthURL: d.Authorize, TokenURL: d.Token, AuthStyle: oauth2.AuthStyleInParams},
 	}, nil
 }
@@ -109,7 +110,8 @@ type result struct {
 	Error    string
 	Patient  string
 	Name     string
-	Scope    string
+	Access   []string // what the plan let the app read, in plain words
+	Keeps    bool     // the app got a refresh token: it keeps access
 	Claims   int
 	Coverage int
 }
@@ -143,7 +145,8 @@ func (h *Handler) serveCallback(w http.ResponseWriter, r *http.Request) {
 
 // read fetches what the token allows: the Patient and two searches.
 func (h *Handler) read(ctx context.Context, conf *oauth2.Config, tok *oauth2.Token) result {
-	res := result{Scope: fmt.Sprint(tok.Extra("scope"))}
+	scope, _ := tok.Extra("scope").(string)
+	res := result{Access: plainAccess(scope), Keeps: tok.RefreshToken != ""}
 	res.Patient, _ = tok.Extra("patient").(string)
 	hc := conf.Client(ctx, tok)
 	var p struct {
@@ -166,6 +169,33 @@ func (h *Handler) read(ctx context.Context, conf *oauth2.Config, tok *oauth2.Tok
 		res.Coverage = b.Total
 	}
 	return res
+}
+
+// typeWords are the words this app uses for the FHIR types it may get.
+var typeWords = map[string]string{
+	"Patient": "your basic details", "Coverage": "your coverage", "ExplanationOfBenefit": "your claims and payments",
+	"RelatedPerson": "people on your coverage", "Organization": "organizations", "Practitioner": "doctors",
+	"PractitionerRole": "doctors' roles", "Location": "places of care", "Medication": "drug products",
+}
+
+// plainAccess says in words what a granted scope lets the app read.
+func plainAccess(scope string) []string {
+	var out []string
+	for _, s := range strings.Fields(scope) {
+		rest, ok := strings.CutPrefix(s, "patient/")
+		if !ok {
+			continue
+		}
+		typ, _, _ := strings.Cut(rest, ".")
+		w := typeWords[typ]
+		if w == "" {
+			w = typ
+		}
+		if !slices.Contains(out, w) {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 func (h *Handler) getJSON(c *http.Client, path string, v any) error {
@@ -211,8 +241,8 @@ func render(w http.ResponseWriter, status int, t *template.Template, data any) {
 	_ = t.Execute(w, data)
 }
 
-const head = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Demo Health Tracker</title>
-<link rel="stylesheet" href="/ui/style.css"></head><body><header class="bar">Demo Health Tracker (a pretend third-party app)</header><main>`
+const head = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Demo Health Tracker</title>
+<link rel="stylesheet" href="/ui/style.css"></head><body><header class="bar"><div class="bar-inner"><span class="brand">Demo Health Tracker (a pretend third-party app)</span></div></header><main id="main">`
 
 var (
 	homeTmpl = template.Must(template.New("home").Parse(head + `<h1>Demo Health Tracker</h1>
@@ -220,7 +250,9 @@ var (
 <form method="post" action="/demo/start"><input type="hidden" name="csrf_token" value="{{.}}"><button type="submit" id="connect">Connect my health plan</button></form></main></body></html>`))
 	resultTmpl = template.Must(template.New("result").Parse(head + `{{if .Error}}<h1>Not connected</h1><p class="error" role="alert">{{.Error}}</p>
 {{else}}<h1 id="connected">Connected</h1><p>Hello{{with .Name}}, {{.}}{{end}}. The plan let this app read Patient/{{.Patient}}.</p>
-<ul><li>Claims found: <span id="claims">{{.Claims}}</span></li><li>Coverage records: {{.Coverage}}</li><li>Access granted: {{.Scope}}</li></ul>{{end}}
+<ul><li>Claims found: <span id="claims">{{.Claims}}</span></li><li>Coverage records: {{.Coverage}}</li>
+<li>You let this app read: {{range $i, $a := .Access}}{{if $i}}, {{end}}{{$a}}{{else}}nothing{{end}}.</li>
+<li>{{if .Keeps}}It can keep reading them until the date you chose, unless you end its access.{{else}}It can read them for one hour.{{end}}</li></ul>{{end}}
 <p><a href="/demo/">Start again</a> · <a href="/account/apps">Manage connected apps at your plan</a></p></main></body></html>`))
 	policyTmpl = template.Must(template.New("policy").Parse(head + `<h1>Demo privacy policy and terms</h1>
 <p>This demo app keeps nothing: it shows what it read and forgets it. A real app's policy would say what it collects, who it shares data with, and how to delete it.</p></main></body></html>`))
