@@ -199,8 +199,8 @@ func TestAccessHistory(t *testing.T) {
 	b.login(b.get(h.base+"/login?return_to=/account/apps"), "alice")
 	path := "/account/apps/" + conf.ClientID + "/history"
 	p := b.get(h.base + path)
-	for _, want := range []string{"What Test Tracker got", "<td>claims and payments</td><td>7</td><td>127.0.0.1</td>",
-		"<td>your basic details</td><td>1</td><td>127.0.0.1</td>"} {
+	for _, want := range []string{"What Test Tracker got", "<td class=\"kind\">claims and payments</td><td>7</td><td>127.0.0.1</td>",
+		"<td class=\"kind\">your basic details</td><td>1</td><td>127.0.0.1</td>"} {
 		if !strings.Contains(p.body, want) {
 			t.Errorf("the history page lacks %q:\n%s", want, p.body)
 		}

@@ -55,8 +55,8 @@ func newMemberApp(t *testing.T, h *harness) *memberApp {
 	}
 	if code := h.admin("POST", "/admin/apps", map[string]any{
 		"name": "Pillbox Health Diary", "developer": "Pillbox Labs (fictional)", "redirect_uris": []string{a.srv.URL + "/callback"},
-		"public": true, "privacy_policy_url": a.srv.URL + "/privacy", "terms_url": a.srv.URL + "/terms",
-		"website_url": a.srv.URL + "/", "attestation": "attested", "logo": logo.Bytes(),
+		"public": true, "privacy_policy_url": "https://pillbox.example/privacy", "terms_url": "https://pillbox.example/terms",
+		"website_url": "https://pillbox.example/", "attestation": "attested", "logo": logo.Bytes(),
 	}, &reg); code != http.StatusCreated {
 		t.Fatalf("register the app: %d", code)
 	}

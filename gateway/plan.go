@@ -142,7 +142,7 @@ var demoLogo []byte
 const (
 	demoPlanName       = "Riverbend Community Health Plan"
 	demoPrivacyOfficer = "Riverbend Community Health Plan, 100 Example Way, Springfield, ST 00000 · privacy@riverbend.example · 1-800-555-0143"
-	demoMemberServices = "1-800-555-0142 (TTY 711), Monday to Friday, 8 a.m. to 8 p.m."
+	demoMemberServices = "1-800-555-0142 (TTY 711)"
 )
 
 // newUI builds the member pages. In demo mode the fictional plan fills in
