@@ -268,3 +268,38 @@ func TestNotFoundPage(t *testing.T) {
 }
 
 func errorsAs(err error, target any) bool { return err != nil && errors.As(err, target) }
+
+// TestMemberCookiesAreSessionCookies: every cookie the member pages set
+// ends when the browser closes (no Max-Age or Expires, but to delete one);
+// the sign-in still ends on the server after its lifespan.
+func TestMemberCookiesAreSessionCookies(t *testing.T) {
+	h := newHarness(t, memoryStore)
+	conf := h.registerApp(true, "approved")
+	b := h.browser()
+	var set []string
+	b.client.Transport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		resp, err := http.DefaultTransport.RoundTrip(r)
+		if err == nil {
+			set = append(set, resp.Header.Values("Set-Cookie")...)
+		}
+		return resp, err
+	})
+	l := h.newLaunch(conf)
+	p := h.consentPage(b, l, "alice")
+	h.consentWith(b, p, l, url.Values{"share": p.offered(), "duration": {"limited"}})
+	b.get(h.base + "/ui/lang?to=es&return_to=/account/apps")
+	if len(set) < 3 {
+		t.Fatalf("only %d cookies set: %v", len(set), set)
+	}
+	for _, c := range set {
+		lower := strings.ToLower(c)
+		deleting := strings.Contains(lower, "max-age=0")
+		if !deleting && (strings.Contains(lower, "max-age=") || strings.Contains(lower, "expires=")) {
+			t.Errorf("a cookie outlives the browser session: %s", c)
+		}
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

@@ -200,8 +200,10 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, m Member) 
 	if err := s.deps.Storage.PutSession(r.Context(), ls); err != nil {
 		return fmt.Errorf("store session: %w", err)
 	}
+	// A session cookie (no Max-Age): it ends with the browser; the server
+	// ends the session after LoginLifespan in any case.
 	http.SetCookie(w, &http.Cookie{Name: s.cookieName(), Value: value, Path: "/", HttpOnly: true,
-		Secure: s.secure(), SameSite: http.SameSiteLaxMode, MaxAge: int(s.cfg.LoginLifespan.Seconds())})
+		Secure: s.secure(), SameSite: http.SameSiteLaxMode})
 	return nil
 }
 

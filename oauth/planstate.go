@@ -91,8 +91,7 @@ func (s *Server) putSignInState(w http.ResponseWriter, st signInState) error {
 	_, _ = rand.Read(nonce)
 	sealed := aead.Seal(nonce, nonce, plain, []byte(s.stateCookieName()))
 	http.SetCookie(w, &http.Cookie{Name: s.stateCookieName(), Value: base64.RawURLEncoding.EncodeToString(sealed),
-		Path: "/", HttpOnly: true, Secure: s.secure(), SameSite: http.SameSiteLaxMode,
-		MaxAge: int(signInStateLifespan.Seconds())})
+		Path: "/", HttpOnly: true, Secure: s.secure(), SameSite: http.SameSiteLaxMode})
 	return nil
 }
 

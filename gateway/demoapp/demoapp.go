@@ -101,7 +101,7 @@ func (h *Handler) serveStart(w http.ResponseWriter, r *http.Request) {
 	}
 	state, verifier := random(), oauth2.GenerateVerifier()
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: state + "." + verifier, Path: "/demo/",
-		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: strings.HasPrefix(h.BaseURL, "https://"), MaxAge: 600})
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: strings.HasPrefix(h.BaseURL, "https://")})
 	u := conf.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("aud", h.BaseURL+"/fhir"))
 	http.Redirect(w, r, u, http.StatusSeeOther)
 }
