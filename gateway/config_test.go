@@ -101,3 +101,29 @@ func TestParseConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestParseConfigPlan: the plan's settings for its member pages, and every
+// bad one reported at once.
+func TestParseConfigPlan(t *testing.T) {
+	c, err := ParseConfig(nil, env(map[string]string{"GATEWAY_PLAN_NAME": "Acme Health", "GATEWAY_PLAN_COLOR": "#0b5394",
+		"GATEWAY_GRANT_MONTHS": "6", "GATEWAY_SENSITIVE_LABELS": "http://x|A,http://y|B", "GATEWAY_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.7/32",
+		"GATEWAY_PLAN_TIMEZONE": "America/Chicago", "GATEWAY_APP_GUIDE_URL": "https://acme.example/guide"}), io.Discard)
+	if err != nil || c.Plan.Name != "Acme Health" || c.Plan.GrantMonths != 6 || len(c.Plan.SensitiveLabels) != 2 ||
+		len(c.Plan.TrustedProxies) != 2 || c.Plan.GuideURL != "https://acme.example/guide" {
+		t.Fatalf("ParseConfig = %+v, %v", c.Plan, err)
+	}
+	if c, _ := ParseConfig(nil, env(map[string]string{"GATEWAY_SENSITIVE_LABELS": "none"}), io.Discard); c.Plan.SensitiveLabels == nil || len(c.Plan.sensitive()) != 0 {
+		t.Errorf("GATEWAY_SENSITIVE_LABELS=none: %v", c.Plan.sensitive())
+	}
+	if c, _ := ParseConfig(nil, env(nil), io.Discard); len(c.Plan.sensitive()) == 0 {
+		t.Error("no sensitive labels by default")
+	}
+	_, err = ParseConfig(nil, env(map[string]string{"GATEWAY_PLAN_COLOR": "#ffee00", "GATEWAY_GRANT_MONTHS": "0",
+		"GATEWAY_SENSITIVE_LABELS": "nocode", "GATEWAY_TRUSTED_PROXIES": "not-a-cidr", "GATEWAY_PLAN_TIMEZONE": "Mars/Olympus",
+		"GATEWAY_PLAN_NOTICE_URL": "javascript:alert(1)"}), io.Discard)
+	for _, want := range []string{"contrast", "GATEWAY_GRANT_MONTHS", "GATEWAY_SENSITIVE_LABELS", "GATEWAY_TRUSTED_PROXIES", "GATEWAY_PLAN_TIMEZONE", "notice of privacy practices URL"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not mention %q", err, want)
+		}
+	}
+}

@@ -306,7 +306,6 @@ func (b *browser) consent(p page, decision string, share ...string) page {
 
 var (
 	shareRE      = regexp.MustCompile(`name="share" value="([^"]+)"`)
-	revokeLinkRE = regexp.MustCompile(`href="(/account/apps/[^/"]+/revoke)"`)
 	revokeFormRE = regexp.MustCompile(`<form method="post" action="(/account/apps/[^/"]+/revoke)"`)
 )
 

@@ -56,12 +56,6 @@ func scopesSupported(types []ResourceType) []string {
 	return out
 }
 
-// label is the Labeler of the served types' words.
-func (s *Server) label(resourceType string) string { return s.types[resourceType].Label }
-
-// describe says what a scope lets an app do, in the served types' words.
-func (s *Server) describe(scope string) string { return smart.Describe(scope, s.label) }
-
 // honoured reports whether the FHIR API enforces scope as written: a SMART
 // v2 search restriction must name only search parameters the API
 // evaluates on a served type. Anything else is dropped from requests

@@ -1,7 +1,11 @@
 // Package oauth is the gateway's OAuth 2.0 / SMART App Launch authorization
 // server, built on github.com/ory/fosite: the authorize, token, introspection
-// and revocation endpoints, JWKS and discovery documents, and the member
-// login and consent pages.
+// and revocation endpoints, JWKS and discovery documents, and what members
+// do: sign in, consent by data category (explicit types only, a separate
+// opt-in for sensitive records, one-time or time-limited grants), and, in
+// their connected apps, read each app's access history and end its access
+// (RevocationNotifier tells the app). The pages themselves are
+// gateway/ui's, rendered through its typed methods.
 //
 // Members sign in with a local account (the demo's) or, when PlanSignIn is
 // configured, through the plan's own OpenID Connect provider: the server is

@@ -190,8 +190,7 @@ type Deps struct {
 // gateway serves: the FHIR catalog passes it in, so scopes, consent words
 // and search restrictions stay in step with what the FHIR API enforces.
 type ResourceType struct {
-	Name  string
-	Label string // plain words for members, e.g. "insurance coverage"
+	Name string
 	// Category is the consent page's data category the type belongs to
 	// ("claims", "coverage"…): members tick categories, never types.
 	Category string

@@ -235,3 +235,40 @@ func TestDatesInEachLanguage(t *testing.T) {
 		}
 	}
 }
+
+// TestGuide: the built-in guide is served at /guide in each language and
+// linked from the consent page; a plan's own guide replaces it everywhere.
+func TestGuide(t *testing.T) {
+	u := newUI(t, Config{})
+	mux := http.NewServeMux()
+	u.Mount(mux)
+	for lang, want := range map[string]string{"en": "What to look for in an app", "es": "Qué buscar en la política"} {
+		r := httptest.NewRequest(http.MethodGet, PathGuide, nil)
+		r.Header.Set("Accept-Language", lang)
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, r)
+		for _, s := range []string{want, "hhs.gov/hipaa/filing-a-complaint", "ftc.gov", `href="/account/apps"`} {
+			if w.Code != 200 || !strings.Contains(w.Body.String(), s) {
+				t.Errorf("%s guide lacks %q", lang, s)
+			}
+		}
+	}
+	consent := func(u *UI) string {
+		v := ConsentView{App: ConsentApp{Name: "Tracker", Attestation: "attested"}}
+		return get(func(w http.ResponseWriter, r *http.Request) { u.Consent(w, r, v) }, "").Body.String()
+	}
+	if !strings.Contains(consent(u), `href="/guide"`) {
+		t.Error("the consent page does not link the guide")
+	}
+	own := newUI(t, Config{GuideURL: "https://plan.example/choosing-an-app"})
+	if !strings.Contains(consent(own), `href="https://plan.example/choosing-an-app"`) {
+		t.Error("the consent page does not link the plan's own guide")
+	}
+	mux = http.NewServeMux()
+	own.Mount(mux)
+	w := httptest.NewRecorder()
+	mux.ServeHTTP(w, httptest.NewRequest(http.MethodGet, PathGuide, nil))
+	if w.Code != http.StatusFound || w.Header().Get("Location") != "https://plan.example/choosing-an-app" {
+		t.Errorf("/guide with the plan's own: %d %s", w.Code, w.Header().Get("Location"))
+	}
+}

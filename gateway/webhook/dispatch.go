@@ -48,10 +48,9 @@ type Dispatcher struct {
 	BaseDelay, MaxDelay time.Duration
 	MaxAttempts         int
 
-	once  sync.Once
-	kick  chan struct{}
-	cli   *http.Client
-	delay func(attempts int) time.Duration
+	once sync.Once
+	kick chan struct{}
+	cli  *http.Client
 }
 
 func (d *Dispatcher) init() {
