@@ -86,8 +86,9 @@ func TestOneTimeGrant(t *testing.T) {
 	b := h.browser()
 	l := h.newLaunch(conf)
 	p := h.consentPage(b, l, "alice")
-	if !strings.Contains(p.body, `value="once"`) || !strings.Contains(p.body, `value="limited" checked`) {
-		t.Fatalf("the consent page does not offer both durations:\n%s", p.body)
+	if !strings.Contains(p.body, `value="once"`) || !strings.Contains(p.body, `value="limited" checked`) ||
+		!strings.Contains(p.body, "goes 90 days without getting your records, its access ends early") {
+		t.Fatalf("the consent page does not offer both durations with the idle limit:\n%s", p.body)
 	}
 	tok := h.exchange(l, h.consentWith(b, p, l, url.Values{"share": {"coverage"}, "duration": {"once"}}))
 	if tok.RefreshToken != "" || strings.Contains(tok.Extra("scope").(string), "offline_access") {

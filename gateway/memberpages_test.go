@@ -132,8 +132,10 @@ type memberReport struct {
 			Nodes                   []string
 		}
 	}
-	Offered []string
-	App     struct {
+	Offered  []string
+	SkipLink string
+	Unticked bool
+	App      struct {
 		Scope, Patient, Error string
 		Calls                 map[string]int
 	}
@@ -149,7 +151,8 @@ type memberReport struct {
 }
 
 // TestMemberPagesInChromium walks a member, in English and in Spanish,
-// through consent with claims unticked (the token's scope then holds no
+// signing in, consenting and revoking with the keyboard alone, through
+// consent with claims unticked (the token's scope then holds no
 // claims), the connected apps page, the access history after the app's
 // calls, and revocation, after which the app's next call gets 401. Every
 // page passes axe-core's WCAG 2.1 A and AA rules with no serious or
@@ -196,6 +199,9 @@ func checkWalk(t *testing.T, rep memberReport, basics, coverage, notice string) 
 	}
 	if c := rep.App.Calls; c["Patient"] != 200 || c["Coverage"] != 200 || c["ExplanationOfBenefit"] != 403 {
 		t.Fatalf("the app's calls: %v, want the claims search refused", c)
+	}
+	if rep.SkipLink != "#main" || !rep.Unticked {
+		t.Fatalf("keyboard: the first Tab reached %q, Space unticked the category: %v", rep.SkipLink, rep.Unticked)
 	}
 	if !strings.Contains(strings.Join(rep.Offered, " "), "claims") || len(rep.Listed) != 1 || rep.Listed[0] != "Pillbox Health Diary" {
 		t.Fatalf("offered %v, listed %v", rep.Offered, rep.Listed)

@@ -50,7 +50,7 @@ func (s *Server) serveAccount(w http.ResponseWriter, r *http.Request) {
 		s.failPage(w, r, "list grants", err, ui.ProblemLoadAppsFailed)
 		return
 	}
-	v := ui.AppsView{CSRF: s.deps.CSRF.Token(w, r), Member: m.DisplayName, Apps: rows}
+	v := ui.AppsView{CSRF: s.deps.CSRF.Token(w, r), Member: m.DisplayName, Apps: rows, IdleDays: s.idleDays()}
 	if id := r.URL.Query().Get("revoked"); id != "" {
 		if app, err := s.deps.Apps.GetApp(r.Context(), id); err == nil {
 			v.Notice = ui.M(ui.MsgAppsRevoked, "app", app.Name)

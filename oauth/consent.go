@@ -191,6 +191,7 @@ func (s *Server) renderConsent(w http.ResponseWriter, r *http.Request, app apps.
 		OfferSensitive: s.cfg.OfferSensitive && len(c.categories) > 0,
 		OneTimeOnly:    !c.offline,
 		Ends:           s.grantEnd(s.now(), false),
+		IdleDays:       s.idleDays(),
 		Identity:       len(c.always) > 0,
 	}
 	for _, cat := range c.categories {
@@ -198,3 +199,7 @@ func (s *Server) renderConsent(w http.ResponseWriter, r *http.Request, app apps.
 	}
 	s.deps.UI.Consent(w, r, v)
 }
+
+// idleDays is how long an app may go without refreshing before its access
+// ends early: the refresh token's life, in whole days.
+func (s *Server) idleDays() int { return int(s.cfg.RefreshTokenLifespan / (24 * time.Hour)) }

@@ -142,7 +142,7 @@ func (u *UI) check() error {
 		{"history", HistoryView{App: "App", ClientID: "a", Truncated: true, Rows: []HistoryRow{{Time: now, Types: []string{"Coverage"}, Count: 1}}}},
 		{"history", HistoryView{App: "App"}},
 		{"guide", nil}, {"notice", nil},
-		{"apps", AppsView{Member: "M", Notice: M(MsgAppsRevoked, "app", "App"), Apps: []ConnectedApp{
+		{"apps", AppsView{Member: "M", IdleDays: 90, Notice: M(MsgAppsRevoked, "app", "App"), Apps: []ConnectedApp{
 			{Name: "A", Developer: "D", Categories: []string{"claims"}, Granted: now, LastUsed: now, Ends: now, OneTime: true, Problem: M(MsgAppsCutOff, "plan", "P")},
 			{Name: "B", Sensitive: true, Granted: now}, {Name: "C", Ends: now, Problem: M(MsgAppsEnded)}}}},
 		{"apps", AppsView{}},
@@ -154,7 +154,7 @@ func (u *UI) check() error {
 				main any
 			}{"consent", ConsentView{App: ConsentApp{Name: "App", Developer: "Dev", Website: "https://a", PrivacyPolicyURL: "https://p",
 				TermsURL: "https://t", LogoURL: "/l", Attestation: att}, Member: "M", OfferSensitive: true, OneTimeOnly: once,
-				Ends: now, Identity: true, Categories: categorySamples()}})
+				Ends: now, IdleDays: 90, Identity: true, Categories: categorySamples()}})
 		}
 	}
 	r := httptest.NewRequest(http.MethodGet, "/", nil)

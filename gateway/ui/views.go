@@ -69,6 +69,10 @@ type ConsentView struct {
 	OneTimeOnly bool
 	// Ends is when a time-limited grant would end.
 	Ends time.Time
+	// IdleDays, when set, says that a time-limited grant ends early once
+	// the app goes that many days without using it (its refresh token's
+	// life).
+	IdleDays int
 	// Identity: the app will also learn who the member is (openid,
 	// fhirUser, launch/patient).
 	Identity bool
@@ -94,6 +98,9 @@ type AppsView struct {
 	Member string
 	Apps   []ConnectedApp
 	Notice *Msg // MsgAppsRevoked after a revocation, or nil
+	// IdleDays, when set, says that time-limited access ends early once an
+	// app goes that many days without using it.
+	IdleDays int
 }
 
 // RevokeView asks the member to confirm ending an app's access.

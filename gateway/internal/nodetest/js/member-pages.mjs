@@ -4,6 +4,7 @@
 // the code and reads; then the connected apps page, the app's access
 // history, and revoking it; finally the app tries again.
 //
+// Signing in, consenting and revoking are done with the keyboard alone.
 // Every page is checked with axe-core (WCAG 2.0/2.1 A and AA rules) at a
 // desktop and a phone width; the script reports every violation, and the
 // Go test fails on serious or critical ones. With SCREENSHOT_DIR set it
@@ -84,6 +85,17 @@ async function check(name) {
   report.pages[name] = seen;
 }
 
+// tabTo moves the focus with the Tab key alone until it reaches the
+// element selector names, as a keyboard-only member would; it fails if the
+// element cannot be reached that way.
+async function tabTo(selector) {
+  for (let i = 0; i < 60; i++) {
+    await page.keyboard.press("Tab");
+    if (await page.evaluate((sel) => document.activeElement === document.querySelector(sel), selector)) return;
+  }
+  throw new Error(`${selector} cannot be reached with the Tab key`);
+}
+
 async function screenshot(name) {
   const dir = process.env.SCREENSHOT_DIR;
   if (dir) await page.screenshot({ path: join(dir, `${name}-${LANG}.png`), fullPage: true });
@@ -99,16 +111,25 @@ try {
   await page.goto(env("LAUNCH_URL"));
   await page.waitForSelector("#username");
   await check("login");
-  await page.fill("#username", env("MEMBER"));
-  await page.fill("#password", env("PASSWORD"));
-  await Promise.all([page.waitForURL((u) => !u.pathname.startsWith("/login")), page.click("main button[type=submit]")]);
+  // Keyboard only: the first Tab reaches the skip link; then the form.
+  await page.keyboard.press("Tab");
+  report.skipLink = await page.evaluate(() => document.activeElement?.getAttribute("href"));
+  await tabTo("#username");
+  await page.keyboard.type(env("MEMBER"));
+  await tabTo("#password");
+  await page.keyboard.type(env("PASSWORD"));
+  await Promise.all([page.waitForURL((u) => !u.pathname.startsWith("/login")), page.keyboard.press("Enter")]);
 
   await page.waitForSelector("#hipaa-warning");
   await check("consent");
   report.offered = await page.$$eval('input[name="share"]', (els) => els.map((e) => e.value));
-  await page.uncheck(`#share-${env("UNTICK")}`);
+  // Keyboard only: untick the category with Space, allow with Enter.
+  await tabTo(`#share-${env("UNTICK")}`);
+  await page.keyboard.press("Space");
+  report.unticked = !(await page.isChecked(`#share-${env("UNTICK")}`));
   await screenshot("consent");
-  await page.click('button[value="allow"]');
+  await tabTo('button[value="allow"]');
+  await page.keyboard.press("Enter");
   report.app = await appResult();
 
   await page.goto(env("BASE") + "/account/apps");
@@ -124,11 +145,14 @@ try {
   await screenshot("access-history");
 
   await page.goto(env("BASE") + "/account/apps");
-  await page.click('article.app a[href$="/revoke"]');
+  // Keyboard only: follow the End access link, confirm.
+  await tabTo('article.app a[href$="/revoke"]');
+  await Promise.all([page.waitForURL((u) => u.pathname.endsWith("/revoke")), page.keyboard.press("Enter")]);
   await page.waitForSelector("main form button.danger-button");
   await check("revoke");
   report.revokeButton = (await page.textContent("main form button.danger-button")).trim();
-  await page.click("main form button.danger-button");
+  await tabTo("main form button.danger-button");
+  await page.keyboard.press("Enter");
   await page.waitForSelector(".notice");
   report.afterRevoke = { notice: (await page.textContent(".notice")).trim(), listed: await page.$$eval("article.app", (els) => els.length) };
 
