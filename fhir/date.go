@@ -7,29 +7,68 @@ import (
 	"time"
 )
 
-// DateFilter is one _lastUpdated condition: a prefix and the implicit range
-// [Start, End) of the value's precision (FHIR R4 search §3.1.1.4.5 "date").
-// 2024 means the whole year, 2024-03-01T10:00Z the whole minute.
+// DateFilter is one date search condition: a prefix and the implicit
+// range [Start, End) of the value's precision (FHIR R4 search §3.1.1.4.5
+// "date"). 2024 means the whole year, 2024-03-01T10:00Z the whole minute.
 type DateFilter struct {
-	Prefix     string // eq, gt, ge, lt or le
+	Prefix     string // eq, ne, gt, ge, lt, le, sa, eb or ap
 	Start, End time.Time
 }
 
-// Match reports whether instant t satisfies the filter. For a point in time
-// t: eq means within the range, gt after its end, ge from its start, lt
-// before its start, le before its end.
-func (f DateFilter) Match(t time.Time) bool {
+// DateRange is the range [Start, End) a target value stands for: a date
+// or dateTime of some precision (the whole day of 2024-03-01), an instant
+// (one point), or a Period. A Period without a start (or end) is open on
+// that side.
+type DateRange struct {
+	Start, End         time.Time
+	OpenStart, OpenEnd bool
+}
+
+// PointRange is the range of one instant: [t, t+1ns).
+func PointRange(t time.Time) DateRange { return DateRange{Start: t, End: t.Add(time.Nanosecond)} }
+
+// Match reports whether instant t satisfies the filter (see MatchRange).
+func (f DateFilter) Match(t time.Time) bool { return f.MatchRange(PointRange(t)) }
+
+// MatchRange compares the search range [Start, End) with a target range as
+// FHIR R4 search §3.1.1.4.5 defines each prefix:
+//
+//   - eq: the search range fully contains the target;
+//   - ne: it does not;
+//   - gt: the range above the search value intersects the target (the
+//     target ends after the search range);
+//   - lt: the range below the search value intersects the target (the
+//     target starts before the search range);
+//   - ge: gt or eq; le: lt or eq;
+//   - sa: the target starts after the search range ends;
+//   - eb: the target ends before the search range starts;
+//   - ap: the two ranges overlap (FHIR leaves "approximately" to the
+//     server; this one reads it as overlap, with no extra margin).
+//
+// An open side of the target extends without bound.
+func (f DateFilter) MatchRange(r DateRange) bool {
+	contains := !r.OpenStart && !r.OpenEnd && !r.Start.Before(f.Start) && !r.End.After(f.End)
+	above := r.OpenEnd || r.End.After(f.End)
+	below := r.OpenStart || r.Start.Before(f.Start)
 	switch f.Prefix {
 	case "eq":
-		return !t.Before(f.Start) && t.Before(f.End)
+		return contains
+	case "ne":
+		return !contains
 	case "gt":
-		return !t.Before(f.End)
+		return above
 	case "ge":
-		return !t.Before(f.Start)
+		return above || contains
 	case "lt":
-		return t.Before(f.Start)
+		return below
 	case "le":
-		return t.Before(f.End)
+		return below || contains
+	case "sa":
+		return !r.OpenStart && !r.Start.Before(f.End)
+	case "eb":
+		return !r.OpenEnd && !r.End.After(f.Start)
+	case "ap":
+		return (r.OpenStart || r.Start.Before(f.End)) && (r.OpenEnd || r.End.After(f.Start))
 	}
 	return false
 }
@@ -37,17 +76,18 @@ func (f DateFilter) Match(t time.Time) bool {
 // errDate is wrapped by every date parse error.
 var errDate = errors.New("invalid date")
 
-// ParseDateFilter parses a _lastUpdated value: an optional prefix (eq, gt,
-// ge, lt, le; eq if none) and a FHIR date or dateTime of any precision —
-// YYYY, YYYY-MM, YYYY-MM-DD, or YYYY-MM-DDThh:mm[:ss[.fff]] with an optional
-// zone (Z or ±hh:mm). A date, or a time without a zone, is read as UTC.
+// ParseDateFilter parses a date search value: an optional prefix (eq, ne,
+// gt, ge, lt, le, sa, eb, ap; eq if none) and a FHIR date or dateTime of
+// any precision — YYYY, YYYY-MM, YYYY-MM-DD, or
+// YYYY-MM-DDThh:mm[:ss[.fff]] with an optional zone (Z or ±hh:mm). A date,
+// or a time without a zone, is read as UTC.
 func ParseDateFilter(s string) (DateFilter, error) {
 	prefix := "eq"
 	if len(s) >= 2 && s[0] >= 'a' && s[0] <= 'z' {
 		prefix = s[:2]
 		s = s[2:]
 		switch prefix {
-		case "eq", "gt", "ge", "lt", "le":
+		case "eq", "ne", "gt", "ge", "lt", "le", "sa", "eb", "ap":
 		default:
 			return DateFilter{}, fmt.Errorf("%w: unsupported prefix", errDate)
 		}
@@ -57,6 +97,17 @@ func ParseDateFilter(s string) (DateFilter, error) {
 		return DateFilter{}, err
 	}
 	return DateFilter{Prefix: prefix, Start: start, End: end}, nil
+}
+
+// ParseDateValue reads a date, dateTime or instant held in a resource as
+// the range its precision stands for (a dateTime with seconds is the whole
+// second, a date the whole day).
+func ParseDateValue(s string) (DateRange, error) {
+	start, end, err := parseDateRange(s)
+	if err != nil {
+		return DateRange{}, err
+	}
+	return DateRange{Start: start, End: end}, nil
 }
 
 // parseDateRange returns the range [start, end) a FHIR date/dateTime of

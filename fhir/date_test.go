@@ -45,7 +45,7 @@ func TestParseDateFilter(t *testing.T) {
 
 func TestParseDateFilterRejects(t *testing.T) {
 	for _, in := range []string{
-		"", "eq", "ne2024", "sa2024", "xx2024", "24", "02024", "2024-1", "2024-13", "2024-00", "2023-02-29",
+		"", "eq", "xx2024", "ng2024", "ne", "ap2024-", "sa24", "24", "02024", "2024-1", "2024-13", "2024-00", "2023-02-29",
 		"2024-04-31", "2024-01-01T", "2024-01-01T24:00Z", "2024-01-01T10:60Z", "2024-01-01T10:00:60Z",
 		"2024-01-01T10Z", "2024-01-01T10:00:00.Z", "2024-01-01T10:00:00.1234567890Z", "2024-01-01T10:00+1:00",
 		"2024-01-01T10:00+15:00", "2024-01T10:00Z", "2024-01-01 10:00Z", "0000", "2024/01/01", "+2024",
@@ -72,7 +72,10 @@ func TestDateFilterMatch(t *testing.T) {
 		"ge": {false, true, true, true},
 		"lt": {true, false, false, false},
 		"le": {true, true, true, false},
-		"ne": {false, false, false, false}, // not a prefix this server accepts: matches nothing
+		"ne": {true, false, false, true},
+		"sa": {false, false, false, true},
+		"eb": {true, false, false, false},
+		"ap": {false, true, true, false},
 	}
 	for prefix, w := range want {
 		f := day
@@ -81,6 +84,70 @@ func TestDateFilterMatch(t *testing.T) {
 			if got := f.Match(at); got != w[i] {
 				t.Errorf("%s2024-03-01 Match(%s) = %v, want %v", prefix, at, got, w[i])
 			}
+		}
+	}
+}
+
+// TestDateFilterMatchRange pins FHIR's range semantics when the target is
+// itself a range: a date of lower precision (a whole day) or a Period,
+// possibly open on one side.
+func TestDateFilterMatchRange(t *testing.T) {
+	day := func(s string) DateRange {
+		t.Helper()
+		r, err := ParseDateValue(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	span := func(from, to string) DateRange {
+		a, b := day(from), day(to)
+		return DateRange{Start: a.Start, End: b.End}
+	}
+	openEnd := DateRange{Start: day("2024-03-10").Start, OpenEnd: true}
+	openStart := DateRange{End: day("2024-02-10").End, OpenStart: true}
+	tests := []struct {
+		filter string
+		target DateRange
+		want   bool
+	}{
+		{"eq2024-03", day("2024-03-05"), true},  // the month contains the day
+		{"eq2024-03-05", day("2024-03"), false}, // the day does not contain the month
+		{"eq2024-03-05", day("2024-03-05T10:00:00Z"), true},
+		{"eq2024-03", span("2024-02-28", "2024-03-02"), false}, // straddles the start
+		{"ne2024-03", span("2024-02-28", "2024-03-02"), true},
+		{"ne2024-03", day("2024-03-31"), false},
+		{"gt2024-03-01", span("2024-02-28", "2024-03-02"), true}, // ends after the search day
+		{"gt2024-03-02", span("2024-02-28", "2024-03-02"), false},
+		{"lt2024-03-01", span("2024-02-28", "2024-03-02"), true}, // starts before it
+		{"lt2024-02-28", span("2024-02-28", "2024-03-02"), false},
+		{"ge2024-03-02", day("2024-03-02"), true},
+		{"ge2024-03-03", day("2024-03-02"), false},
+		{"le2024-03-02", day("2024-03-02"), true},
+		{"le2024-03-01", day("2024-03-02"), false},
+		{"sa2024-02-27", span("2024-02-28", "2024-03-02"), true},
+		{"sa2024-02-28", span("2024-02-28", "2024-03-02"), false},
+		{"eb2024-03-03", span("2024-02-28", "2024-03-02"), true},
+		{"eb2024-03-02", span("2024-02-28", "2024-03-02"), false},
+		{"ap2024-03-02", span("2024-02-28", "2024-03-02"), true},
+		{"ap2024-03-03", span("2024-02-28", "2024-03-02"), false},
+		{"gt2030", openEnd, true}, // an open end goes on for ever
+		{"sa2030", openEnd, false},
+		{"sa2023", openEnd, true},
+		{"eb2030", openEnd, false},
+		{"eq2024", openEnd, false},
+		{"lt2000", openStart, true},
+		{"sa2000", openStart, false},
+		{"eb2024-02-11", openStart, true},
+		{"ap2024-02", openStart, true},
+	}
+	for _, tt := range tests {
+		f, err := ParseDateFilter(tt.filter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := f.MatchRange(tt.target); got != tt.want {
+			t.Errorf("%s on %+v = %v, want %v", tt.filter, tt.target, got, tt.want)
 		}
 	}
 }
@@ -98,7 +165,7 @@ func FuzzParseDateFilter(f *testing.F) {
 			return
 		}
 		switch d.Prefix {
-		case "eq", "gt", "ge", "lt", "le":
+		case "eq", "ne", "gt", "ge", "lt", "le", "sa", "eb", "ap":
 		default:
 			t.Fatalf("ParseDateFilter(%q) accepted prefix %q", s, d.Prefix)
 		}

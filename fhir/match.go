@@ -23,9 +23,18 @@ func decodeDoc(raw []byte) (map[string]any, error) {
 	return doc, nil
 }
 
-// elements returns the values at a dot-separated path, arrays flattened at
-// every step.
+// elements returns the values at a catalog path: one or more dot-separated
+// paths joined by " | " (a FHIRPath union), arrays flattened at every step.
 func elements(v any, path string) []any {
+	var out []any
+	for alt := range strings.SplitSeq(path, "|") {
+		out = append(out, elementsAt(v, strings.TrimSpace(alt))...)
+	}
+	return out
+}
+
+// elementsAt returns the values at one dot-separated path.
+func elementsAt(v any, path string) []any {
 	cur := []any{v}
 	for _, step := range strings.Split(path, ".") {
 		var next []any
@@ -117,19 +126,58 @@ func matchReference(e any, p catalog.Param, v string) bool {
 	return ok && gotID == id && (typ == "" || gotType == typ)
 }
 
-// matchDate compares a date filter with an instant, dateTime, date or the
-// start of a Period.
+// matchDate compares a date filter with a date, dateTime or instant (the
+// range of its precision) or a Period (open on a side it does not give).
+// A value that is not a FHIR date matches nothing.
 func matchDate(e any, f DateFilter) bool {
-	s := str(e)
-	if m, ok := e.(map[string]any); ok {
-		s = str(m["start"])
+	r, ok := dateRangeOf(e)
+	return ok && f.MatchRange(r)
+}
+
+// dateRangeOf reads the range a date element stands for.
+func dateRangeOf(e any) (DateRange, bool) {
+	if s, ok := e.(string); ok {
+		r, err := parseDateElement(s)
+		return r, err == nil
 	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02", "2006-01", "2006"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return f.Match(t)
-		}
+	m, ok := e.(map[string]any)
+	if !ok {
+		return DateRange{}, false
 	}
-	return false
+	var r DateRange
+	start, end := str(m["start"]), str(m["end"])
+	if start == "" && end == "" {
+		return DateRange{}, false
+	}
+	if start == "" {
+		r.OpenStart = true
+	} else if s, err := parseDateElement(start); err == nil {
+		r.Start = s.Start
+	} else {
+		return DateRange{}, false
+	}
+	if end == "" {
+		r.OpenEnd = true
+	} else if e, err := parseDateElement(end); err == nil {
+		r.End = e.End
+	} else {
+		return DateRange{}, false
+	}
+	return r, true
+}
+
+// parseDateElement reads a date, dateTime or instant of a resource: the
+// search value grammar, or an RFC 3339 instant (which may carry more
+// fractional digits, taken as its own precision).
+func parseDateElement(s string) (DateRange, error) {
+	if r, err := ParseDateValue(s); err == nil {
+		return r, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return DateRange{}, err
+	}
+	return PointRange(t), nil
 }
 
 func str(v any) string {

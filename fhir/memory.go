@@ -172,7 +172,7 @@ func (s *MemorySource) Search(_ context.Context, q Query) (Page, error) {
 	if end < len(matches) {
 		page.Next = strconv.Itoa(end)
 	}
-	page.Included = s.include(matches[start:end], q.Includes, q.Constraint.Withheld)
+	page.Included = s.include(matches[start:end], q.Includes, q.Constraint)
 	return page, nil
 }
 
@@ -238,9 +238,11 @@ func (r *stored) matches(criteria []Criterion) (bool, error) {
 
 // include follows the include parameters from the page's resources to the
 // stored resources they reference, each once and none already on the page.
-// A reference the store cannot resolve, or to a resource with a withheld
-// label, is left out.
-func (s *MemorySource) include(page []*stored, params []catalog.Param, withheld access.Labels) []json.RawMessage {
+// A reference the store cannot resolve, to another member's data (a
+// member-data resource outside the constraint's compartment) or to a
+// resource with a withheld label is left out: only shared reference data
+// and the member's own records are included.
+func (s *MemorySource) include(page []*stored, params []catalog.Param, c access.Constraint) []json.RawMessage {
 	if len(params) == 0 {
 		return nil
 	}
@@ -260,7 +262,8 @@ func (s *MemorySource) include(page []*stored, params []catalog.Param, withheld 
 				ref := str(m["reference"])
 				typ, _, _ := strings.Cut(ref, "/")
 				target, ok := s.byKey[ref]
-				if !ok || seen[ref] || !slices.Contains(p.Targets, typ) || withheld.Has(target.security) {
+				if !ok || seen[ref] || !slices.Contains(p.Targets, typ) || c.Withheld.Has(target.security) ||
+					(target.typ.Kind == catalog.MemberData && target.patient != c.Patient) {
 					continue
 				}
 				seen[ref] = true

@@ -178,7 +178,7 @@ func TestBadSearchParameters(t *testing.T) {
 		{"Coverage", "_lastUpdated=2024-13", "invalid"},
 		{"Coverage", "_lastUpdated=2024-02-30", "invalid"},
 		{"Coverage", "_lastUpdated=yesterday", "invalid"},
-		{"Coverage", "_lastUpdated=sa2024", "not-supported"},
+		{"Coverage", "_lastUpdated=xx2024", "invalid"},
 		{"Coverage", "_format=xml", "not-supported"},
 	}
 	for _, tt := range tests {

@@ -154,9 +154,6 @@ func (c *Criterion) add(v string) error {
 			return invalid(p.Name + " must be an id or Type/id of " + strings.Join(p.Targets, ", "))
 		}
 	case p.Kind == catalog.Date:
-		if len(v) >= 2 && strings.Contains(" sa eb ap ne ", " "+v[:2]+" ") {
-			return unsupported(p.Name + " supports the prefixes eq, gt, ge, lt and le")
-		}
 		f, err := ParseDateFilter(v)
 		if err != nil {
 			return invalid(p.Name + " must be a FHIR date or dateTime with an optional prefix")

@@ -59,7 +59,7 @@ func TestParseSearch(t *testing.T) {
 func TestParseSearchErrorsAreParamErrors(t *testing.T) {
 	for _, q := range []string{"x=1", "_id=", "_count=1000", "_count=1&_count=2", "_sort=-_lastUpdated", "_summary=count",
 		"patient:missing=true", "patient=Organization/o1", "patient=a,,b", "type=a|b|c", "_include=Coverage:payor",
-		"_include=ExplanationOfBenefit:nope", "_include=ExplanationOfBenefit:provider:Basic", "_lastUpdated=sa2024", "_offset=2",
+		"_include=ExplanationOfBenefit:nope", "_include=ExplanationOfBenefit:provider:Basic", "_lastUpdated=xx2024", "_offset=2",
 		"_id=a\\,b", "_page=a&_page=b"} {
 		v, _ := url.ParseQuery(q)
 		_, err := parseSearch(lookup(t, "ExplanationOfBenefit"), v)

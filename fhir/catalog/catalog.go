@@ -36,7 +36,10 @@ type Param struct {
 	Name string
 	Kind ParamKind
 	// Path is the element the parameter reads, dot-separated from the
-	// resource root ("patient", "careTeam.provider", "meta.lastUpdated").
+	// resource root ("patient", "careTeam.provider", "meta.lastUpdated"),
+	// or several such paths joined by " | " (a FHIRPath union: a resource
+	// matches when a value at any of them does). A choice element is
+	// named as JSON spells it ("item.servicedDate").
 	Path string
 	// Targets are the types a reference parameter may point at.
 	Targets []string

@@ -27,6 +27,8 @@ func ref(name, path string, targets ...string) Param {
 
 func token(name, path string) Param { return Param{Name: name, Kind: Token, Path: path} }
 
+func date(name, path string) Param { return Param{Name: name, Kind: Date, Path: path} }
+
 // decoder adapts a golang-fhir-models Unmarshal function.
 func decoder[T any](f func([]byte) (T, error)) func([]byte) error {
 	return func(b []byte) error { _, err := f(b); return err }
@@ -65,6 +67,10 @@ var table = []*Type{
 			carin(ref("patient", "patient", "Patient"), "explanationofbenefit-patient"),
 			carin(token("identifier", "identifier"), "explanationofbenefit-identifier"),
 			carin(token("type", "type"), "explanationofbenefit-type"),
+			carin(date("service-date", "billablePeriod | item.servicedDate | item.servicedPeriod"), "explanationofbenefit-service-date"),
+			carin(date("service-start-date", "billablePeriod.start | item.servicedDate | item.servicedPeriod.start"),
+				"explanationofbenefit-service-start-date"),
+			carin(date("billable-period-start", "billablePeriod.start"), "explanationofbenefit-billable-period-start"),
 		},
 		Includes: []Param{
 			carin(ref("patient", "patient", "Patient"), "explanationofbenefit-patient"),
@@ -72,6 +78,8 @@ var table = []*Type{
 			carin(ref("insurer", "insurer", "Organization"), "explanationofbenefit-insurer"),
 			carin(ref("provider", "provider", "Organization", "Practitioner", "PractitionerRole"), "explanationofbenefit-provider"),
 			carin(ref("care-team", "careTeam.provider", "Organization", "Practitioner", "PractitionerRole"), "explanationofbenefit-care-team"),
+			carin(ref("payee", "payee.party", "Organization", "Practitioner", "PractitionerRole", "Patient", "RelatedPerson"),
+				"explanationofbenefit-payee"),
 		},
 		Profiles: []string{ProfileEOBInpatient, ProfileEOBOutpatient, ProfileEOBProfessional, ProfileEOBPharmacy},
 		Label:    "claims and payments (explanations of benefit)",
