@@ -118,12 +118,12 @@ func (c *call) respond(s searchRequest, page Page) {
 	if len(page.Entries) > s.count {
 		page.Entries = page.Entries[:s.count]
 	}
-	entries, withheld, err := c.admit(page.Entries, true)
+	entries, withheld, err := c.admit(page.Entries, c.typ)
 	if err != nil {
 		c.upstreamFault(err)
 		return
 	}
-	included, withheldIncludes, err := c.admit(page.Included, false)
+	included, withheldIncludes, err := c.admit(page.Included, nil)
 	if err != nil {
 		c.upstreamFault(err)
 		return
@@ -161,12 +161,14 @@ type checked struct {
 }
 
 // admit checks resources against the call's constraint and returns those
-// that pass and how many it withheld as sensitive. A match must be of the
-// searched type; a resource the constraint withholds as sensitive is left
-// out, as is an included resource the scopes do not grant (the search
-// asked for it, the app may not see it); anything else outside the
-// constraint is an error: the answer is not used.
-func (c *call) admit(raws []json.RawMessage, match bool) ([]checked, int, error) {
+// that pass and how many it withheld as sensitive. Matches (want set) must
+// be of type want; included resources (want nil) of any served type. A
+// resource the constraint withholds as sensitive is left out, as is an
+// included resource the scopes do not grant (the search asked for it, the
+// app may not see it); anything else outside the constraint is an error:
+// the answer is not used.
+func (c *call) admit(raws []json.RawMessage, want *catalog.Type) ([]checked, int, error) {
+	match := want != nil
 	out := make([]checked, 0, len(raws))
 	withheld := 0
 	for _, raw := range raws {
@@ -175,7 +177,7 @@ func (c *call) admit(raws []json.RawMessage, match bool) ([]checked, int, error)
 			return nil, 0, err
 		}
 		typ, ok := c.h.served[f.Type]
-		if !ok || (match && typ != c.typ) || !catalog.ValidID(f.ID) {
+		if !ok || (match && typ != want) || !catalog.ValidID(f.ID) {
 			return nil, 0, access.ErrNotServed
 		}
 		err = c.constraint.Check(f, restrictionMatcher(typ, raw))
@@ -234,19 +236,30 @@ type bundle struct {
 // cursor continues it. Resources are written as the exact bytes the Source
 // returned.
 func (h *Handler) searchset(typ string, s searchRequest, total int, entries, included []checked, next string) ([]byte, error) {
-	b := bundle{ResourceType: "Bundle", Type: "searchset"}
-	if total >= 0 {
-		b.Total = &total
-	}
-	b.Meta.LastUpdated = h.now().UTC().Format(time.RFC3339)
 	query := s.encode()
 	self := query
 	if s.cursor != "" {
 		self = joinQuery(query, ParamPage+"="+url.QueryEscape(s.cursor))
 	}
-	b.Link = []bundleLink{{"self", h.searchURL(typ, self)}}
+	nextURL := ""
 	if next != "" {
-		b.Link = append(b.Link, bundleLink{"next", h.searchURL(typ, joinQuery(query, ParamPage+"="+url.QueryEscape(next)))})
+		nextURL = h.searchURL(typ, joinQuery(query, ParamPage+"="+url.QueryEscape(next)))
+	}
+	return h.bundleBody(h.searchURL(typ, self), nextURL, total, entries, included)
+}
+
+// bundleBody writes a searchset with its self and next links (next may be
+// empty), the total when it is not negative, the matches and then the
+// included resources.
+func (h *Handler) bundleBody(self, next string, total int, entries, included []checked) ([]byte, error) {
+	b := bundle{ResourceType: "Bundle", Type: "searchset"}
+	if total >= 0 {
+		b.Total = &total
+	}
+	b.Meta.LastUpdated = h.now().UTC().Format(time.RFC3339)
+	b.Link = []bundleLink{{"self", self}}
+	if next != "" {
+		b.Link = append(b.Link, bundleLink{"next", next})
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)

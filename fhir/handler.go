@@ -50,6 +50,7 @@ type Handler struct {
 func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET /fhir/metadata", h.serveMetadata)
 	mux.HandleFunc("GET /fhir/{type}/{id}", h.serveRead)
+	mux.HandleFunc("GET /fhir/Patient/{id}/$everything", h.serveEverything)
 	mux.HandleFunc("GET /fhir/{type}", h.serveSearch)
 	mux.HandleFunc("POST /fhir/{type}/_search", h.serveSearch)
 	mux.HandleFunc("/fhir/", serveUnsupported)
@@ -173,12 +174,16 @@ type call struct {
 }
 
 func (h *Handler) begin(w http.ResponseWriter, r *http.Request, action string) (*call, bool) {
+	return h.beginType(w, r, action, r.PathValue("type"))
+}
+
+// beginType authenticates a request on the type name.
+func (h *Handler) beginType(w http.ResponseWriter, r *http.Request, action, name string) (*call, bool) {
 	h.init()
 	a, ok := h.authenticate(w, r)
 	if !ok {
 		return nil, false
 	}
-	name := r.PathValue("type")
 	c := &call{h: h, w: w, r: r, name: name, typ: h.served[name], token: a, event: Event{
 		Action: action, Patient: a.Patient, ClientID: a.ClientID, Member: a.Member, ClientIP: h.clientIP(r),
 	}}

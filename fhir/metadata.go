@@ -14,6 +14,10 @@ import (
 // change it when the statement changes.
 const capabilityDate = "2025-01-15"
 
+// C4BBCapabilityStatement is the CARIN Blue Button server
+// CapabilityStatement this server instantiates (C4BB STU 2.0.0).
+const C4BBCapabilityStatement = "http://hl7.org/fhir/us/carin-bb/CapabilityStatement/c4bb|2.0.0"
+
 // The SMART oauth-uris extension and the security service system.
 const (
 	smartOAuthURIsExtension      = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
@@ -39,6 +43,7 @@ func (h *Handler) capabilityStatement() models.CapabilityStatement {
 	return models.CapabilityStatement{
 		Name: &name, Title: &title,
 		Status: models.PublicationStatusActive, Date: capabilityDate,
+		Instantiates:   []string{C4BBCapabilityStatement},
 		Kind:           models.CapabilityStatementKindInstance,
 		Implementation: &models.CapabilityStatementImplementation{Description: title, Url: ptr(h.BaseURL)},
 		FhirVersion:    models.FHIRVersion4_0_1,
@@ -84,8 +89,15 @@ func capabilityResource(t *catalog.Type) models.CapabilityStatementRestResource 
 	if len(includes) > 0 {
 		includes = append(includes, t.Name+":*")
 	}
+	var ops []models.CapabilityStatementRestResourceOperation
+	if t.Name == "Patient" {
+		ops = append(ops, models.CapabilityStatementRestResourceOperation{Name: "everything", Definition: everythingDefinition,
+			Documentation: ptr("The token's own member only (another patient answers 404): every record of the compartment the scopes grant, " +
+				"with the organizations and practitioners they name; paged by _count.")})
+	}
 	return models.CapabilityStatementRestResource{
 		Type:             rt,
+		Operation:        ops,
 		SupportedProfile: t.Profiles,
 		Interaction: []models.CapabilityStatementRestResourceInteraction{
 			{Code: models.TypeRestfulInteractionRead}, {Code: models.TypeRestfulInteractionSearchType},
