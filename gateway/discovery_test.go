@@ -14,7 +14,7 @@ import (
 func TestDiscovery(t *testing.T) {
 	h := newHarness(t, memoryStore)
 	for _, c := range []string{"launch-standalone", "client-public", "client-confidential-symmetric",
-		"context-standalone-patient", "permission-offline", "permission-patient", "permission-v1",
+		"context-standalone-patient", "permission-offline", "permission-patient", "permission-user", "permission-v1",
 		"permission-v2", "sso-openid-connect"} {
 		if !slices.Contains(toStrings(h.disco["capabilities"]), c) {
 			t.Errorf("capabilities lack %s", c)

@@ -191,7 +191,12 @@ func (s *Server) narrowedRequest(r *http.Request, app apps.App) *http.Request {
 
 // narrowScopes keeps each requested scope the registered ones cover; for a
 // requested scope wider than the registration (patient/*.read against
-// patient/Coverage.read) it keeps the registered scopes it covers.
+// patient/Coverage.read) it keeps the registered scopes it covers. A user/
+// resource scope is weighed as the same patient/ scope and kept in the
+// user/ form the app asked for: to a member's token the two grant the same
+// (the member's own compartment and shared reference data; see
+// access.MemberScopes), and SMART apps written for user/ scopes (the CARIN
+// test kit's default) get what they asked for.
 func narrowScopes(requested, registered []string) []string {
 	var out []string
 	add := func(s string) {
@@ -200,21 +205,50 @@ func narrowScopes(requested, registered []string) []string {
 		}
 	}
 	for _, raw := range requested {
-		if smart.Strategy(registered, raw) {
+		asked, user := asPatientScope(raw)
+		if smart.Strategy(registered, asked) {
 			add(raw)
 			continue
 		}
-		req, err := smart.Parse(raw)
+		req, err := smart.Parse(asked)
 		if err != nil || !req.IsResource() {
 			continue
 		}
 		for _, g := range registered {
 			if gs, err := smart.Parse(g); err == nil && gs.IsResource() && smart.Covers(req, gs) {
+				if user {
+					g = string(smart.ContextUser) + strings.TrimPrefix(g, string(smart.ContextPatient))
+				}
 				add(g)
 			}
 		}
 	}
 	return out
+}
+
+// scopeStrategy is the fosite.ScopeStrategy of the server: smart.Strategy,
+// and a user/ resource scope is also covered where its patient/ form is
+// (see narrowScopes), so an app registered for patient/ scopes may be
+// granted, and refresh, the user/ scopes it asked for.
+func scopeStrategy(haystack []string, needle string) bool {
+	if smart.Strategy(haystack, needle) {
+		return true
+	}
+	asked, user := asPatientScope(needle)
+	return user && smart.Strategy(haystack, asked)
+}
+
+// asPatientScope returns the patient/ form of a user/ resource scope and
+// true, or raw and false for any other scope.
+func asPatientScope(raw string) (string, bool) {
+	rest, ok := strings.CutPrefix(raw, string(smart.ContextUser)+"/")
+	if !ok {
+		return raw, false
+	}
+	if s, err := smart.Parse(raw); err != nil || !s.IsResource() {
+		return raw, false
+	}
+	return string(smart.ContextPatient) + "/" + rest, true
 }
 
 // checkSMART applies the SMART rules fosite does not know: `aud` must name

@@ -18,7 +18,12 @@ func TestNarrowScopes(t *testing.T) {
 		{"covered as asked", []string{"openid", "patient/Coverage.read"}, []string{"openid", "patient/*.read"}, []string{"openid", "patient/Coverage.read"}},
 		{"v2 covered by v1 wildcard", []string{"patient/ExplanationOfBenefit.rs"}, []string{"patient/*.read"}, []string{"patient/ExplanationOfBenefit.rs"}},
 		{"wider than registered narrows to registered", []string{"patient/*.read"}, []string{"patient/Coverage.read", "patient/Patient.read"}, []string{"patient/Coverage.read", "patient/Patient.read"}},
-		{"unregistered dropped", []string{"offline_access", "user/*.read", "patient/Observation.read"}, []string{"patient/Coverage.read"}, nil},
+		{"unregistered dropped", []string{"offline_access", "system/*.read", "patient/Observation.read"}, []string{"patient/Coverage.read"}, nil},
+		{"user scope weighed as patient, kept as user", []string{"user/ExplanationOfBenefit.read", "user/Coverage.rs"}, []string{"patient/*.read"},
+			[]string{"user/ExplanationOfBenefit.read", "user/Coverage.rs"}},
+		{"user wildcard narrows to registered, as user", []string{"user/*.read"}, []string{"patient/Coverage.read", "openid"},
+			[]string{"user/Coverage.read"}},
+		{"user scope beyond the registration dropped", []string{"user/Observation.read", "user/Coverage.write"}, []string{"patient/Coverage.read"}, nil},
 		{"write never granted from read registration", []string{"patient/Coverage.write"}, []string{"patient/*.read"}, nil},
 		{"duplicates once", []string{"openid", "openid"}, []string{"openid"}, []string{"openid"}},
 	}
@@ -28,6 +33,31 @@ func TestNarrowScopes(t *testing.T) {
 				t.Fatalf("narrowScopes(%v, %v) = %v, want %v", tc.requested, tc.registered, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestScopeStrategy: fosite's scope check takes a user/ resource scope
+// where its patient/ form is registered or granted, and nothing wider.
+func TestScopeStrategy(t *testing.T) {
+	tests := []struct {
+		haystack []string
+		needle   string
+		want     bool
+	}{
+		{[]string{"patient/*.read"}, "user/ExplanationOfBenefit.read", true},
+		{[]string{"patient/*.read"}, "patient/Coverage.rs", true},
+		{[]string{"patient/Coverage.read"}, "user/ExplanationOfBenefit.read", false},
+		{[]string{"patient/*.read"}, "user/Coverage.write", false},
+		{[]string{"patient/*.read"}, "system/Coverage.read", false},
+		{[]string{"user/Coverage.read"}, "user/Coverage.rs", true},
+		{[]string{"user/Coverage.read"}, "patient/Coverage.read", false},
+		{[]string{"openid"}, "openid", true},
+		{[]string{"patient/*.read"}, "user/Bad.x", false},
+	}
+	for _, tt := range tests {
+		if got := scopeStrategy(tt.haystack, tt.needle); got != tt.want {
+			t.Errorf("scopeStrategy(%v, %q) = %v, want %v", tt.haystack, tt.needle, got, tt.want)
+		}
 	}
 }
 

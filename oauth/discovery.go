@@ -38,6 +38,7 @@ var Capabilities = []string{
 	"context-standalone-patient",
 	"permission-offline",
 	"permission-patient",
+	"permission-user",
 	"permission-v1",
 	"permission-v2",
 	"sso-openid-connect",
@@ -47,11 +48,16 @@ var Capabilities = []string{
 var AuthMethodsSupported = []string{"client_secret_basic", "client_secret_post", "private_key_jwt", "none"}
 
 // scopesSupported are the scopes advertised in discovery: the context
-// scopes, then v1 .read and v2 .rs for "*" and for every served type.
+// scopes, then v1 .read and v2 .rs for "*" and for every served type, in
+// patient/ and then user/ form (a user/ scope grants a member's token what
+// the patient/ one does: see narrowScopes).
 func scopesSupported(types []ResourceType) []string {
-	out := []string{"openid", "fhirUser", "launch/patient", "offline_access", "patient/*.read", "patient/*.rs"}
-	for _, t := range types {
-		out = append(out, "patient/"+t.Name+".read", "patient/"+t.Name+".rs")
+	out := []string{"openid", "fhirUser", "launch/patient", "offline_access"}
+	for _, ctx := range []string{"patient/", "user/"} {
+		out = append(out, ctx+"*.read", ctx+"*.rs")
+		for _, t := range types {
+			out = append(out, ctx+t.Name+".read", ctx+t.Name+".rs")
+		}
 	}
 	return out
 }

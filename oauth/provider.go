@@ -19,7 +19,6 @@ import (
 
 	"github.com/patientaccess/gateway/apps"
 	"github.com/patientaccess/gateway/gateway/ui"
-	"github.com/patientaccess/gateway/oauth/smart"
 )
 
 // Config is the authorization server's configuration.
@@ -282,7 +281,7 @@ func (s *Server) wire() *fosite.Fosite {
 		GlobalSecret:                   s.cfg.TokenSecret,
 		EnforcePKCE:                    true,
 		EnablePKCEPlainChallengeMethod: false,
-		ScopeStrategy:                  smart.Strategy,
+		ScopeStrategy:                  scopeStrategy,
 		AudienceMatchingStrategy:       exactAudience,
 		RefreshTokenScopes:             []string{"offline_access"},
 		ClientSecretsHasher:            sha256Hasher{},

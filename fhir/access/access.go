@@ -85,7 +85,8 @@ type Decision struct {
 //  2. the resource type must be one the server serves (404 not-supported);
 //  3. the token must carry a patient context (403);
 //  4. only read and search are offered (403);
-//  5. a patient/ scope must permit the interaction on the type (403). A
+//  5. a patient/ scope must permit the interaction on the type (403); a
+//     user/ scope counts as the same patient/ scope (see MemberScopes). A
 //     scope with a SMART v2 search restriction permits a search only when
 //     the search carries the restriction verbatim (smart.PermitsQuery), and
 //     a read only of a resource that matches it (checked by the
@@ -93,6 +94,7 @@ type Decision struct {
 //
 // The compartment rule applies to what comes back: see Constraint.Check.
 func Decide(r Request) Decision {
+	r.Scopes = MemberScopes(r.Scopes)
 	typ, served := r.Served[r.ResourceType]
 	switch {
 	case !r.Authenticated:
@@ -117,6 +119,25 @@ func Decide(r Request) Decision {
 			"The granted scopes allow this search only with the parameters "+restrictionText(r.Scopes, typ.Name)+".")
 	}
 	return Decision{Allowed: true, Status: http.StatusOK, Outcome: Success, Constraint: c}
+}
+
+// MemberScopes reads a member's granted scopes as this patient-facing
+// server means them: a user/ resource scope (user/ExplanationOfBenefit.read,
+// the CARIN test kit's default) grants what the same patient/ scope does.
+// The user of a member's token is the member, and what a member may see is
+// their own compartment and shared reference data, so user/ never reaches
+// further than patient/ here. Other scopes are kept as they are.
+func MemberScopes(scopes []string) []string {
+	out := make([]string, 0, len(scopes))
+	for _, raw := range scopes {
+		if rest, ok := strings.CutPrefix(raw, string(smart.ContextUser)+"/"); ok {
+			if s, err := smart.Parse(raw); err == nil && s.IsResource() {
+				raw = string(smart.ContextPatient) + "/" + rest
+			}
+		}
+		out = append(out, raw)
+	}
+	return out
 }
 
 // permitsType reports whether some scope, restricted or not, grants the

@@ -3,6 +3,7 @@ package access
 import (
 	"errors"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -48,7 +49,13 @@ func TestDecide(t *testing.T) {
 		{"no interaction", with(func(r *Request) { r.Interaction = 0 }), false, 403, IssueForbidden, Denied},
 		{"write interaction", with(func(r *Request) { r.Interaction = smart.Update }), false, 403, IssueForbidden, Denied},
 		{"scope for another type", with(func(r *Request) { r.Scopes = []string{"patient/Coverage.read"} }), false, 403, IssueForbidden, Denied},
-		{"user scope is not patient scope", with(func(r *Request) { r.Scopes = []string{"user/*.read"} }), false, 403, IssueForbidden, Denied},
+		{"user scope grants as patient scope", with(func(r *Request) { r.Scopes = []string{"user/*.read"} }), true, 200, "", Success},
+		{"user scope for the type", with(func(r *Request) { r.Scopes = []string{"user/ExplanationOfBenefit.read"} }), true, 200, "", Success},
+		{"user scope for another type", with(func(r *Request) { r.Scopes = []string{"user/Coverage.read"} }), false, 403, IssueForbidden, Denied},
+		{"system scope is not patient scope", with(func(r *Request) { r.Scopes = []string{"system/*.read"} }), false, 403, IssueForbidden, Denied},
+		{"user scope: restricted search", with(func(r *Request) {
+			r.Scopes, r.Interaction, r.Query = []string{"user/ExplanationOfBenefit.rs?" + pharmacyType}, smart.Search, url.Values{"patient": {"p1"}}
+		}), false, 403, IssueForbidden, Denied},
 		{"v2 search-only scope refuses read", with(func(r *Request) { r.Scopes = []string{"patient/ExplanationOfBenefit.s"} }), false, 403, IssueForbidden, Denied},
 		{"v2 rs wildcard", with(func(r *Request) { r.Scopes = []string{"patient/*.rs"} }), true, 200, "", Success},
 		{"no scopes", with(func(r *Request) { r.Scopes = nil }), false, 403, IssueForbidden, Denied},
@@ -112,6 +119,40 @@ func TestConstraintCheck(t *testing.T) {
 	}
 	if err := (Constraint{Served: served(), Scopes: []string{"patient/*.rs"}, Interaction: smart.Read}).Check(catalog.Facts{Type: "Patient"}, nil); !errors.Is(err, ErrOutsideCompartment) {
 		t.Errorf("a constraint without a patient admitted a record with no owner: %v", err)
+	}
+}
+
+// TestMemberScopes: a user/ resource scope reads as the same patient/
+// scope; nothing else changes.
+func TestMemberScopes(t *testing.T) {
+	in := []string{"user/*.read", "user/Coverage.rs?status=active", "patient/Patient.r", "system/*.read", "openid",
+		"user/Bad.x", "launch/patient", "fhirUser"}
+	want := []string{"patient/*.read", "patient/Coverage.rs?status=active", "patient/Patient.r", "system/*.read", "openid",
+		"user/Bad.x", "launch/patient", "fhirUser"}
+	if got := MemberScopes(in); !slices.Equal(got, want) {
+		t.Errorf("MemberScopes = %v, want %v", got, want)
+	}
+}
+
+// TestUserScopeStaysInTheCompartment: a user/ scope's constraint admits
+// the member's own records and shared data, never another member's.
+func TestUserScopeStaysInTheCompartment(t *testing.T) {
+	d := Decide(Request{Authenticated: true, Patient: "p1", Scopes: []string{"user/*.read"}, Served: served(),
+		ResourceType: "ExplanationOfBenefit", Interaction: smart.Search})
+	if !d.Allowed {
+		t.Fatalf("Decide = %+v", d)
+	}
+	for _, tt := range []struct {
+		facts catalog.Facts
+		want  error
+	}{
+		{catalog.Facts{Type: "ExplanationOfBenefit", Patient: "p1"}, nil},
+		{catalog.Facts{Type: "Organization"}, nil},
+		{catalog.Facts{Type: "ExplanationOfBenefit", Patient: "p2"}, ErrOutsideCompartment},
+	} {
+		if err := d.Constraint.Check(tt.facts, nil); !errors.Is(err, tt.want) {
+			t.Errorf("Check(%+v) = %v, want %v", tt.facts, err, tt.want)
+		}
 	}
 }
 
