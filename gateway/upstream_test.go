@@ -155,8 +155,21 @@ func TestUpstreamEndToEnd(t *testing.T) {
 			if status, body := h.fhirGet(tok.AccessToken, "/Coverage?patient="+bob); status != 200 || body["total"] != float64(0) {
 				t.Errorf("Coverage?patient=bob: %d %v", status, body["total"])
 			}
+			// $everything through the upstream: alice's compartment, the
+			// labelled claim left out, nothing of bob's.
+			status, every := h.fhirGet(tok.AccessToken, "/Patient/"+alice+"/$everything?_count=100")
+			var got []string
+			for _, e := range entries(every) {
+				res := e.(map[string]any)["resource"].(map[string]any)
+				got = append(got, res["resourceType"].(string)+"/"+res["id"].(string))
+			}
+			if status != 200 || !slices.Contains(got, "Patient/"+alice) || slices.Contains(got, "Patient/"+bob) ||
+				slices.Contains(got, "ExplanationOfBenefit/eob-alice-1001-8") || len(got) < 1+len(want) {
+				t.Errorf("$everything through Medplum: %d %v", status, got)
+			}
 			for _, r := range m.requests(t)[before:] {
-				if !strings.Contains(r.Query, "Patient%2F"+alice) && !strings.HasSuffix(r.Path, "/Patient/"+alice) &&
+				ownPatient := strings.HasSuffix(r.Path, "/Patient") && strings.Contains(r.Query, "_id="+alice)
+				if !strings.Contains(r.Query, "Patient%2F"+alice) && !strings.HasSuffix(r.Path, "/Patient/"+alice) && !ownPatient &&
 					!strings.HasSuffix(r.Path, "/metadata") && !strings.Contains(r.Query, "identifier=") {
 					t.Errorf("Medplum was asked %s %s?%s outside alice's compartment", r.Method, r.Path, r.Query)
 				}
