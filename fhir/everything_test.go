@@ -1,7 +1,9 @@
 package fhir
 
 import (
+	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -125,4 +127,26 @@ func TestEverythingWithholdsSensitive(t *testing.T) {
 		len(all) != len(kept)+1 {
 		t.Errorf("without opt-in %v; with %v", kept, all)
 	}
+}
+
+// FuzzParseEverything: any query string either parses to a page size in
+// range or is refused with a paramError; it never panics.
+func FuzzParseEverything(f *testing.F) {
+	for _, s := range []string{"_count=5", "_count=0", "_page=a.b&_count=100", "_format=json", "_since=2020", "_count=1&_count=2", "%zz"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		v, err := url.ParseQuery(raw)
+		if err != nil {
+			return
+		}
+		count, _, err := parseEverything(v)
+		var pe *paramError
+		switch {
+		case err != nil && !errors.As(err, &pe):
+			t.Fatalf("parseEverything(%q): %v is not a paramError", raw, err)
+		case err == nil && (count < 1 || count > MaxCount):
+			t.Fatalf("parseEverything(%q) = count %d", raw, count)
+		}
+	})
 }
