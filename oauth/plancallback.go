@@ -2,17 +2,14 @@ package oauth
 
 import (
 	"context"
-	"crypto/hmac"
 	"encoding/json"
 	"errors"
 	"net/http"
-	"regexp"
-	"strings"
 
 	"github.com/coreos/go-oidc/v3/oidc"
-	"golang.org/x/oauth2"
 
 	"github.com/patientaccess/gateway/apps"
+	"github.com/patientaccess/gateway/gateway/oidcrp"
 	"github.com/patientaccess/gateway/gateway/ui"
 )
 
@@ -27,69 +24,28 @@ type refusal struct {
 	cause   error      // for the log only
 }
 
-// finishSignIn checks the provider's answer and links the member to their
-// Patient. Every failure is a refusal: nothing is guessed.
-func (s *Server) finishSignIn(ctx context.Context, r *http.Request, st signInState) (Member, *refusal) {
-	sign := s.cfg.PlanSignIn
-	q := r.URL.Query()
-	if code := q.Get("error"); code != "" {
-		return Member{}, &refusal{status: http.StatusUnauthorized, outcome: "denied", reason: "provider answered " + errorCode(code),
-			problem: ui.ProblemSignInCancelled}
+// signInRefusal says what a member reads, and the audit trail gets, for a
+// sign-in the relying party refused.
+func signInRefusal(err error) refusal {
+	var rerr *oidcrp.Error
+	if !errors.As(err, &rerr) {
+		return refusal{status: http.StatusInternalServerError, outcome: "error", reason: "sign-in failed",
+			problem: ui.ProblemSignInFailed, cause: err}
 	}
-	// RFC 9207: a provider that names itself must name the one we asked.
-	if iss := q.Get("iss"); iss != "" && iss != sign.Issuer {
-		return Member{}, &refusal{status: http.StatusBadRequest, outcome: "denied", reason: "iss does not match the provider",
-			problem: ui.ProblemSignInForeign}
+	ref := refusal{outcome: "denied", reason: rerr.Reason, cause: err}
+	switch rerr.Kind {
+	case oidcrp.KindState:
+		ref.status, ref.problem = http.StatusBadRequest, ui.ProblemSignInExpired
+	case oidcrp.KindCancelled:
+		ref.status, ref.problem = http.StatusUnauthorized, ui.ProblemSignInCancelled
+	case oidcrp.KindForeign:
+		ref.status, ref.problem = http.StatusBadRequest, ui.ProblemSignInForeign
+	case oidcrp.KindNonce:
+		ref.status, ref.problem = http.StatusBadRequest, ui.ProblemSignInState
+	default:
+		ref.status, ref.outcome, ref.problem = http.StatusBadGateway, "error", ui.ProblemSignInProvider
 	}
-	idt, ref := s.exchange(ctx, q.Get("code"), st)
-	if ref != nil {
-		return Member{}, ref
-	}
-	return s.memberFromIDToken(ctx, idt)
-}
-
-// exchange redeems the code (with the PKCE verifier) at the provider and
-// verifies the id_token against the provider's JWKS: signature, iss, aud
-// (and azp when there are several audiences), exp, and our nonce.
-func (s *Server) exchange(ctx context.Context, code string, st signInState) (*oidc.IDToken, *refusal) {
-	sign := s.cfg.PlanSignIn
-	unreachable := func(reason string, err error) *refusal {
-		return &refusal{status: http.StatusBadGateway, outcome: "error", reason: reason, cause: err,
-			problem: ui.ProblemSignInProvider}
-	}
-	p, err := s.plan.get(ctx)
-	if err != nil {
-		return nil, unreachable("provider unreachable", err)
-	}
-	tctx, cancel := context.WithTimeout(oidc.ClientContext(ctx, s.plan.client), providerTimeout)
-	defer cancel()
-	tok, err := s.oauth2Config(p).Exchange(tctx, code, oauth2.VerifierOption(st.Verifier))
-	if err != nil {
-		var re *oauth2.RetrieveError
-		if errors.As(err, &re) {
-			return nil, unreachable("provider refused the code", err)
-		}
-		return nil, unreachable("provider unreachable", err)
-	}
-	raw, _ := tok.Extra("id_token").(string)
-	if raw == "" {
-		return nil, unreachable("no id_token", nil)
-	}
-	idt, err := p.Verifier(&oidc.Config{ClientID: sign.ClientID, Now: s.now}).Verify(ctx, raw)
-	if err != nil {
-		return nil, unreachable("id_token invalid", err)
-	}
-	if !hmac.Equal([]byte(idt.Nonce), []byte(st.Nonce)) {
-		return nil, &refusal{status: http.StatusBadRequest, outcome: "denied", reason: "nonce mismatch",
-			problem: ui.ProblemSignInState}
-	}
-	var azp struct {
-		AZP string `json:"azp"`
-	}
-	if len(idt.Audience) > 1 && (idt.Claims(&azp) != nil || azp.AZP != sign.ClientID) {
-		return nil, unreachable("id_token azp is not this client", nil)
-	}
-	return idt, nil
+	return ref
 }
 
 // memberFromIDToken reads the member key and claim and links the member to
@@ -100,7 +56,7 @@ func (s *Server) memberFromIDToken(ctx context.Context, idt *oidc.IDToken) (Memb
 		return &refusal{status: http.StatusForbidden, outcome: "denied", reason: reason, member: member, cause: cause,
 			problem: ui.ProblemNoMemberRecord}
 	}
-	if !validSubject(idt.Subject) {
+	if !oidcrp.ValidSubject(idt.Subject) {
 		return Member{}, cannotLink("sub missing or not printable ASCII", "", nil)
 	}
 	key := MemberKey(sign.Issuer, idt.Subject)
@@ -108,11 +64,11 @@ func (s *Server) memberFromIDToken(ctx context.Context, idt *oidc.IDToken) (Memb
 	if err := idt.Claims(&claims); err != nil {
 		return Member{}, cannotLink("claims unreadable", key, err)
 	}
-	claim, ok := claimString(claims[sign.MemberClaim])
+	claim, ok := oidcrp.ClaimString(claims[sign.MemberClaim])
 	if !ok {
 		return Member{}, cannotLink("member claim missing", key, nil)
 	}
-	display, _ := claimString(claims["name"]) // "" if none: the pages then name nobody
+	display, _ := oidcrp.ClaimString(claims["name"]) // "" if none: the pages then name nobody
 	l, outcome, err := s.linkMember(ctx, MemberLink{Member: key, Subject: idt.Subject, Rule: sign.Link.String(),
 		Claim: claim, DisplayName: display})
 	switch {
@@ -123,45 +79,6 @@ func (s *Server) memberFromIDToken(ctx context.Context, idt *oidc.IDToken) (Memb
 		return Member{}, cannotLink(outcome.auditReason(), key, nil)
 	}
 	return Member{Username: l.Member, DisplayName: l.DisplayName, PatientID: l.PatientID}, nil
-}
-
-// claimString reads a claim that is a non-empty string, or a number (some
-// providers send member numbers as JSON numbers), as its literal text.
-func claimString(raw json.RawMessage) (string, bool) {
-	var v any
-	d := json.NewDecoder(strings.NewReader(string(raw)))
-	d.UseNumber()
-	if len(raw) == 0 || d.Decode(&v) != nil {
-		return "", false
-	}
-	var s string
-	switch x := v.(type) {
-	case string:
-		s = strings.TrimSpace(x)
-	case json.Number:
-		s = x.String()
-	}
-	if s == "" || len(s) > 256 || strings.IndexFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
-		return "", false
-	}
-	return s, true
-}
-
-// validSubject accepts what OpenID Connect Core §2 allows a sub to be: at
-// most 255 ASCII characters; printable ones only, since it reaches the
-// audit trail.
-func validSubject(sub string) bool {
-	return sub != "" && len(sub) <= 255 && strings.IndexFunc(sub, func(r rune) bool { return r <= 0x20 || r >= 0x7f }) < 0
-}
-
-var errorCodeRE = regexp.MustCompile(`^[a-z_]{1,40}$`)
-
-// errorCode keeps an OAuth error code fit for the audit trail.
-func errorCode(code string) string {
-	if errorCodeRE.MatchString(code) {
-		return code
-	}
-	return "an unrecognised error"
 }
 
 func auditSignIn(outcome, member, patient, reason string) apps.Event {

@@ -18,6 +18,7 @@ import (
 	"github.com/ory/fosite/token/jwt"
 
 	"github.com/patientaccess/gateway/apps"
+	"github.com/patientaccess/gateway/gateway/oidcrp"
 	"github.com/patientaccess/gateway/gateway/ui"
 )
 
@@ -217,8 +218,8 @@ type Server struct {
 	subjectKey []byte
 	now        func() time.Time
 	types      map[string]ResourceType
-	scopes     []string      // scopes_supported in discovery
-	plan       *planProvider // nil unless Config.PlanSignIn is set
+	scopes     []string   // scopes_supported in discovery
+	plan       *oidcrp.RP // nil unless Config.PlanSignIn is set
 }
 
 // New builds the server. It fails on an invalid configuration or a template
@@ -262,7 +263,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		if client == nil {
 			client = &http.Client{Timeout: providerTimeout}
 		}
-		s.plan = &planProvider{issuer: cfg.PlanSignIn.Issuer, client: client, now: deps.Now, logger: deps.Logger}
+		s.plan = newPlanRP(cfg, deps, client)
 	}
 	return s, nil
 }
