@@ -9,8 +9,8 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 
 	"github.com/patientaccess/gateway/apps"
-	"github.com/patientaccess/gateway/gateway/oidcrp"
 	"github.com/patientaccess/gateway/gateway/ui"
+	"github.com/patientaccess/gateway/oauth/oidcrp"
 )
 
 // refusal is a sign-in the gateway will not complete: what the member

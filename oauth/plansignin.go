@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/patientaccess/gateway/gateway/oidcrp"
 	"github.com/patientaccess/gateway/gateway/ui"
+	"github.com/patientaccess/gateway/oauth/oidcrp"
 )
 
 // PlanSignIn configures member sign-in through the plan's OpenID Connect

@@ -18,8 +18,8 @@ import (
 	"github.com/ory/fosite/token/jwt"
 
 	"github.com/patientaccess/gateway/apps"
-	"github.com/patientaccess/gateway/gateway/oidcrp"
 	"github.com/patientaccess/gateway/gateway/ui"
+	"github.com/patientaccess/gateway/oauth/oidcrp"
 )
 
 // Config is the authorization server's configuration.
