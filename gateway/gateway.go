@@ -16,6 +16,7 @@ import (
 	"github.com/patientaccess/gateway/fhir"
 	"github.com/patientaccess/gateway/fhir/catalog"
 	"github.com/patientaccess/gateway/gateway/admin"
+	"github.com/patientaccess/gateway/gateway/devaccount"
 	"github.com/patientaccess/gateway/gateway/telemetry"
 	"github.com/patientaccess/gateway/gateway/ui"
 	"github.com/patientaccess/gateway/gateway/web"
@@ -28,6 +29,7 @@ type Store interface {
 	apps.Store
 	oauth.Storage
 	webhook.Store
+	devaccount.Store
 }
 
 // Gateway is the assembled server.

@@ -172,6 +172,7 @@ func (u *UI) check() error {
 			}
 		}
 	}
+	errs = append(errs, u.checkStaff(r)...)
 	return errors.Join(errs...)
 }
 

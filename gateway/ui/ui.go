@@ -109,7 +109,7 @@ func boolInt(b bool) int {
 // parse parses the layout with each page once, then binds each language's
 // functions to a clone.
 func (u *UI) parse() error {
-	for _, name := range pageNames {
+	for _, name := range slices.Concat(pageNames, consolePages, portalPages) {
 		base, err := template.New("").Funcs(u.funcs(u.cats[DefaultLang])).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return fmt.Errorf("ui: parse %s: %w", name, err)
@@ -200,6 +200,33 @@ type page struct {
 	GuideURL string
 	Nav      *nav
 	Main     any
+	// Area is "" for member pages, AreaConsole or AreaPortal for the
+	// plan's staff and app developers (English only, no language switch).
+	Area  string
+	Staff *StaffNav
+	Dev   *DevNav
+}
+
+// Home is where the plan's name in the header leads.
+func (p page) Home() string {
+	switch p.Area {
+	case AreaConsole:
+		return PathConsole
+	case AreaPortal:
+		return PathPortal
+	}
+	return "/account/apps"
+}
+
+// AreaName names the area in the header and footer.
+func (p page) AreaName() string {
+	switch p.Area {
+	case AreaConsole:
+		return "Admin console"
+	case AreaPortal:
+		return "Developer portal"
+	}
+	return ""
 }
 
 // nav is the signed-in member's navigation (connected apps, sign out).
@@ -228,9 +255,15 @@ func (u *UI) Lang(r *http.Request) string { return negotiate(r, u.cats) }
 // render writes one page in the request's language: into a buffer first,
 // so that a failure is a clean error page, not half a page.
 func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, name string, main any, n *nav) {
-	lang := u.Lang(r)
+	u.renderPage(w, r, status, page{Page: name, Lang: u.Lang(r), Brand: &u.cfg.Brand, GuideURL: u.GuideURL(), Nav: n, Main: main})
+}
+
+// renderPage writes p: into a buffer first, so that a failure is a clean
+// error, not half a page.
+func (u *UI) renderPage(w http.ResponseWriter, r *http.Request, status int, p page) {
+	lang, name := p.Lang, p.Page
 	var buf bytes.Buffer
-	if err := u.execute(&buf, r, lang, name, main, n); err != nil {
+	if err := u.executePage(&buf, r, p); err != nil {
 		u.cfg.Logger.ErrorContext(r.Context(), "render page", "page", name, "lang", lang, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
@@ -251,6 +284,14 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, name str
 
 func (u *UI) execute(w io.Writer, r *http.Request, lang, name string, main any, n *nav) error {
 	p := page{Page: name, Lang: lang, Brand: &u.cfg.Brand, GuideURL: u.GuideURL(), Nav: n, Main: main}
+	return u.executePage(w, r, p)
+}
+
+func (u *UI) executePage(w io.Writer, r *http.Request, p page) error {
+	lang, name := p.Lang, p.Page
+	if p.Area != "" {
+		return u.pages[lang][name].ExecuteTemplate(w, "layout", p)
+	}
 	here := "/account/apps"
 	if r.Method == http.MethodGet {
 		here = r.URL.RequestURI()

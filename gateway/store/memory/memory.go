@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/patientaccess/gateway/apps"
+	"github.com/patientaccess/gateway/gateway/devaccount"
 	"github.com/patientaccess/gateway/gateway/webhook"
 	"github.com/patientaccess/gateway/oauth"
 )
@@ -38,6 +39,8 @@ type Store struct {
 	assertions map[string]time.Time
 	// rates are limiter keys and their theoretical arrival time (GCRA).
 	rates map[string]time.Time
+	// developers are developer portal accounts by email address.
+	developers map[string]devaccount.Account
 }
 
 // The compile-time proof that Store is a complete backend.
@@ -78,6 +81,7 @@ func New(now func() time.Time, opts ...Option) *Store {
 		tokens:     map[tokenKey]oauth.TokenRecord{},
 		byRequest:  map[string]map[tokenKey]struct{}{},
 		rates:      map[string]time.Time{},
+		developers: map[string]devaccount.Account{},
 	}
 	for _, o := range opts {
 		o(s)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/patientaccess/gateway/apps"
+	"github.com/patientaccess/gateway/gateway/devaccount"
 	"github.com/patientaccess/gateway/gateway/webhook"
 	"github.com/patientaccess/gateway/oauth"
 )
@@ -18,6 +19,7 @@ type Backend interface {
 	apps.Store
 	oauth.Storage
 	webhook.Store
+	devaccount.Store
 }
 
 // Expirer is implemented by backends whose keys are deleted by a server
@@ -102,6 +104,8 @@ func Run(t *testing.T, open Opener) {
 		{"TokenUseRace", testTokenUseRace},
 		{"Deliveries", testDeliveries},
 		{"DeliveryClaimRace", testDeliveryClaimRace},
+		{"Developers", testDevelopers},
+		{"DeveloperSignUpRace", testDeveloperSignUpRace},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
