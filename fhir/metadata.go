@@ -12,7 +12,7 @@ import (
 
 // capabilityDate is the fixed publication date of the CapabilityStatement;
 // change it when the statement changes.
-const capabilityDate = "2025-01-15"
+const capabilityDate = "2026-12-02"
 
 // C4BBCapabilityStatement is the CARIN Blue Button server
 // CapabilityStatement this server instantiates (C4BB STU 2.0.0).
@@ -27,7 +27,8 @@ const (
 // restDocumentation tells clients how searches are handled.
 const restDocumentation = "Every request is limited to the patient compartment of the bearer token's patient. " +
 	"Search is strict: unknown parameters, modifiers and empty values are refused with 400 and an OperationOutcome. " +
-	"_count (1-100, default 20) sets the page size; follow the Bundle's next link to page (its _page cursor is bound to the token's member and the search)."
+	"_count (1-100, default 20) sets the page size; follow the Bundle's next link to page (its _page cursor is bound to the token's member and the search). " +
+	"_include never follows a reference to another member's record. A user/ scope grants a member's token what the same patient/ scope does: the member's own compartment and shared reference data."
 
 // capabilityStatement describes this server (FHIR R4 CapabilityStatement;
 // SMART App Launch 1.0 "Declaring support for OAuth2 endpoints"). Search
