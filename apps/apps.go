@@ -16,34 +16,34 @@ const (
 	StatusApproved  Status = "approved"
 	StatusDenied    Status = "denied"
 	StatusSuspended Status = "suspended"
+	// StatusDeleted is an app its developer deleted (RFC 7592): it can
+	// never be approved again, but its record and history stay for the
+	// auditor.
+	StatusDeleted Status = "deleted"
 )
 
 // Valid reports whether s is one of the known statuses.
 func (s Status) Valid() bool {
 	switch s {
-	case StatusPending, StatusApproved, StatusDenied, StatusSuspended:
+	case StatusPending, StatusApproved, StatusDenied, StatusSuspended, StatusDeleted:
 		return true
 	}
 	return false
 }
 
-// Attestation is what an app declared about its privacy practices. The
-// consent page shows it identically for every app; it is never a reason to
-// refuse an app (CMS-9115-F lets a plan ask, not require).
-type Attestation string
-
-// The attestation answers an app can give.
-const (
-	AttestationNone     Attestation = "none"     // the app did not answer
-	AttestationAttested Attestation = "attested" // the app attested to the plan's privacy criteria
-	AttestationDeclined Attestation = "declined" // the app said it does not meet them
-)
-
-// App is a registered third-party application (an OAuth client).
+// App is a registered third-party application (an OAuth client). It is
+// read on every token check, so it holds only what describes the app; check
+// results (Checks), the decision history (HistoryEntry) and the policy
+// watch (PolicyWatch) are separate records.
 type App struct {
-	ClientID     string   `json:"client_id"`
-	Name         string   `json:"name"`
+	ClientID string `json:"client_id"`
+	Name     string `json:"name"`
+	// Description is the developer's short account of what the app does.
+	Description string `json:"description,omitempty"`
+	// Developer is the organisation that makes the app.
 	Developer    string   `json:"developer,omitempty"`
+	ContactEmail string   `json:"contact_email,omitempty"`
+	ContactPhone string   `json:"contact_phone,omitempty"`
 	RedirectURIs []string `json:"redirect_uris"`
 	Public       bool     `json:"public"`
 	SecretHash   []byte   `json:"secret_hash,omitempty"` // SHA-256 of the client secret; empty for public and private_key_jwt apps
@@ -56,22 +56,63 @@ type App struct {
 	TermsURL         string          `json:"terms_url,omitempty"`
 	// WebsiteURL is the app's home page, shown on the consent page.
 	WebsiteURL string `json:"website_url,omitempty"`
+	// LogoURI is where the app publishes its logo (RFC 7591 logo_uri). It
+	// is recorded and checked, never loaded by a member's browser: members
+	// see the copy stored with the app (HasLogo).
+	LogoURI string `json:"logo_uri,omitempty"`
 	// HasLogo says a logo is stored for the app (Store.GetAppLogo): the
 	// gateway serves it from its own origin, so showing it tells the app
 	// nothing.
 	HasLogo bool `json:"has_logo,omitempty"`
 	// WebhookURL, when set, receives a signed notice each time a member
 	// ends the app's access (see gateway/webhook).
-	WebhookURL   string      `json:"webhook_url,omitempty"`
-	Attestation  Attestation `json:"attestation"`
-	Status       Status      `json:"status"`
-	StatusReason string      `json:"status_reason,omitempty"`
+	WebhookURL string `json:"webhook_url,omitempty"`
+	// Attestation is the app's answers to the privacy questions. It is
+	// shown to members the same way for every app and never refuses one.
+	Attestation Attestation `json:"attestation"`
+	// PolicyChangedAt is when the policy watch last saw the app's privacy
+	// policy or terms change (zero: never); members are told at consent.
+	PolicyChangedAt time.Time `json:"policy_changed_at,omitzero"`
+	// RegisteredBy is who registered the app: an admin, the admin token,
+	// or a developer (through the portal or RFC 7591).
+	RegisteredBy Actor `json:"registered_by,omitzero"`
+	// RegistrationTokenHash is the SHA-256 of the RFC 7592 registration
+	// access token of an app registered through RFC 7591; empty otherwise.
+	RegistrationTokenHash []byte `json:"registration_token_hash,omitempty"`
+	Status                Status `json:"status"`
+	// StatusReason is the evidence or note of the latest decision; the
+	// full account is the app's history.
+	StatusReason string `json:"status_reason,omitempty"`
 	// TokensValidAfter cuts off every grant made before it: a suspension or
 	// denial sets it, so the app's existing tokens stay dead even if the app
 	// is approved again later.
 	TokensValidAfter time.Time `json:"tokens_valid_after,omitempty"`
 	CreatedAt        time.Time `json:"created_at"`
 	UpdatedAt        time.Time `json:"updated_at"`
+}
+
+// ClientType is how an app authenticates, in the words of the plan's
+// criteria: a public app holds no credential, a confidential symmetric app
+// holds a client secret, a confidential asymmetric app holds a private key
+// whose public half is registered (jwks or jwks_uri).
+type ClientType string
+
+// The client types.
+const (
+	ClientPublic                 ClientType = "public"
+	ClientConfidentialSymmetric  ClientType = "confidential-symmetric"
+	ClientConfidentialAsymmetric ClientType = "confidential-asymmetric"
+)
+
+// ClientType returns the app's client type.
+func (a App) ClientType() ClientType {
+	switch a.AuthMethod() {
+	case AuthNone:
+		return ClientPublic
+	case AuthPrivateKeyJWT:
+		return ClientConfidentialAsymmetric
+	}
+	return ClientConfidentialSymmetric
 }
 
 // Approved reports whether the app may authorize members and use tokens.

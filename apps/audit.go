@@ -21,6 +21,9 @@ type Event struct {
 	Count         int       `json:"count,omitempty"` // resources returned
 	Reason        string    `json:"reason,omitempty"`
 	RequestID     string    `json:"request_id,omitempty"` // the HTTP request id, for correlation with traces
+	// Actor is who made an app change, as kind:id (apps.Actor.String):
+	// "admin:jane", "token:admin-token", "policy:auto-approve".
+	Actor string `json:"actor,omitempty"`
 	// ClientIP is the network address an app's FHIR request came from. It
 	// is kept for the member's own access history only: stores return it
 	// from ListMemberEvents and never from ListEvents, the plan's trail.
@@ -38,7 +41,7 @@ type Auditor interface {
 // so each is cut to its bound before it is stored: one event is at most a
 // few kilobytes, whatever a caller sends.
 const (
-	MaxEventField         = 128  // Action, Outcome, Member, Patient, ClientID, RequestID, ClientIP, each resource type (bytes)
+	MaxEventField         = 128  // Action, Outcome, Member, Patient, ClientID, RequestID, ClientIP, Actor, each resource type (bytes)
 	MaxEventReason        = 1024 // Reason (bytes; an admin's decision reason is at most 1000)
 	MaxEventResourceTypes = 16   // entries of ResourceTypes
 )
@@ -51,7 +54,7 @@ const DefaultAuditRetention = 90 * 24 * time.Hour
 // Bounded returns the event with every field cut to its bound (a cut field
 // ends in "…") and control characters replaced, ready to store.
 func (e Event) Bounded() Event {
-	for _, f := range []*string{&e.Action, &e.Outcome, &e.Member, &e.Patient, &e.ClientID, &e.RequestID, &e.ClientIP} {
+	for _, f := range []*string{&e.Action, &e.Outcome, &e.Member, &e.Patient, &e.ClientID, &e.RequestID, &e.ClientIP, &e.Actor} {
 		*f = bound(*f, MaxEventField)
 	}
 	e.Reason = bound(e.Reason, MaxEventReason)

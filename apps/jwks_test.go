@@ -113,7 +113,8 @@ func TestRegisterPrivateKeyJWT(t *testing.T) {
 			reg := base
 			tc.edit(&reg)
 			r := &Registry{Store: newFakeStore()}
-			app, secret, err := r.Register(t.Context(), reg)
+			out, err := r.Register(t.Context(), reg, devActor)
+			app, secret := out.App, out.Secret
 			if tc.want != "" {
 				if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
 					t.Fatalf("error = %v, want ErrInvalid saying %q", err, tc.want)

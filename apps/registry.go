@@ -2,6 +2,7 @@ package apps
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -28,8 +29,9 @@ var ErrNotAudited = errors.New("apps: change stored but not audited")
 // clientIDBytes is the entropy of a client id: 128 bits, 22 base64url characters.
 const clientIDBytes = 16
 
-// Registry registers third-party apps and records the plan's decisions
-// about them. It is safe for concurrent use when its Store is.
+// Registry registers third-party apps, checks them against the plan's
+// criteria and records the plan's decisions about them, each with who made
+// it. It is safe for concurrent use when its Store is.
 //
 // Suspending or denying an app needs no token clean-up here: the oauth
 // package rebuilds the client from the Store on every token use and refuses
@@ -42,80 +44,159 @@ type Registry struct {
 	Audit Auditor
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// ResourceTypes are the FHIR resource types the gateway serves, for the
+	// scopes criterion; nil accepts any type name.
+	ResourceTypes []string
+	// AutoApprove approves, as PolicyActor, every app whose automated
+	// checks all pass when it registers or an update sends it back to
+	// review. Apps that fail a check wait for an admin.
+	AutoApprove bool
 }
 
-// Registration is what an app developer submits to register an app.
+// Registration is what an app developer submits to register an app, or to
+// update a registration.
 type Registration struct {
-	Name             string
-	Developer        string
-	RedirectURIs     []string
-	Public           bool
-	Scopes           []string // empty means DefaultScopes; not checked against the SMART grammar here
+	Name         string
+	Description  string
+	Developer    string
+	ContactEmail string
+	ContactPhone string
+	RedirectURIs []string
+	Public       bool
+	Scopes       []string // empty means DefaultScopes; the SMART grammar is checked by the scopes criterion
+	// PrivacyPolicyURL, TermsURL, WebsiteURL and LogoURI are https links
+	// (http only on a loopback host).
 	PrivacyPolicyURL string
 	TermsURL         string
 	WebsiteURL       string
+	LogoURI          string
 	// Logo is a PNG of at most MaxLogoBytes and MaxLogoSide pixels a side.
 	Logo []byte
 	// WebhookURL (https, or http on a loopback host) receives a signed
 	// notice when a member ends the app's access.
-	WebhookURL  string
-	Attestation Attestation // empty means AttestationNone
+	WebhookURL string
+	// Attestation holds the answers to the privacy questions (Questions).
+	// By defaults to the registering actor; At is set to the time of
+	// registration.
+	Attestation Attestation
 	// JWKS (a JSON Web Key Set) or JWKSURI (https) registers a confidential
 	// app that authenticates with private_key_jwt: it gets no secret.
 	JWKS    json.RawMessage
 	JWKSURI string
+	// RegistrationToken issues an RFC 7592 registration access token with
+	// which the developer reads, updates and deletes the registration.
+	RegistrationToken bool
 }
 
-// Register validates reg and stores it as a new pending app. It returns the
-// app and, for a confidential app, its client secret: the only time the
-// secret exists outside the caller's hands, since only its hash is stored.
-// Invalid input yields an error wrapping ErrInvalid that lists every problem.
-// The app is stored before it is audited; if only the audit write fails,
-// Register returns the stored app and secret together with an error wrapping
+// Registered is the result of a registration: the app and the credentials
+// that exist outside the caller's hands only now, since only their hashes
+// are stored.
+type Registered struct {
+	App App
+	// Secret is the client secret of a confidential symmetric app.
+	Secret string
+	// RegistrationToken is the RFC 7592 registration access token, when
+	// asked for.
+	RegistrationToken string
+	// Checks are the results of the criteria at registration.
+	Checks Checks
+}
+
+// Register validates reg and stores it as a new pending app registered by
+// by, checks it against every criterion and stores the results, records
+// it in the app's history and, with AutoApprove, approves it if every
+// automated check passed. Invalid input yields an error wrapping
+// ErrInvalid that lists every problem, and stores nothing. The app is
+// stored before it is audited; if only the history or audit write fails,
+// Register returns the result together with an error wrapping
 // ErrNotAudited, so the secret is not lost.
-func (r *Registry) Register(ctx context.Context, reg Registration) (App, string, error) {
+func (r *Registry) Register(ctx context.Context, reg Registration, by Actor) (Registered, error) {
+	if err := by.validate(); err != nil {
+		return Registered{}, err
+	}
 	if err := reg.Validate(); err != nil {
-		return App{}, "", err
+		return Registered{}, err
 	}
 	id, err := newClientID()
 	if err != nil {
-		return App{}, "", err
+		return Registered{}, err
 	}
 	now := r.now()
-	app := App{
-		ClientID: id, Name: strings.TrimSpace(reg.Name), Developer: strings.TrimSpace(reg.Developer),
-		RedirectURIs: slices.Clone(reg.RedirectURIs), Public: reg.Public, Scopes: slices.Clone(reg.Scopes),
-		PrivacyPolicyURL: reg.PrivacyPolicyURL, TermsURL: reg.TermsURL, WebsiteURL: reg.WebsiteURL, WebhookURL: reg.WebhookURL,
-		Attestation: reg.Attestation, HasLogo: len(reg.Logo) > 0,
-		JWKS: compactJSON(reg.JWKS), JWKSURI: reg.JWKSURI,
-		Status: StatusPending, CreatedAt: now, UpdatedAt: now,
-	}
-	if len(app.Scopes) == 0 {
-		app.Scopes = slices.Clone(DefaultScopes)
-	}
-	if app.Attestation == "" {
-		app.Attestation = AttestationNone
-	}
-	var secret string
+	app := App{ClientID: id, Status: StatusPending, CreatedAt: now, UpdatedAt: now, RegisteredBy: by}
+	reg.apply(&app, by, now)
+	var out Registered
 	if app.AuthMethod() == AuthClientSecret {
-		if secret, err = NewSecret(); err != nil {
-			return App{}, "", err
+		if out.Secret, err = NewSecret(); err != nil {
+			return Registered{}, err
 		}
-		app.SecretHash = HashSecret(secret)
+		app.SecretHash = HashSecret(out.Secret)
 	}
+	if reg.RegistrationToken {
+		if out.RegistrationToken, err = NewSecret(); err != nil {
+			return Registered{}, err
+		}
+		app.RegistrationTokenHash = HashSecret(out.RegistrationToken)
+	}
+	env, err := r.env(ctx, id)
+	if err != nil {
+		return Registered{}, fmt.Errorf("register app: %w", err)
+	}
+	out.Checks = runChecks(app, env, now)
 	if app.HasLogo {
 		// Before the app, so that an app never says it has a logo it lacks.
 		if err := r.Store.PutAppLogo(ctx, id, reg.Logo); err != nil {
-			return App{}, "", fmt.Errorf("register app: logo: %w", err)
+			return Registered{}, fmt.Errorf("register app: logo: %w", err)
 		}
 	}
 	if err := r.Store.CreateApp(ctx, app); err != nil {
-		return App{}, "", fmt.Errorf("register app: %w", err)
+		return Registered{}, fmt.Errorf("register app: %w", err)
 	}
-	if err := r.record(ctx, Event{Action: "app.register", ClientID: id}); err != nil {
-		return app, secret, err
+	out.App = app
+	if err := r.Store.PutChecks(ctx, out.Checks); err != nil {
+		return out, fmt.Errorf("%w: register app: checks: %w", ErrNotAudited, err)
 	}
-	return app, secret, nil
+	entry := HistoryEntry{ClientID: id, At: now, Actor: by, Action: ActionRegister, To: StatusPending,
+		CriteriaVersion: CriteriaVersion, Criteria: out.Checks.Failed(), ChecksPassed: out.Checks.Passed()}
+	if err := r.log(ctx, entry, ""); err != nil {
+		return out, err
+	}
+	if r.AutoApprove && out.Checks.Passed() {
+		app, err := r.Decide(ctx, id, DecisionRequest{Action: ActionApprove, Actor: PolicyActor,
+			Note: "every automated criterion passed at registration"})
+		if err != nil {
+			return out, fmt.Errorf("%w: register app: auto-approve: %w", ErrNotAudited, err)
+		}
+		out.App = app
+	}
+	return out, nil
+}
+
+// apply copies the registration's fields onto app (not its credentials).
+func (reg Registration) apply(app *App, by Actor, now time.Time) {
+	app.Name, app.Description = strings.TrimSpace(reg.Name), strings.TrimSpace(reg.Description)
+	app.Developer = strings.TrimSpace(reg.Developer)
+	app.ContactEmail, app.ContactPhone = strings.TrimSpace(reg.ContactEmail), strings.TrimSpace(reg.ContactPhone)
+	app.RedirectURIs, app.Public, app.Scopes = slices.Clone(reg.RedirectURIs), reg.Public, slices.Clone(reg.Scopes)
+	if len(app.Scopes) == 0 {
+		app.Scopes = slices.Clone(DefaultScopes)
+	}
+	app.PrivacyPolicyURL, app.TermsURL, app.WebsiteURL, app.LogoURI = reg.PrivacyPolicyURL, reg.TermsURL, reg.WebsiteURL, reg.LogoURI
+	app.WebhookURL = reg.WebhookURL
+	app.JWKS, app.JWKSURI = compactJSON(reg.JWKS), reg.JWKSURI
+	if len(reg.Logo) > 0 {
+		app.HasLogo = true
+	}
+	att := reg.Attestation.clone()
+	att.StaleSince = time.Time{}
+	if len(att.Answers) == 0 {
+		att = Attestation{}
+	} else {
+		att.At = now
+		if strings.TrimSpace(att.By) == "" {
+			att.By = cmp.Or(by.Name, by.ID)
+		}
+	}
+	app.Attestation = att
 }
 
 // Get returns the app with that client id, or an error wrapping ErrNotFound.
@@ -136,66 +217,136 @@ func (r *Registry) List(ctx context.Context) ([]App, error) {
 	return list, nil
 }
 
-// Decide moves an app to approved, denied or suspended and audits the
-// decision as "app.approve", "app.deny" or "app.suspend". Denial and
-// suspension need a reason and cut off every grant made up to now. Deciding
-// the status an app already has is allowed and audited again. The decision
-// is stored before it is audited; if the audit write fails, Decide returns
-// the updated app together with an error wrapping ErrNotAudited.
-func (r *Registry) Decide(ctx context.Context, clientID string, to Status, reason string) (App, error) {
-	reason = strings.TrimSpace(reason)
-	action, err := checkDecision(to, reason)
+// env gathers what the checks of app id compare it with.
+func (r *Registry) env(ctx context.Context, id string) (checkEnv, error) {
+	all, err := r.Store.ListApps(ctx)
 	if err != nil {
-		return App{}, err
+		return checkEnv{}, err
 	}
-	now := r.now()
-	// A compare-and-set on the app: a decision racing another applies to
-	// what the other stored, so a suspension's TokensValidAfter is never
-	// overwritten by an approval that read the app before it.
-	app, err := r.Store.UpdateApp(ctx, clientID, func(app App) (App, error) {
-		app.Status, app.StatusReason, app.UpdatedAt = to, reason, now
-		if to != StatusApproved {
-			// Strictly after now, so a grant made in the same clock tick as the
-			// decision is cut off too (the check is CreatedAt.Before).
-			if cut := now.Add(time.Nanosecond); cut.After(app.TokensValidAfter) {
-				app.TokensValidAfter = cut
-			}
-		}
-		return app, nil
-	})
-	if err != nil {
-		return App{}, fmt.Errorf("decide app: %w", err)
-	}
-	if err := r.record(ctx, Event{Action: action, ClientID: clientID, Reason: reason}); err != nil {
-		return app, err
-	}
-	return app, nil
+	others := slices.DeleteFunc(all, func(a App) bool { return a.ClientID == id })
+	return checkEnv{others: others, types: r.ResourceTypes}, nil
 }
 
-// checkDecision returns the audit action for a decision, or an error
-// wrapping ErrInvalid.
-func checkDecision(to Status, reason string) (string, error) {
-	var action string
-	switch to {
-	case StatusApproved:
-		action = "app.approve"
-	case StatusDenied:
-		action = "app.deny"
-	case StatusSuspended:
-		action = "app.suspend"
-	default:
-		return "", fmt.Errorf("%w: status must be approved, denied or suspended, not %q", ErrInvalid, to)
+// RunChecks checks the app against every criterion now, stores the
+// results (replacing the last) and returns them.
+func (r *Registry) RunChecks(ctx context.Context, clientID string) (Checks, error) {
+	app, err := r.Store.GetApp(ctx, clientID)
+	if err != nil {
+		return Checks{}, fmt.Errorf("run checks: %w", err)
 	}
-	if to != StatusApproved && reason == "" {
-		return "", fmt.Errorf("%w: a reason is required to set status %s", ErrInvalid, to)
+	return r.runChecks(ctx, app)
+}
+
+func (r *Registry) runChecks(ctx context.Context, app App) (Checks, error) {
+	env, err := r.env(ctx, app.ClientID)
+	if err != nil {
+		return Checks{}, fmt.Errorf("run checks: %w", err)
 	}
-	if len(reason) > maxReason {
-		return "", fmt.Errorf("%w: reason is longer than %d bytes", ErrInvalid, maxReason)
+	c := runChecks(app, env, r.now())
+	if err := r.Store.PutChecks(ctx, c); err != nil {
+		return Checks{}, fmt.Errorf("run checks: %w", err)
 	}
-	if hasControl(reason) {
-		return "", fmt.Errorf("%w: reason contains control characters", ErrInvalid)
+	return c, nil
+}
+
+// Checks returns the app's latest check results, or an error wrapping
+// ErrNotFound if it was never checked.
+func (r *Registry) Checks(ctx context.Context, clientID string) (Checks, error) {
+	c, err := r.Store.GetChecks(ctx, clientID)
+	if err != nil {
+		return Checks{}, fmt.Errorf("get checks: %w", err)
 	}
-	return action, nil
+	return c, nil
+}
+
+// History returns the app's history, oldest first.
+func (r *Registry) History(ctx context.Context, clientID string) ([]HistoryEntry, error) {
+	h, err := r.Store.ListHistory(ctx, clientID)
+	if err != nil {
+		return nil, fmt.Errorf("app history: %w", err)
+	}
+	return h, nil
+}
+
+// Report returns every decision (approve, deny, suspend, reinstate) made
+// under the criteria version, over all apps, oldest first; an empty version
+// returns the decisions of every version. An auditor reads it to see the
+// same rules applied to every app.
+func (r *Registry) Report(ctx context.Context, version string) ([]HistoryEntry, error) {
+	all, err := r.Store.ListHistory(ctx, "")
+	if err != nil {
+		return nil, fmt.Errorf("decision report: %w", err)
+	}
+	out := []HistoryEntry{}
+	for _, e := range all {
+		if e.Action.Decision() && (version == "" || e.CriteriaVersion == version) {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// Usage returns how many members hold a live grant for the app and when it
+// last called the API.
+func (r *Registry) Usage(ctx context.Context, clientID string) (Usage, error) {
+	u, err := r.Store.AppUsage(ctx, clientID, r.now())
+	if err != nil {
+		return Usage{}, fmt.Errorf("app usage: %w", err)
+	}
+	return u, nil
+}
+
+// Filter selects apps in Search. Zero fields select everything.
+type Filter struct {
+	Status      Status
+	Attestation AttestationStatus
+	// Query matches, without case, part of the name, developer, client
+	// id, contact email or a redirect URI.
+	Query string
+	// RegisteredBy selects the apps one actor registered (its ID and Kind):
+	// a developer's own apps.
+	RegisteredBy *Actor
+	// ChecksFailed selects apps whose latest checks failed a criterion.
+	ChecksFailed bool
+}
+
+// Search returns the apps the filter selects, oldest registration first.
+func (r *Registry) Search(ctx context.Context, f Filter) ([]App, error) {
+	list, err := r.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	q := strings.ToLower(strings.TrimSpace(f.Query))
+	out := []App{}
+	for _, a := range list {
+		switch {
+		case f.Status != "" && a.Status != f.Status,
+			f.Attestation != "" && a.Attestation.Status() != f.Attestation,
+			f.RegisteredBy != nil && (a.RegisteredBy.Kind != f.RegisteredBy.Kind || a.RegisteredBy.ID != f.RegisteredBy.ID),
+			q != "" && !matches(a, q):
+			continue
+		}
+		if f.ChecksFailed {
+			c, err := r.Store.GetChecks(ctx, a.ClientID)
+			if errors.Is(err, ErrNotFound) || (err == nil && c.Passed()) {
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("search apps: %w", err)
+			}
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+func matches(a App, q string) bool {
+	for _, s := range append([]string{a.Name, a.Developer, a.ClientID, a.ContactEmail}, a.RedirectURIs...) {
+		if strings.Contains(strings.ToLower(s), q) {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *Registry) record(ctx context.Context, e Event) error {

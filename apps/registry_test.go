@@ -15,15 +15,20 @@ import (
 // fakeStore is a map-based Store for the registry's tests; grants are not
 // used by the registry.
 type fakeStore struct {
-	mu        sync.Mutex
-	apps      map[string]App
-	order     []string
-	events    []Event
-	logos     map[string][]byte
-	failWrite error
+	mu          sync.Mutex
+	apps        map[string]App
+	order       []string
+	events      []Event
+	logos       map[string][]byte
+	failWrite   error
+	history     []HistoryEntry
+	failHistory error
+	checks      map[string]Checks
 }
 
-func newFakeStore() *fakeStore { return &fakeStore{apps: map[string]App{}, logos: map[string][]byte{}} }
+func newFakeStore() *fakeStore {
+	return &fakeStore{apps: map[string]App{}, logos: map[string][]byte{}, checks: map[string]Checks{}}
+}
 
 func (f *fakeStore) PutAppLogo(_ context.Context, id string, png []byte) error {
 	f.mu.Lock()
@@ -138,6 +143,8 @@ func newTestRegistry() (*Registry, *fakeStore, *time.Time) {
 	return &Registry{Store: st, Audit: storeAudit{st}, Now: func() time.Time { return now }}, st, &now
 }
 
+var devActor = Actor{Kind: ActorDeveloper, ID: "dev-1", Name: "Dana Developer"}
+
 func validReg() Registration {
 	return Registration{Name: "Tracker", Developer: "Acme", RedirectURIs: []string{"https://app.example.com/cb"}}
 }
@@ -158,14 +165,15 @@ func TestRegisterValid(t *testing.T) {
 			r.PrivacyPolicyURL, r.TermsURL = "https://example.com/privacy", "http://localhost:3000/terms"
 		}},
 		{"scopes given", func(r *Registration) { r.Scopes = []string{"openid", "patient/Coverage.rs"} }},
-		{"attested", func(r *Registration) { r.Attestation = AttestationAttested }},
+		{"attested", func(r *Registration) { r.Attestation = AttestAll(true, "", time.Time{}) }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			reg, st, _ := newTestRegistry()
 			in := validReg()
 			tc.mutate(&in)
-			app, secret, err := reg.Register(context.Background(), in)
+			out, err := reg.Register(context.Background(), in, devActor)
+			app, secret := out.App, out.Secret
 			if err != nil {
 				t.Fatalf("Register: %v", err)
 			}
@@ -188,8 +196,11 @@ func TestRegisterValid(t *testing.T) {
 			if !slices.Equal(app.Scopes, wantScopes) {
 				t.Errorf("scopes %v, want %v", app.Scopes, wantScopes)
 			}
-			if in.Attestation == "" && app.Attestation != AttestationNone {
-				t.Errorf("attestation %q, want none", app.Attestation)
+			if want := in.Attestation.Status(); app.Attestation.Status() != want {
+				t.Errorf("attestation %q, want %q", app.Attestation.Status(), want)
+			}
+			if want := in.Attestation.Status() != AttestationNone; want != (app.Attestation.By == devActor.Name && app.Attestation.At.Equal(t0)) {
+				t.Errorf("attestation by %q at %v: the registering developer and the time are recorded with answers only", app.Attestation.By, app.Attestation.At)
 			}
 			stored, err := st.GetApp(context.Background(), app.ClientID)
 			if err != nil || stored.ClientID != app.ClientID || !slices.Equal(stored.RedirectURIs, in.RedirectURIs) {
@@ -206,10 +217,11 @@ func TestRegisterUniqueIDs(t *testing.T) {
 	reg, _, _ := newTestRegistry()
 	seen := map[string]bool{}
 	for range 50 {
-		app, secret, err := reg.Register(context.Background(), validReg())
+		out, err := reg.Register(context.Background(), validReg(), devActor)
 		if err != nil {
 			t.Fatal(err)
 		}
+		app, secret := out.App, out.Secret
 		if seen[app.ClientID] || seen[secret] {
 			t.Fatalf("repeated id or secret after %d registrations", len(seen)/2)
 		}
@@ -219,10 +231,11 @@ func TestRegisterUniqueIDs(t *testing.T) {
 
 func TestRegisterDefaultScopesNotAliased(t *testing.T) {
 	reg, _, _ := newTestRegistry()
-	app, _, err := reg.Register(context.Background(), validReg())
+	out, err := reg.Register(context.Background(), validReg(), devActor)
 	if err != nil {
 		t.Fatal(err)
 	}
+	app := out.App
 	app.Scopes[0] = "changed"
 	if DefaultScopes[0] == "changed" {
 		t.Fatal("the registered app shares DefaultScopes' backing array")
@@ -232,7 +245,7 @@ func TestRegisterDefaultScopesNotAliased(t *testing.T) {
 func TestRegisterStoreFailure(t *testing.T) {
 	reg, st, _ := newTestRegistry()
 	st.failWrite = errors.New("disk full")
-	if _, _, err := reg.Register(context.Background(), validReg()); err == nil || !strings.Contains(err.Error(), "disk full") {
+	if _, err := reg.Register(context.Background(), validReg(), devActor); err == nil || !strings.Contains(err.Error(), "disk full") {
 		t.Fatalf("err = %v, want the store's error", err)
 	}
 	if len(st.events) != 0 {
@@ -243,7 +256,8 @@ func TestRegisterStoreFailure(t *testing.T) {
 func TestRegisterAuditFailureKeepsSecret(t *testing.T) {
 	st := newFakeStore()
 	reg := &Registry{Store: st, Audit: failingAudit{}}
-	app, secret, err := reg.Register(context.Background(), validReg())
+	out, err := reg.Register(context.Background(), validReg(), devActor)
+	app, secret := out.App, out.Secret
 	if !errors.Is(err, ErrNotAudited) || errors.Is(err, ErrInvalid) {
 		t.Fatalf("err = %v, want ErrNotAudited", err)
 	}
@@ -252,133 +266,12 @@ func TestRegisterAuditFailureKeepsSecret(t *testing.T) {
 	}
 }
 
-func TestDecide(t *testing.T) {
-	tests := []struct {
-		name    string
-		to      Status
-		reason  string
-		action  string
-		wantErr error
-	}{
-		{"approve without reason", StatusApproved, "", "app.approve", nil},
-		{"approve with reason", StatusApproved, "meets criteria", "app.approve", nil},
-		{"deny", StatusDenied, "redirect host serves malware", "app.deny", nil},
-		{"suspend", StatusSuspended, "leaked secret", "app.suspend", nil},
-		{"deny without reason", StatusDenied, "  ", "", ErrInvalid},
-		{"suspend without reason", StatusSuspended, "", "", ErrInvalid},
-		{"back to pending", StatusPending, "x", "", ErrInvalid},
-		{"unknown status", Status("banned"), "x", "", ErrInvalid},
-		{"control characters in reason", StatusDenied, "bad\x00", "", ErrInvalid},
-		{"reason too long", StatusDenied, strings.Repeat("x", maxReason+1), "", ErrInvalid},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			reg, st, now := newTestRegistry()
-			app, _, err := reg.Register(context.Background(), validReg())
-			if err != nil {
-				t.Fatal(err)
-			}
-			*now = t0.Add(time.Hour)
-			got, err := reg.Decide(context.Background(), app.ClientID, tc.to, tc.reason)
-			if tc.wantErr != nil {
-				if !errors.Is(err, tc.wantErr) {
-					t.Fatalf("err = %v, want %v", err, tc.wantErr)
-				}
-				if s, _ := st.GetApp(context.Background(), app.ClientID); s.Status != StatusPending || len(st.events) != 1 {
-					t.Fatalf("a refused decision changed something: status %q, %d events", s.Status, len(st.events))
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("Decide: %v", err)
-			}
-			stored, _ := st.GetApp(context.Background(), app.ClientID)
-			if stored.Status != tc.to || stored.StatusReason != strings.TrimSpace(tc.reason) || !stored.UpdatedAt.Equal(*now) {
-				t.Errorf("stored %q %q %v", stored.Status, stored.StatusReason, stored.UpdatedAt)
-			}
-			if got.Status != stored.Status || !got.TokensValidAfter.Equal(stored.TokensValidAfter) {
-				t.Errorf("returned app %+v differs from stored %+v", got, stored)
-			}
-			cuts := tc.to != StatusApproved
-			if cuts != stored.TokensValidAfter.After(*now) {
-				t.Errorf("TokensValidAfter = %v at %v; cut off expected: %v", stored.TokensValidAfter, *now, cuts)
-			}
-			last := st.events[len(st.events)-1]
-			if last.Action != tc.action || last.ClientID != app.ClientID || last.Reason != stored.StatusReason || last.Outcome != "success" || !last.Time.Equal(*now) {
-				t.Errorf("audit event %+v", last)
-			}
-		})
-	}
-}
-
-func TestDecideUnknownApp(t *testing.T) {
-	reg, st, _ := newTestRegistry()
-	if _, err := reg.Decide(context.Background(), "nope", StatusApproved, ""); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("err = %v, want ErrNotFound", err)
-	}
-	if len(st.events) != 0 {
-		t.Fatalf("events: %+v", st.events)
-	}
-}
-
-// TestDecideLifecycle: suspension then re-approval keeps the old tokens dead
-// (TokensValidAfter never moves back); repeated decisions are audited.
-func TestDecideLifecycle(t *testing.T) {
-	reg, st, now := newTestRegistry()
-	ctx := context.Background()
-	app, _, _ := reg.Register(ctx, validReg())
-	steps := []struct {
-		to     Status
-		reason string
-	}{
-		{StatusApproved, ""}, {StatusApproved, ""}, {StatusSuspended, "leak"}, {StatusApproved, "fixed"}, {StatusDenied, "again"},
-	}
-	var cut time.Time
-	for i, s := range steps {
-		*now = t0.Add(time.Duration(i+1) * time.Minute)
-		got, err := reg.Decide(ctx, app.ClientID, s.to, s.reason)
-		if err != nil {
-			t.Fatalf("step %d: %v", i, err)
-		}
-		if s.to != StatusApproved {
-			cut = now.Add(time.Nanosecond)
-		}
-		if !got.TokensValidAfter.Equal(cut) {
-			t.Fatalf("step %d: TokensValidAfter %v, want %v", i, got.TokensValidAfter, cut)
-		}
-	}
-	var actions []string
-	for _, e := range st.events {
-		actions = append(actions, e.Action)
-	}
-	want := []string{"app.register", "app.approve", "app.approve", "app.suspend", "app.approve", "app.deny"}
-	if !slices.Equal(actions, want) {
-		t.Fatalf("audit actions %v, want %v", actions, want)
-	}
-}
-
-func TestDecideAuditFailure(t *testing.T) {
-	st := newFakeStore()
-	reg := &Registry{Store: st}
-	app, _, err := reg.Register(context.Background(), validReg())
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg.Audit = failingAudit{}
-	got, err := reg.Decide(context.Background(), app.ClientID, StatusSuspended, "leak")
-	if !errors.Is(err, ErrNotAudited) || got.Status != StatusSuspended {
-		t.Fatalf("Decide = %q, %v; want the stored decision and the audit error", got.Status, err)
-	}
-	if s, _ := st.GetApp(context.Background(), app.ClientID); s.Status != StatusSuspended {
-		t.Fatalf("stored status %q", s.Status)
-	}
-}
-
 func TestGetAndList(t *testing.T) {
 	reg, _, _ := newTestRegistry()
 	ctx := context.Background()
-	a, _, _ := reg.Register(ctx, validReg())
-	b, _, _ := reg.Register(ctx, validReg())
+	ra, _ := reg.Register(ctx, validReg(), devActor)
+	rb, _ := reg.Register(ctx, validReg(), devActor)
+	a, b := ra.App, rb.App
 	if got, err := reg.Get(ctx, b.ClientID); err != nil || got.ClientID != b.ClientID {
 		t.Fatalf("Get = %+v, %v", got, err)
 	}
@@ -420,7 +313,7 @@ func TestRegisterLimits(t *testing.T) {
 			reg, _, _ := newTestRegistry()
 			in := validReg()
 			tc.mutate(&in)
-			_, _, err := reg.Register(context.Background(), in)
+			_, err := reg.Register(context.Background(), in, devActor)
 			if tc.want == "" {
 				if err != nil {
 					t.Fatalf("Register: %v", err)
@@ -457,4 +350,54 @@ func TestGrantLife(t *testing.T) {
 			t.Errorf("%s: Live = %v, want %v", tt.name, got, tt.live)
 		}
 	}
+}
+
+func (f *fakeStore) AppendHistory(_ context.Context, e HistoryEntry) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failHistory != nil {
+		return f.failHistory
+	}
+	f.history = append(f.history, copyEntry(e))
+	return nil
+}
+
+func (f *fakeStore) ListHistory(_ context.Context, id string) ([]HistoryEntry, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := []HistoryEntry{}
+	for _, e := range f.history {
+		if id == "" || e.ClientID == id {
+			out = append(out, copyEntry(e))
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeStore) PutChecks(_ context.Context, c Checks) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.checks[c.ClientID] = copyChecks(c)
+	return nil
+}
+
+func (f *fakeStore) GetChecks(_ context.Context, id string) (Checks, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.checks[id]
+	if !ok {
+		return Checks{}, ErrNotFound
+	}
+	return copyChecks(c), nil
+}
+
+func (f *fakeStore) PutPolicyWatch(context.Context, PolicyWatch) error { return errors.New("unused") }
+func (f *fakeStore) GetPolicyWatch(context.Context, string) (PolicyWatch, error) {
+	return PolicyWatch{}, ErrNotFound
+}
+func (f *fakeStore) NoteAppCall(context.Context, string, time.Time) error {
+	return errors.New("unused")
+}
+func (f *fakeStore) AppUsage(context.Context, string, time.Time) (Usage, error) {
+	return Usage{}, errors.New("unused")
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"image/png"
+	"net/mail"
 	"net/url"
 	"strings"
 	"unicode"
@@ -38,6 +39,10 @@ func (reg Registration) Validate() error {
 	var p []string
 	p = append(p, checkText("name", reg.Name, true)...)
 	p = append(p, checkText("developer", reg.Developer, false)...)
+	p = append(p, checkDescription(reg.Description)...)
+	p = append(p, checkEmail(reg.ContactEmail)...)
+	p = append(p, checkPhone(reg.ContactPhone)...)
+	p = append(p, checkLink("logo_uri", reg.LogoURI)...)
 	p = append(p, checkRedirectURIs(reg.RedirectURIs)...)
 	p = append(p, checkLink("privacy_policy_url", reg.PrivacyPolicyURL)...)
 	p = append(p, checkLink("terms_url", reg.TermsURL)...)
@@ -46,12 +51,62 @@ func (reg Registration) Validate() error {
 	p = append(p, checkLogo(reg.Logo)...)
 	p = append(p, checkScopes(reg.Scopes)...)
 	p = append(p, checkKeys(reg)...)
-	switch reg.Attestation {
-	case "", AttestationNone, AttestationAttested, AttestationDeclined:
-	default:
-		p = append(p, fmt.Sprintf("attestation must be attested, declined or none, not %q", reg.Attestation))
-	}
+	p = append(p, reg.Attestation.validate()...)
 	return errList(p)
+}
+
+// maxDescription bounds an app's description (characters).
+const maxDescription = 2000
+
+func checkDescription(v string) []string {
+	v = strings.TrimSpace(v)
+	switch {
+	case !utf8.ValidString(v):
+		return []string{"description is not valid UTF-8"}
+	case utf8.RuneCountInString(v) > maxDescription:
+		return []string{fmt.Sprintf("description is longer than %d characters", maxDescription)}
+	case strings.ContainsFunc(v, func(r rune) bool { return r != '\n' && unicode.IsControl(r) }):
+		return []string{"description contains control characters"}
+	}
+	return nil
+}
+
+// checkEmail checks an optional contact email: one plain address.
+func checkEmail(v string) []string {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return nil
+	}
+	if len(v) > 254 {
+		return []string{"contact email is longer than 254 bytes"}
+	}
+	if a, err := mail.ParseAddress(v); err != nil || a.Address != v {
+		return []string{fmt.Sprintf("contact email %q is not an email address such as security@app.example", v)}
+	}
+	return nil
+}
+
+// checkPhone checks an optional contact phone number: digits with the
+// usual separators, at most 40 characters.
+func checkPhone(v string) []string {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return nil
+	}
+	digits := 0
+	for _, r := range v {
+		switch {
+		case r >= '0' && r <= '9':
+			digits++
+		case strings.ContainsRune("+-(). x", r):
+		default:
+			return []string{fmt.Sprintf("contact phone %q may hold only digits, spaces and + - ( ) . x", v)}
+		}
+	}
+	if digits < 7 || len(v) > 40 {
+		return []string{fmt.Sprintf("contact phone %q must have 7 to 40 characters with at least 7 digits", v)}
+	}
+	return nil
 }
 
 func checkText(field, v string, required bool) []string {
@@ -253,3 +308,8 @@ func checkLogo(logo []byte) []string {
 	}
 	return nil
 }
+
+// CheckRedirectURIs reports every problem with a list of redirect URIs, as
+// an error wrapping ErrInvalid, or nil: the part of Validate that RFC 7591
+// answers with invalid_redirect_uri.
+func CheckRedirectURIs(uris []string) error { return errList(checkRedirectURIs(uris)) }

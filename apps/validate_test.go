@@ -45,10 +45,14 @@ func TestRegisterInvalid(t *testing.T) {
 		{"webhook fragment", func(r *Registration) { r.WebhookURL = "https://a.example/hook#x" }, []string{"webhook_url", "fragment"}},
 		{"webhook relative", func(r *Registration) { r.WebhookURL = "/hook" }, []string{"webhook_url", "absolute"}},
 		{"terms relative", func(r *Registration) { r.TermsURL = "terms.html" }, []string{"terms_url", "absolute"}},
-		{"attestation", func(r *Registration) { r.Attestation = "maybe" }, []string{"attestation must be"}},
+		{"attestation", func(r *Registration) { r.Attestation = Attestation{Answers: map[string]bool{"sells_data": true}} }, []string{"unknown question \"sells_data\""}},
+		{"description too long", func(r *Registration) { r.Description = strings.Repeat("d", maxDescription+1) }, []string{"description is longer"}},
+		{"contact email", func(r *Registration) { r.ContactEmail = "Dana <dana@x.example>" }, []string{"contact email", "not an email address"}},
+		{"contact phone", func(r *Registration) { r.ContactPhone = "call me" }, []string{"contact phone"}},
+		{"logo_uri http", func(r *Registration) { r.LogoURI = "http://a.example/logo.png" }, []string{"logo_uri", "must use https"}},
 		{"empty scope", func(r *Registration) { r.Scopes = []string{"openid", ""} }, []string{"scope \"\""}},
 		{"everything at once", func(r *Registration) {
-			*r = Registration{RedirectURIs: []string{"http://a.example/cb", "javascript:x"}, TermsURL: "ftp://x", Attestation: "?"}
+			*r = Registration{RedirectURIs: []string{"http://a.example/cb", "javascript:x"}, TermsURL: "ftp://x", Attestation: Attestation{Answers: map[string]bool{"?": true}}}
 		}, []string{"name is required", "\"http://a.example/cb\" must use https", "\"javascript:x\" uses a forbidden", "terms_url", "attestation"}},
 	}
 	for _, tc := range tests {
@@ -56,7 +60,8 @@ func TestRegisterInvalid(t *testing.T) {
 			reg, st, _ := newTestRegistry()
 			in := validReg()
 			tc.mutate(&in)
-			_, secret, err := reg.Register(context.Background(), in)
+			out, err := reg.Register(context.Background(), in, devActor)
+			secret := out.Secret
 			if !errors.Is(err, ErrInvalid) {
 				t.Fatalf("err = %v, want ErrInvalid", err)
 			}
@@ -90,14 +95,15 @@ func TestRegisterLogo(t *testing.T) {
 	base := Registration{Name: "Tracker", RedirectURIs: []string{"https://a.example/cb"}, WebsiteURL: "https://a.example/"}
 	withLogo := base
 	withLogo.Logo = testPNG(t, 64, 64)
-	app, _, err := reg.Register(context.Background(), withLogo)
+	out, err := reg.Register(context.Background(), withLogo, devActor)
+	app := out.App
 	if err != nil || !app.HasLogo || app.WebsiteURL != "https://a.example/" {
 		t.Fatalf("Register = %+v, %v", app, err)
 	}
 	if got, err := st.GetAppLogo(context.Background(), app.ClientID); err != nil || !bytes.Equal(got, withLogo.Logo) {
 		t.Fatalf("stored logo: %v", err)
 	}
-	if app, _, _ := reg.Register(context.Background(), base); app.HasLogo {
+	if out, _ := reg.Register(context.Background(), base, devActor); out.App.HasLogo {
 		t.Fatal("an app without a logo says it has one")
 	}
 	for name, logo := range map[string][]byte{
@@ -106,7 +112,7 @@ func TestRegisterLogo(t *testing.T) {
 	} {
 		bad := base
 		bad.Logo = logo
-		if _, _, err := reg.Register(context.Background(), bad); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "logo") {
+		if _, err := reg.Register(context.Background(), bad, devActor); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "logo") {
 			t.Errorf("%s: %v, want a logo problem", name, err)
 		}
 	}

@@ -15,8 +15,9 @@ func TestRefusedAppReasonNotShown(t *testing.T) {
 	const reason = "ticket SEC-4711: secret found in a public repository"
 	for _, verb := range []string{"suspend", "deny"} {
 		t.Run(verb, func(t *testing.T) {
-			conf := h.registerApp(true, "approved")
-			if code := h.admin("POST", "/admin/apps/"+conf.ClientID+"/"+verb, map[string]string{"reason": reason}, nil); code != 200 {
+			from := map[string]string{"suspend": "approved", "deny": "pending"}[verb]
+			conf := h.registerApp(true, from)
+			if code := h.admin("POST", "/admin/apps/"+conf.ClientID+"/"+verb, testRefusal(reason), nil); code != 200 {
 				t.Fatalf("%s: %d", verb, code)
 			}
 			p := h.browser().get(h.newLaunch(conf).url)

@@ -21,3 +21,12 @@ func oauthTypes(types []*catalog.Type) []oauth.ResourceType {
 	}
 	return out
 }
+
+// typeNames returns the names of the served types, for the app criteria.
+func typeNames(types []*catalog.Type) []string {
+	out := make([]string, 0, len(types))
+	for _, t := range types {
+		out = append(out, t.Name)
+	}
+	return out
+}

@@ -37,7 +37,7 @@ func TestSuspendRacingApprovals(t *testing.T) {
 					})
 				}
 				wg.Wait()
-				if code := h.admin("POST", "/admin/apps/"+conf.ClientID+"/approve", map[string]string{}, nil); code != 200 {
+				if code := h.admin("POST", "/admin/apps/"+conf.ClientID+"/approve", testApproval, nil); code != 200 {
 					t.Fatalf("trial %d: approve again: %d", trial, code)
 				}
 				if code, _ := h.fhirGet(tok.AccessToken, "/Patient/"+h.patient["alice"]); code != 401 {

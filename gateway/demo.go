@@ -63,7 +63,7 @@ func seedDemoApp(ctx context.Context, st Store, cfg Config, now time.Time) (apps
 		Scopes:           apps.DefaultScopes,
 		PrivacyPolicyURL: cfg.BaseURL + "/demo/privacy", TermsURL: cfg.BaseURL + "/demo/terms",
 		WebsiteURL: cfg.BaseURL + "/demo/", HasLogo: true,
-		Attestation: apps.AttestationAttested, Status: apps.StatusApproved,
+		Attestation: apps.AttestAll(true, "Patient Access Gateway demo team", now), Status: apps.StatusApproved,
 		StatusReason: "seeded in demo mode", CreatedAt: now, UpdatedAt: now,
 	}
 	if err := st.PutAppLogo(ctx, DemoClientID, demoAppLogo()); err != nil {

@@ -96,7 +96,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Gateway, error) {
 		return nil, g.fail(err)
 	}
 	auditor := storeAuditor{store: g.Store, now: opts.Now}
-	g.Registry = &apps.Registry{Store: g.Store, Audit: auditor, Now: opts.Now}
+	g.Registry = &apps.Registry{Store: g.Store, Audit: auditor, Now: opts.Now, ResourceTypes: typeNames(types)}
 	if cfg.OIDC.Issuer != "" && opts.Patients == nil {
 		link, err := newPatientLink(fhirSource)
 		if err != nil {

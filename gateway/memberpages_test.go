@@ -60,7 +60,7 @@ func newMemberApp(t *testing.T, h *harness) *memberApp {
 	}, &reg); code != http.StatusCreated {
 		t.Fatalf("register the app: %d", code)
 	}
-	h.admin("POST", "/admin/apps/"+reg.ClientID+"/approve", map[string]string{}, nil)
+	h.admin("POST", "/admin/apps/"+reg.ClientID+"/approve", testApproval, nil)
 	a.conf = &oauth2.Config{ClientID: reg.ClientID, RedirectURL: a.srv.URL + "/callback",
 		Scopes:   []string{"launch/patient", "openid", "fhirUser", "offline_access", "patient/*.rs"},
 		Endpoint: oauth2.Endpoint{AuthURL: h.endpoint("authorization_endpoint"), TokenURL: h.endpoint("token_endpoint"), AuthStyle: oauth2.AuthStyleInParams}}

@@ -39,7 +39,7 @@ func (h *harness) registerClient(redirect string, fields map[string]any) (id, se
 	if code := h.admin("POST", "/admin/apps", body, &reg); code != http.StatusCreated {
 		h.t.Fatalf("register app: %d %s", code, reg.Description)
 	}
-	if code := h.admin("POST", "/admin/apps/"+reg.ClientID+"/approve", map[string]string{}, nil); code != 200 {
+	if code := h.admin("POST", "/admin/apps/"+reg.ClientID+"/approve", testApproval, nil); code != 200 {
 		h.t.Fatalf("approve app: %d", code)
 	}
 	return reg.ClientID, reg.ClientSecret

@@ -195,13 +195,13 @@ func TestSuspendCutsOff(t *testing.T) {
 	if active := h.introspect(conf, tok.AccessToken)["active"]; active != true {
 		t.Fatalf("introspection before suspension: active=%v", active)
 	}
-	if code := h.admin("POST", "/admin/apps/"+conf.ClientID+"/suspend", map[string]string{"reason": "leaked secret"}, nil); code != 200 {
+	if code := h.admin("POST", "/admin/apps/"+conf.ClientID+"/suspend", testRefusal("leaked secret"), nil); code != 200 {
 		t.Fatalf("suspend: %d", code)
 	}
 	if code, _ := h.fhirGet(tok.AccessToken, "/Patient/"+h.patient["alice"]); code != 401 {
 		t.Fatalf("FHIR with a suspended app's token: %d, want 401", code)
 	}
-	h.admin("POST", "/admin/apps/"+conf.ClientID+"/approve", map[string]string{"reason": "fixed"}, nil)
+	h.admin("POST", "/admin/apps/"+conf.ClientID+"/reinstate", testApproval, nil)
 	if code, _ := h.fhirGet(tok.AccessToken, "/Patient/"+h.patient["alice"]); code != 401 {
 		t.Fatalf("a token from before the suspension came back after re-approval: %d", code)
 	}

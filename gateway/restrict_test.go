@@ -29,7 +29,7 @@ func TestRestrictedScopeEndToEnd(t *testing.T) {
 	}, &reg); code != http.StatusCreated {
 		t.Fatalf("register: %d", code)
 	}
-	if code := h.admin("POST", "/admin/apps/"+reg.ClientID+"/approve", map[string]string{"reason": "test"}, nil); code != 200 {
+	if code := h.admin("POST", "/admin/apps/"+reg.ClientID+"/approve", testApproval, nil); code != 200 {
 		t.Fatalf("approve: %d", code)
 	}
 	conf := &oauth2.Config{ClientID: reg.ClientID, RedirectURL: appRedirect, Scopes: scopes,

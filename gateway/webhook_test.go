@@ -49,7 +49,7 @@ func TestRevocationReachesTheApp(t *testing.T) {
 		"public": true, "webhook_url": receiver.URL + "/revoked"}, &reg); code != http.StatusCreated {
 		t.Fatalf("register: %d", code)
 	}
-	h.admin("POST", "/admin/apps/"+reg.ClientID+"/approve", map[string]string{}, nil)
+	h.admin("POST", "/admin/apps/"+reg.ClientID+"/approve", testApproval, nil)
 	conf := &oauth2.Config{ClientID: reg.ClientID, RedirectURL: appRedirect, Scopes: []string{"launch/patient", "openid", "fhirUser", "patient/*.rs"},
 		Endpoint: oauth2.Endpoint{AuthURL: h.endpoint("authorization_endpoint"), TokenURL: h.endpoint("token_endpoint"), AuthStyle: oauth2.AuthStyleInParams}}
 	tok := h.launchAs(conf, "alice")

@@ -187,7 +187,7 @@ func (s *Server) renderConsent(w http.ResponseWriter, r *http.Request, app apps.
 	v := ui.ConsentView{
 		CSRF: s.deps.CSRF.Token(w, r), Action: r.URL.RequestURI(), Member: m.DisplayName,
 		App: ui.ConsentApp{Name: app.Name, Developer: app.Developer, Website: app.WebsiteURL, LogoURL: appLogoURL(app),
-			PrivacyPolicyURL: app.PrivacyPolicyURL, TermsURL: app.TermsURL, Attestation: string(app.Attestation)},
+			PrivacyPolicyURL: app.PrivacyPolicyURL, TermsURL: app.TermsURL, Attestation: string(app.Attestation.Status())},
 		OfferSensitive: s.cfg.OfferSensitive && len(c.categories) > 0,
 		OneTimeOnly:    !c.offline,
 		Ends:           s.grantEnd(s.now(), false),

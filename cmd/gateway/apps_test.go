@@ -59,7 +59,8 @@ func TestAppsLifecycle(t *testing.T) {
 	ctx := context.Background()
 
 	r := runAppsWith(env, "register", "--name", "Health Wallet", "--redirect-uri", "https://w.example/cb",
-		"--redirect-uri", "com.wallet.app:/cb", "--developer", "Wallet Inc.", "--attestation", "attested")
+		"--redirect-uri", "https://w.example/cb2", "--developer", "Wallet Inc.", "--contact-email", "security@w.example",
+		"--attest", "public_policy=yes", "--attest", "states_uses=no", "--attested-by", "Dana at Wallet")
 	if r.code != 0 {
 		t.Fatalf("register: %+v", r)
 	}
@@ -67,6 +68,10 @@ func TestAppsLifecycle(t *testing.T) {
 	a, err := store.GetApp(ctx, id)
 	if err != nil || !apps.SecretMatches(a.SecretHash, secret) || len(a.RedirectURIs) != 2 || a.Developer != "Wallet Inc." {
 		t.Fatalf("stored app %+v (%v) does not match the output %q", a, err, r.stdout)
+	}
+	if a.Attestation.Answer(apps.QuestionPolicy) != "yes" || a.Attestation.Answer(apps.QuestionUses) != "no" ||
+		a.Attestation.Answer(apps.QuestionConsent) != "" || a.Attestation.By != "Dana at Wallet" {
+		t.Errorf("stored attestation %+v", a.Attestation)
 	}
 	if !strings.Contains(r.stdout, "shown only once") {
 		t.Errorf("no warning that the secret is shown once: %q", r.stdout)
@@ -78,15 +83,36 @@ func TestAppsLifecycle(t *testing.T) {
 		reason string
 	}{
 		{[]string{"approve", id}, apps.StatusApproved, ""},
-		{[]string{"suspend", id, "--reason", "breach"}, apps.StatusSuspended, "breach"},
-		{[]string{"deny", "--reason", "still open", id}, apps.StatusDenied, "still open"},
-		{[]string{"approve", "--server", srv.URL, id}, apps.StatusApproved, ""},
+		{[]string{"suspend", id, "--criterion", "reported-compromise", "--evidence", "breach"}, apps.StatusSuspended, "breach"},
+		{[]string{"reinstate", "--note", "fixed", "--server", srv.URL, id}, apps.StatusApproved, "fixed"},
 	}
 	for _, s := range steps {
 		r := runAppsWith(env, s.args...)
 		a, _ := store.GetApp(ctx, id)
 		if r.code != 0 || a.Status != s.status || a.StatusReason != s.reason || !strings.Contains(r.stdout, string(s.status)) {
 			t.Errorf("%v: %+v; stored %s %q", s.args, r, a.Status, a.StatusReason)
+		}
+	}
+
+	r = runAppsWith(env, "show", id)
+	for _, want := range []string{"Health Wallet", "security@w.example", "declined by Dana at Wallet", "public_policy:", "not answered",
+		"members with live grants:  0", "last API call:", "contact-details", "suspend", "reported-compromise", "token:admin-token", "approved→suspended"} {
+		if r.code != 0 || !strings.Contains(r.stdout, want) {
+			t.Errorf("show does not say %q: %+v", want, r)
+		}
+	}
+	r = runAppsWith(env, "audit")
+	if r.code != 0 || !strings.Contains(r.stdout, "decisions under criteria version "+apps.CriteriaVersion+": 3") || strings.Count(r.stdout, id) != 3 {
+		t.Errorf("audit: %+v", r)
+	}
+	r = runAppsWith(env, "checks", id)
+	if r.code != 0 || strings.Count(r.stdout, " pass") < 5 || strings.Contains(r.stdout, " fail") {
+		t.Errorf("checks: %+v", r)
+	}
+	r = runAppsWith(env, "criteria")
+	for _, c := range apps.Criteria() {
+		if !strings.Contains(r.stdout, c.ID) {
+			t.Errorf("criteria misses %s: %+v", c.ID, r)
 		}
 	}
 
@@ -102,7 +128,7 @@ func TestAppsLifecycle(t *testing.T) {
 
 	r = runAppsWith(env, "list")
 	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
-	if r.code != 0 || len(lines) != 3 || strings.Join(strings.Fields(lines[0]), " ") != "CLIENT_ID NAME STATUS AUTH" {
+	if r.code != 0 || len(lines) != 3 || strings.Join(strings.Fields(lines[0]), " ") != "CLIENT_ID NAME STATUS AUTH ATTESTATION" {
 		t.Fatalf("list: %+v", r)
 	}
 	if !strings.Contains(r.stdout, id) || !strings.Contains(r.stdout, resp.ClientID) || !strings.Contains(r.stdout, "Health Wallet") {
@@ -143,13 +169,18 @@ func TestAppsErrors(t *testing.T) {
 		{"approve two ids", env, []string{"approve", "a", "b"}, 2, "unexpected argument"},
 		{"reason without value", env, []string{"deny", "some-id", "--reason"}, 2, "flag needs an argument"},
 		{"client id starting with a dash", env, []string{"approve", "-AbC"}, 1, "no app has that client id"},
-		{"client id after --", env, []string{"suspend", "--reason", "r", "--", "-AbC"}, 1, "no app has that client id"},
+		{"client id after --", env, []string{"suspend", "--criterion", "abusive-traffic", "--reason", "r", "--", "-AbC"}, 1, "no app has that client id"},
 		{"missing token", noToken, reg, 2, "GATEWAY_ADMIN_TOKEN"},
 		{"missing token on list", noToken, []string{"list"}, 2, "GATEWAY_ADMIN_TOKEN"},
 		{"wrong token", badToken, []string{"list"}, 1, "token is wrong"},
 		{"invalid registration", env, []string{"register", "--name", "A", "--redirect-uri", "http://a.example/cb"}, 1, "must use https"},
 		{"bad scope", env, append(reg, "--scope", "patient/*.bogus"), 1, "scope"},
-		{"deny without reason", env, []string{"deny", "some-id"}, 1, "reason is required"},
+		{"deny without criterion", env, []string{"deny", "some-id", "--evidence", "e"}, 1, "cite at least one criterion"},
+		{"deny without evidence", env, []string{"deny", "some-id", "--criterion", "impersonation"}, 1, "give the evidence"},
+		{"bad attest answer", env, append(reg, "--attest", "public_policy=maybe"), 2, "QUESTION=yes"},
+		{"unknown attest question", env, append(reg, "--attest", "sells=yes"), 1, "unknown question"},
+		{"show without id", env, []string{"show"}, 2, "CLIENT_ID is required"},
+		{"show unknown app", env, []string{"show", "some-id"}, 1, "no app has that client id"},
 		{"unknown app", env, []string{"approve", "some-id"}, 1, "no app has that client id"},
 		{"server unreachable", nowhere, []string{"list"}, 1, "admin API"},
 		{"--server beats GATEWAY_URL", nowhere, []string{"list", "--server", srv.URL}, 0, ""},

@@ -50,7 +50,12 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.Handle("POST /admin/apps", h.guard(h.register))
 	mux.Handle("GET /admin/apps", h.guard(h.list))
 	mux.Handle("GET /admin/apps/{client_id}", h.guard(h.get))
+	mux.Handle("GET /admin/apps/{client_id}/checks", h.guard(h.checks))
+	mux.Handle("POST /admin/apps/{client_id}/checks", h.guard(h.runChecks))
+	mux.Handle("GET /admin/apps/{client_id}/history", h.guard(h.history))
 	mux.Handle("POST /admin/apps/{client_id}/{action}", h.guard(h.decide))
+	mux.Handle("GET /admin/criteria", h.guard(h.criteria))
+	mux.Handle("GET /admin/report", h.guard(h.report))
 	mux.Handle("GET /admin/audit", h.guard(h.audit))
 	mux.Handle("GET /admin/webhooks", h.guard(h.webhooks))
 	mux.Handle("/admin/", h.guard(func(w http.ResponseWriter, _ *http.Request) {
@@ -92,16 +97,21 @@ func bearer(r *http.Request) (string, bool) {
 	return token, true
 }
 
+// register registers an app on behalf of the admin token.
 func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 	var req RegisterRequest
 	if !decode(w, r, &req, false) {
 		return
 	}
 	reg := apps.Registration{
-		Name: req.Name, Developer: req.Developer, RedirectURIs: req.RedirectURIs, Public: req.Public,
+		Name: req.Name, Description: req.Description, Developer: req.Developer,
+		ContactEmail: req.ContactEmail, ContactPhone: req.ContactPhone, RedirectURIs: req.RedirectURIs, Public: req.Public,
 		Scopes: strings.Fields(req.Scope), PrivacyPolicyURL: req.PrivacyPolicyURL, TermsURL: req.TermsURL,
-		WebsiteURL: req.WebsiteURL, Logo: req.Logo, WebhookURL: req.WebhookURL,
-		Attestation: apps.Attestation(req.Attestation), JWKS: req.JWKS, JWKSURI: req.JWKSURI,
+		WebsiteURL: req.WebsiteURL, LogoURI: req.LogoURI, Logo: req.Logo, WebhookURL: req.WebhookURL,
+		JWKS: req.JWKS, JWKSURI: req.JWKSURI,
+	}
+	if req.Attestation != nil {
+		reg.Attestation = *req.Attestation
 	}
 	if _, err := smart.ParseList(req.Scope); err != nil {
 		// Report the scope together with every other problem.
@@ -112,18 +122,55 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_request", msg)
 		return
 	}
-	app, secret, err := h.Registry.Register(r.Context(), reg)
+	out, err := h.Registry.Register(r.Context(), reg, apps.TokenActor)
 	if err != nil && !h.onlyNotAudited(r, err) {
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, RegisterResponse{ClientID: app.ClientID, ClientSecret: secret, App: ViewOf(app)})
+	writeJSON(w, http.StatusCreated, RegisterResponse{ClientID: out.App.ClientID, ClientSecret: out.Secret, App: ViewOf(out.App), Checks: out.Checks})
 }
 
+// filterOf reads the registry filter from the query: status, attestation,
+// q (text), failed (any value: only apps whose checks failed).
+func filterOf(r *http.Request) (apps.Filter, error) {
+	q := r.URL.Query()
+	f := apps.Filter{Status: apps.Status(q.Get("status")), Attestation: apps.AttestationStatus(q.Get("attestation")),
+		Query: q.Get("q"), ChecksFailed: q.Get("failed") != ""}
+	if f.Status != "" && !f.Status.Valid() {
+		return f, fmt.Errorf("status must be pending, approved, denied, suspended or deleted, not %q", f.Status)
+	}
+	switch f.Attestation {
+	case "", apps.AttestationNone, apps.AttestationAttested, apps.AttestationDeclined:
+	default:
+		return f, fmt.Errorf("attestation must be none, attested or declined, not %q", f.Attestation)
+	}
+	return f, nil
+}
+
+// list answers the apps the query selects, as JSON or (?format=csv) as a
+// CSV file.
 func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
-	list, err := h.Registry.List(r.Context())
+	f, err := filterOf(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_request", err.Error())
+		return
+	}
+	list, err := h.Registry.Search(r.Context(), f)
 	if err != nil {
 		h.fail(w, r, err)
+		return
+	}
+	switch r.URL.Query().Get("format") {
+	case "", "json":
+	case "csv":
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="apps.csv"`)
+		if err := WriteCSV(w, list); err != nil {
+			h.logger().WarnContext(r.Context(), "admin: writing the apps CSV failed", "err", err)
+		}
+		return
+	default:
+		writeError(w, http.StatusBadRequest, "invalid_request", "format must be json or csv")
 		return
 	}
 	views := make([]AppView, 0, len(list))
@@ -133,33 +180,130 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string][]AppView{"apps": views})
 }
 
+// get answers one app with its checks, history and usage.
 func (h *Handler) get(w http.ResponseWriter, r *http.Request) {
-	app, err := h.Registry.Get(r.Context(), r.PathValue("client_id"))
+	ctx, id := r.Context(), r.PathValue("client_id")
+	app, err := h.Registry.Get(ctx, id)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, ViewOf(app))
+	d := AppDetail{AppView: ViewOf(app)}
+	if c, err := h.Registry.Checks(ctx, id); err == nil {
+		d.Checks = &c
+	} else if !errors.Is(err, apps.ErrNotFound) {
+		h.fail(w, r, err)
+		return
+	}
+	if d.History, err = h.Registry.History(ctx, id); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if d.Usage, err = h.Registry.Usage(ctx, id); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, d)
 }
 
-// actions maps the URL verbs of a decision to the status they set.
-var actions = map[string]apps.Status{
-	"approve": apps.StatusApproved,
-	"deny":    apps.StatusDenied,
-	"suspend": apps.StatusSuspended,
+func (h *Handler) checks(w http.ResponseWriter, r *http.Request) {
+	c, err := h.Registry.Checks(r.Context(), r.PathValue("client_id"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
 }
 
+func (h *Handler) runChecks(w http.ResponseWriter, r *http.Request) {
+	c, err := h.Registry.RunChecks(r.Context(), r.PathValue("client_id"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+func (h *Handler) history(w http.ResponseWriter, r *http.Request) {
+	ctx, id := r.Context(), r.PathValue("client_id")
+	if _, err := h.Registry.Get(ctx, id); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	list, err := h.Registry.History(ctx, id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string][]apps.HistoryEntry{"history": list})
+}
+
+// CriteriaView is the answer of GET /admin/criteria: the catalog and the
+// attestation questions.
+type CriteriaView struct {
+	Version   string           `json:"version"`
+	Criteria  []apps.Criterion `json:"criteria"`
+	Questions []apps.Question  `json:"attestation_questions"`
+}
+
+func (h *Handler) criteria(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, CriteriaView{Version: apps.CriteriaVersion, Criteria: apps.Criteria(), Questions: apps.Questions()})
+}
+
+// ReportView is the answer of GET /admin/report: every decision made
+// under one criteria version.
+type ReportView struct {
+	Version   string              `json:"criteria_version"`
+	Decisions []apps.HistoryEntry `json:"decisions"`
+}
+
+// report lists every decision under ?version (default: the current one;
+// "all" for every version).
+func (h *Handler) report(w http.ResponseWriter, r *http.Request) {
+	version := r.URL.Query().Get("version")
+	switch version {
+	case "":
+		version = apps.CriteriaVersion
+	case "all":
+		version = ""
+	}
+	list, err := h.Registry.Report(r.Context(), version)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ReportView{Version: cmpOr(version, "all"), Decisions: list})
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// actions maps the URL verbs of a decision to the registry's actions.
+var actions = map[string]apps.Action{
+	"approve":   apps.ActionApprove,
+	"deny":      apps.ActionDeny,
+	"suspend":   apps.ActionSuspend,
+	"reinstate": apps.ActionReinstate,
+}
+
+// decide applies a decision on behalf of the admin token.
 func (h *Handler) decide(w http.ResponseWriter, r *http.Request) {
-	to, ok := actions[r.PathValue("action")]
+	action, ok := actions[r.PathValue("action")]
 	if !ok {
-		writeError(w, http.StatusNotFound, "not_found", "the action must be approve, deny or suspend")
+		writeError(w, http.StatusNotFound, "not_found", "the action must be approve, deny, suspend or reinstate")
 		return
 	}
 	var req DecideRequest
 	if !decode(w, r, &req, true) {
 		return
 	}
-	app, err := h.Registry.Decide(r.Context(), r.PathValue("client_id"), to, req.Reason)
+	d := apps.DecisionRequest{Action: action, Actor: apps.TokenActor, Criteria: req.Criteria,
+		Evidence: cmpOr(req.Evidence, req.Reason), Override: req.Override, Note: req.Note}
+	app, err := h.Registry.Decide(r.Context(), r.PathValue("client_id"), d)
 	if err != nil && !h.onlyNotAudited(r, err) {
 		h.fail(w, r, err)
 		return
@@ -237,6 +381,10 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusBadRequest, "invalid_request", describe(err))
 	case errors.Is(err, apps.ErrNotFound):
 		writeError(w, http.StatusNotFound, "not_found", "no app has that client id")
+	case errors.Is(err, apps.ErrChecksFailed):
+		writeError(w, http.StatusConflict, "checks_failed", "automated criteria failed: "+after(err, apps.ErrChecksFailed))
+	case errors.Is(err, apps.ErrConflict):
+		writeError(w, http.StatusConflict, "conflict", after(err, apps.ErrConflict))
 	case errors.Is(err, apps.ErrAlreadyExists):
 		writeError(w, http.StatusConflict, "conflict", "an app with that client id already exists")
 	case errors.Is(err, apps.ErrUnavailable):
@@ -250,8 +398,16 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // describe returns a validation error's text without the sentinel prefix.
-func describe(err error) string {
-	return strings.TrimPrefix(err.Error(), apps.ErrInvalid.Error()+": ")
+func describe(err error) string { return after(err, apps.ErrInvalid) }
+
+// after returns the text of err after its sentinel's own text: what the
+// caller needs to read.
+func after(err, sentinel error) string {
+	msg := err.Error()
+	if _, rest, ok := strings.Cut(msg, sentinel.Error()+": "); ok {
+		return rest
+	}
+	return msg
 }
 
 func (h *Handler) logger() *slog.Logger {

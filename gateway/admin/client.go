@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/patientaccess/gateway/apps"
 )
 
 // maxResponse bounds how much of an admin API answer the client reads.
@@ -48,22 +50,63 @@ func (c *Client) Register(ctx context.Context, req RegisterRequest) (RegisterRes
 	return out, err
 }
 
-// Decide approves, denies or suspends an app; action is "approve", "deny"
-// or "suspend". Denial and suspension need a reason.
-func (c *Client) Decide(ctx context.Context, clientID, action, reason string) (AppView, error) {
+// Decide applies a decision to an app; action is "approve", "deny",
+// "suspend" or "reinstate". Denial and suspension cite criteria and
+// evidence; an approval of an app failing an automated criterion needs an
+// override reason.
+func (c *Client) Decide(ctx context.Context, clientID, action string, req DecideRequest) (AppView, error) {
 	var out AppView
 	path := "/admin/apps/" + url.PathEscape(clientID) + "/" + url.PathEscape(action)
-	err := c.do(ctx, http.MethodPost, path, DecideRequest{Reason: reason}, &out)
+	err := c.do(ctx, http.MethodPost, path, req, &out)
 	return out, err
 }
 
-// List returns every registered app, oldest registration first.
-func (c *Client) List(ctx context.Context) ([]AppView, error) {
+// List returns the registered apps the query selects (status, attestation,
+// q, failed; nil for all), oldest registration first.
+func (c *Client) List(ctx context.Context, query url.Values) ([]AppView, error) {
 	var out struct {
 		Apps []AppView `json:"apps"`
 	}
-	err := c.do(ctx, http.MethodGet, "/admin/apps", nil, &out)
+	path := "/admin/apps"
+	if len(query) > 0 {
+		path += "?" + query.Encode()
+	}
+	err := c.do(ctx, http.MethodGet, path, nil, &out)
 	return out.Apps, err
+}
+
+// Get returns one app with its checks, history and usage.
+func (c *Client) Get(ctx context.Context, clientID string) (AppDetail, error) {
+	var out AppDetail
+	err := c.do(ctx, http.MethodGet, "/admin/apps/"+url.PathEscape(clientID), nil, &out)
+	return out, err
+}
+
+// RunChecks checks an app against every criterion now and returns the
+// results.
+func (c *Client) RunChecks(ctx context.Context, clientID string) (apps.Checks, error) {
+	var out apps.Checks
+	err := c.do(ctx, http.MethodPost, "/admin/apps/"+url.PathEscape(clientID)+"/checks", struct{}{}, &out)
+	return out, err
+}
+
+// Criteria returns the criteria catalog and the attestation questions.
+func (c *Client) Criteria(ctx context.Context) (CriteriaView, error) {
+	var out CriteriaView
+	err := c.do(ctx, http.MethodGet, "/admin/criteria", nil, &out)
+	return out, err
+}
+
+// Report returns every decision made under a criteria version ("" for the
+// current one, "all" for every version).
+func (c *Client) Report(ctx context.Context, version string) (ReportView, error) {
+	var out ReportView
+	path := "/admin/report"
+	if version != "" {
+		path += "?version=" + url.QueryEscape(version)
+	}
+	err := c.do(ctx, http.MethodGet, path, nil, &out)
+	return out, err
 }
 
 // do sends one request with a JSON body (none when in is nil) and decodes

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -211,6 +212,8 @@ func copyApp(a apps.App) apps.App {
 	a.RedirectURIs = slices.Clone(a.RedirectURIs)
 	a.SecretHash = slices.Clone(a.SecretHash)
 	a.Scopes = slices.Clone(a.Scopes)
+	a.RegistrationTokenHash = slices.Clone(a.RegistrationTokenHash)
+	a.Attestation.Answers = maps.Clone(a.Attestation.Answers)
 	return a
 }
 

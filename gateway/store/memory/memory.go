@@ -24,6 +24,11 @@ type Store struct {
 	writes int
 	apps   map[string]apps.App
 	logos  map[string][]byte
+	// The review of apps (vetting.go).
+	history  []apps.HistoryEntry
+	checks   map[string]apps.Checks
+	watches  map[string]apps.PolicyWatch
+	lastCall map[string]time.Time
 	// deliveries are revocation notices; leases hides claimed ones until then.
 	deliveries map[string]webhook.Delivery
 	leases     map[string]time.Time
@@ -71,6 +76,9 @@ func New(now func() time.Time, opts ...Option) *Store {
 		retention:  apps.DefaultAuditRetention,
 		apps:       map[string]apps.App{},
 		logos:      map[string][]byte{},
+		checks:     map[string]apps.Checks{},
+		watches:    map[string]apps.PolicyWatch{},
+		lastCall:   map[string]time.Time{},
 		deliveries: map[string]webhook.Delivery{},
 		leases:     map[string]time.Time{},
 		grants:     map[string]apps.Grant{},

@@ -189,7 +189,12 @@ func (s *Store) CreateGrant(ctx context.Context, g apps.Grant) error {
 		return fmt.Errorf("redis: create grant: %w", apps.ErrAlreadyExists)
 	}
 	z := goredis.Z{Score: float64(g.CreatedAt.UnixMilli()), Member: g.ID}
-	if err := s.c.ZAdd(ctx, s.grantsKey(g.Member), z).Err(); err != nil {
+	_, err = s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		p.ZAdd(ctx, s.grantsKey(g.Member), z)
+		p.ZAdd(ctx, s.appGrantsKey(g.ClientID), z)
+		return nil
+	})
+	if err != nil {
 		// Undo, so that a retry can succeed; if this fails too the grant
 		// exists unlisted, which the retry reports as ErrAlreadyExists.
 		s.c.Del(context.WithoutCancel(ctx), s.grantKey(g.ID))

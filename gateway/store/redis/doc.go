@@ -13,6 +13,12 @@
 //	{apps}:app:<client id>        app JSON                        no expiry
 //	{apps}:index                  sorted set of client ids        no expiry
 //	applogo:<client id>           an app's logo (PNG bytes)       no expiry
+//	{apps}:hist                   list of every app's history entries (JSON), oldest first  no expiry
+//	{apps}:hist:<client id>       list of one app's history entries (JSON), oldest first    no expiry
+//	appchecks:<client id>         the app's latest check results JSON                       no expiry
+//	appwatch:<client id>          what the policy watch last saw of the app's pages (JSON)  no expiry
+//	applast:<client id>           when the app last called the API (Unix ms)                no expiry
+//	appgrants:<client id>         sorted set of the app's grant ids (grants made since the set existed)
 //	grant:<id>                    grant JSON                      no expiry
 //	grants:<member>               sorted set of the member's grant ids
 //	member:<username>             member JSON                     no expiry

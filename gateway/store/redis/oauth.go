@@ -13,7 +13,7 @@ import (
 // notFound is the not-found error for the type being read.
 func notFound(v any) error {
 	switch v.(type) {
-	case *apps.App, *apps.Grant:
+	case *apps.App, *apps.Grant, *apps.Checks, *apps.PolicyWatch:
 		return apps.ErrNotFound
 	}
 	return oauth.ErrNotFound

@@ -72,9 +72,16 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Key names; see doc.go for the layout.
 
-func (s *Store) appKey(id string) string         { return s.prefix + "{apps}:app:" + id }
-func (s *Store) appIndexKey() string             { return s.prefix + "{apps}:index" }
-func (s *Store) logoKey(id string) string        { return s.prefix + "applogo:" + id }
+func (s *Store) appKey(id string) string  { return s.prefix + "{apps}:app:" + id }
+func (s *Store) appIndexKey() string      { return s.prefix + "{apps}:index" }
+func (s *Store) logoKey(id string) string { return s.prefix + "applogo:" + id }
+func (s *Store) historyKey(id string) string {
+	return s.prefix + "{apps}:hist" + cond(id != "", ":"+id)
+}
+func (s *Store) checksKey(id string) string      { return s.prefix + "appchecks:" + id }
+func (s *Store) watchKey(id string) string       { return s.prefix + "appwatch:" + id }
+func (s *Store) lastCallKey(id string) string    { return s.prefix + "applast:" + id }
+func (s *Store) appGrantsKey(id string) string   { return s.prefix + "appgrants:" + id }
 func (s *Store) grantKey(id string) string       { return s.prefix + "grant:" + id }
 func (s *Store) grantsKey(member string) string  { return s.prefix + "grants:" + member }
 func (s *Store) memberKey(name string) string    { return s.prefix + "member:" + name }
@@ -108,3 +115,11 @@ func (s *Store) indexKey(requestID string) string {
 
 // member is a record's entry in its request's index.
 func member(kind oauth.TokenKind, sig string) string { return string(kind) + ":" + sig }
+
+// cond returns s when ok, else "".
+func cond(ok bool, s string) string {
+	if ok {
+		return s
+	}
+	return ""
+}

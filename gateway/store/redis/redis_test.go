@@ -116,7 +116,11 @@ func TestEveryKeyExpires(t *testing.T) {
 		}
 	}
 	must(s.CreateApp(ctx, apps.App{ClientID: "app1", CreatedAt: now}))
-	must(s.CreateGrant(ctx, apps.Grant{ID: "g1", Member: "alice", CreatedAt: now}))
+	must(s.CreateGrant(ctx, apps.Grant{ID: "g1", Member: "alice", ClientID: "app1", CreatedAt: now}))
+	must(s.AppendHistory(ctx, apps.HistoryEntry{ClientID: "app1", At: now, Action: apps.ActionRegister}))
+	must(s.PutChecks(ctx, apps.Checks{ClientID: "app1", RanAt: now}))
+	must(s.PutPolicyWatch(ctx, apps.PolicyWatch{ClientID: "app1", CheckedAt: now}))
+	must(s.NoteAppCall(ctx, "app1", now))
 	must(s.AppendEvent(ctx, apps.Event{Time: now, Action: "token"}))
 	must(s.PutMember(ctx, oauth.Member{Username: "alice"}))
 	must(s.PutSession(ctx, oauth.LoginSession{ID: "s1", ExpiresAt: now.Add(time.Hour)}))
@@ -136,10 +140,11 @@ func TestEveryKeyExpires(t *testing.T) {
 			t.Errorf("limiter key %s: PTTL %v %v, want at most %s", key, ttl, err, every)
 		}
 	}
-	durable := []string{"{apps}:", "grant:", "grants:", "member:", "events"}
+	durable := []string{"{apps}:", "grant:", "grants:", "member:", "events", "appgrants:", "appchecks:", "appwatch:", "applast:"}
 	keys := scanKeys(t, c, prefix)
-	if len(keys) != 7+2*len(oauth.AllKinds)+1 {
-		t.Errorf("found %d keys, want %d: %q", len(keys), 7+2*len(oauth.AllKinds)+1, keys)
+	// 7 + the history (2 lists), checks, watch, last call, app grants.
+	if want := 7 + 6 + 2*len(oauth.AllKinds) + 1; len(keys) != want {
+		t.Errorf("found %d keys, want %d: %q", len(keys), want, keys)
 	}
 	for _, key := range keys {
 		ttl, err := c.PTTL(ctx, key).Result()
