@@ -7,12 +7,11 @@ import (
 	"fmt"
 	"net/mail"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
 	"unicode"
-
-	"github.com/patientaccess/gateway/oauth/smart"
 )
 
 // CriteriaVersion is the version of the criteria catalog. Change it
@@ -362,23 +361,35 @@ func checkKeysStrong(a App, _ checkEnv) (Outcome, []string) {
 // patientSpecials are the non-resource scopes a patient-access app may ask.
 var patientSpecials = []string{"launch/patient", "openid", "fhirUser", "profile", "offline_access", "online_access"}
 
+// patientScope matches a patient-context read scope: SMART v1 `.read`, or
+// v2 `.r`, `.s` or `.rs`, optionally with a v2 search restriction.
+var patientScope = regexp.MustCompile(`^patient/(\*|[A-Z][A-Za-z]{0,63})\.(read|rs|r|s)(\?[^\s]+)?$`)
+
+// resourceScope matches any SMART resource scope shape, to tell a scope in
+// the wrong context or with write access from one that is malformed.
+var resourceScope = regexp.MustCompile(`^(patient|user|system)/(\*|[A-Z][A-Za-z]{0,63})\.(read|write|\*|c?r?u?d?s?)(\?[^\s]+)?$`)
+
 func checkScopesPatient(a App, env checkEnv) (Outcome, []string) {
 	var p []string
 	for _, raw := range a.Scopes {
-		s, err := smart.Parse(raw)
-		switch {
-		case err != nil:
-			p = append(p, fmt.Sprintf("scope %q is not a valid SMART scope: %v", raw, err))
-		case !s.IsResource():
-			if !slices.Contains(patientSpecials, s.Special) {
+		if slices.Contains(patientSpecials, raw) {
+			continue
+		}
+		m := patientScope.FindStringSubmatch(raw)
+		switch r := resourceScope.FindStringSubmatch(raw); {
+		case m != nil && m[1] != "*" && env.types != nil && !slices.Contains(env.types, m[1]):
+			p = append(p, fmt.Sprintf("scope %q names the resource type %s, which this gateway does not serve", raw, m[1]))
+		case m != nil:
+		case r == nil || r[3] == "":
+			if ctx, _, _ := strings.Cut(raw, "/"); ctx == "patient" || ctx == "user" || ctx == "system" {
+				p = append(p, fmt.Sprintf("scope %q is not a valid SMART scope", raw))
+			} else {
 				p = append(p, fmt.Sprintf("scope %q is not offered to patient-access apps (allowed: %s and patient-context read scopes)", raw, strings.Join(patientSpecials, ", ")))
 			}
-		case s.Context != smart.ContextPatient:
+		case r[1] != "patient":
 			p = append(p, fmt.Sprintf("scope %q is not in the patient context: a patient-access app reads only its member's data", raw))
-		case s.Interactions&^(smart.Read|smart.Search) != 0:
+		default:
 			p = append(p, fmt.Sprintf("scope %q asks to create, update or delete: patient access is read-only", raw))
-		case s.ResourceType != "*" && env.types != nil && !slices.Contains(env.types, s.ResourceType):
-			p = append(p, fmt.Sprintf("scope %q names the resource type %s, which this gateway does not serve", raw, s.ResourceType))
 		}
 	}
 	return verdict(p)

@@ -69,6 +69,8 @@ type Config struct {
 	AuditRetention time.Duration
 	// Plan is the plan's branding and choices for its members' pages.
 	Plan PlanConfig
+	// Vetting is how third-party apps register and are reviewed.
+	Vetting VettingConfig
 }
 
 // Defaults for the durations of Config.
@@ -117,6 +119,7 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	c.BaseURL = strings.TrimSuffix(c.BaseURL, "/")
 	errs = append(errs, c.OIDC.parse(getenv)...)
 	errs = append(errs, c.Plan.parse(getenv)...)
+	errs = append(errs, c.Vetting.parse(getenv)...)
 	return c, errors.Join(append(errs, c.Validate())...)
 }
 
@@ -201,7 +204,8 @@ func (c *Config) setDefaults() {
 	for _, d := range []struct {
 		v   *time.Duration
 		def time.Duration
-	}{{&c.RequestTimeout, DefaultRequestTimeout}, {&c.ShutdownTimeout, DefaultShutdownTimeout}, {&c.AuditRetention, DefaultAuditRetention}} {
+	}{{&c.RequestTimeout, DefaultRequestTimeout}, {&c.ShutdownTimeout, DefaultShutdownTimeout}, {&c.AuditRetention, DefaultAuditRetention},
+		{&c.Vetting.PolicyWatch, DefaultPolicyWatch}} {
 		if *d.v == 0 {
 			*d.v = d.def
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/patientaccess/gateway/fhir"
 	"github.com/patientaccess/gateway/fhir/catalog"
 	"github.com/patientaccess/gateway/gateway/admin"
+	"github.com/patientaccess/gateway/gateway/dcr"
 	"github.com/patientaccess/gateway/gateway/devaccount"
 	"github.com/patientaccess/gateway/gateway/telemetry"
 	"github.com/patientaccess/gateway/gateway/ui"
@@ -51,6 +52,8 @@ type Gateway struct {
 	Data *fhir.DataSummary
 
 	csrf   *web.CSRF
+	// registration serves RFC 7591/7592; nil when turned off.
+	registration *dcr.Handler
 	logger *slog.Logger
 	ready  readiness
 
@@ -96,7 +99,12 @@ func New(ctx context.Context, cfg Config, opts Options) (*Gateway, error) {
 		return nil, g.fail(err)
 	}
 	auditor := storeAuditor{store: g.Store, now: opts.Now}
-	g.Registry = &apps.Registry{Store: g.Store, Audit: auditor, Now: opts.Now, ResourceTypes: typeNames(types)}
+	g.Registry = &apps.Registry{Store: g.Store, Audit: auditor, Now: opts.Now, ResourceTypes: typeNames(types), AutoApprove: cfg.Vetting.AutoApprove}
+	if !cfg.Vetting.DisableRegistration {
+		g.registration = &dcr.Handler{Registry: g.Registry, BaseURL: cfg.BaseURL, Limiter: g.Store,
+			ThrottleKey: deriveKey(cfg.TokenSecret, "dcr-throttle"), ClientIP: web.ClientIP(cfg.Plan.TrustedProxies),
+			Logger: opts.Logger, Now: opts.Now}
+	}
 	if cfg.OIDC.Issuer != "" && opts.Patients == nil {
 		link, err := newPatientLink(fhirSource)
 		if err != nil {
@@ -180,6 +188,9 @@ func (g *Gateway) newOAuth(opts Options, auditor apps.Auditor, types []*catalog.
 		Issuer: cfg.BaseURL, FHIRBaseURL: cfg.FHIRBaseURL(),
 		TokenSecret: []byte(cfg.TokenSecret), SigningKey: key,
 		PlanSignIn: cfg.OIDC.planSignIn(), LocalLoginDisabled: cfg.OIDC.DisableLocalLogin,
+	}
+	if g.registration != nil {
+		oc.RegistrationEndpoint = cfg.BaseURL + dcr.Path
 	}
 	cfg.Plan.oauthConfig(&oc)
 	return oauth.New(oc, oauth.Deps{

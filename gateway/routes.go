@@ -14,6 +14,7 @@ import (
 	"github.com/patientaccess/gateway/apps"
 	"github.com/patientaccess/gateway/fhir"
 	"github.com/patientaccess/gateway/gateway/admin"
+	"github.com/patientaccess/gateway/gateway/dcr"
 	"github.com/patientaccess/gateway/gateway/demoapp"
 	"github.com/patientaccess/gateway/gateway/telemetry"
 	"github.com/patientaccess/gateway/gateway/ui"
@@ -29,6 +30,9 @@ func (g *Gateway) routes(logger *slog.Logger, pages *ui.UI, o *oauth.Server, f *
 	o.Mount(mux)
 	f.Mount(mux)
 	a.Mount(mux)
+	if g.registration != nil {
+		g.registration.Mount(mux)
+	}
 	if g.Demo != nil {
 		(&demoapp.Handler{BaseURL: g.Config.BaseURL, ClientID: g.Demo.App.ClientID, Logger: logger, CSRF: g.csrf}).Mount(mux)
 	}
@@ -79,6 +83,8 @@ func bodyRules(o *oauth.Server, pages *ui.UI) func(*http.Request) web.BodyRule {
 			return formRule
 		case strings.HasPrefix(p, "/admin/"):
 			return adminRule
+		case p == dcr.Path || strings.HasPrefix(p, dcr.Path+"/"):
+			return web.BodyRule{MaxBytes: MaxBodyBytes, Refuse: dcr.RefuseRequest}
 		case strings.HasPrefix(p, "/fhir/"):
 			return web.BodyRule{}
 		default:

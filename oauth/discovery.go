@@ -105,7 +105,7 @@ func jwksDocument(pub *rsa.PublicKey, kid string) ([]byte, error) {
 // smartConfiguration is {fhir}/.well-known/smart-configuration.
 func (s *Server) smartConfiguration() map[string]any {
 	iss := s.cfg.Issuer
-	return map[string]any{
+	return s.withRegistration(map[string]any{
 		"issuer":                                iss,
 		"jwks_uri":                              iss + PathJWKS,
 		"authorization_endpoint":                iss + PathAuthorize,
@@ -120,13 +120,22 @@ func (s *Server) smartConfiguration() map[string]any {
 		"scopes_supported":                 s.scopes,
 		"code_challenge_methods_supported": []string{"S256"},
 		"capabilities":                     Capabilities,
+	})
+}
+
+// withRegistration adds the registration endpoint to a discovery document
+// when there is one.
+func (s *Server) withRegistration(doc map[string]any) map[string]any {
+	if s.cfg.RegistrationEndpoint != "" {
+		doc["registration_endpoint"] = s.cfg.RegistrationEndpoint
 	}
+	return doc
 }
 
 // openIDConfiguration is {base}/.well-known/openid-configuration.
 func (s *Server) openIDConfiguration() map[string]any {
 	iss := s.cfg.Issuer
-	return map[string]any{
+	return s.withRegistration(map[string]any{
 		"issuer":                                           iss,
 		"authorization_endpoint":                           iss + PathAuthorize,
 		"token_endpoint":                                   iss + PathToken,
@@ -142,7 +151,7 @@ func (s *Server) openIDConfiguration() map[string]any {
 		"token_endpoint_auth_methods_supported":            AuthMethodsSupported,
 		"token_endpoint_auth_signing_alg_values_supported": AssertionAlgorithms,
 		"code_challenge_methods_supported":                 []string{"S256"},
-	}
+	})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -51,6 +51,9 @@ type Config struct {
 	// LocalLoginDisabled turns local password accounts off: the login page
 	// offers only the plan's sign-in, and a password form is refused.
 	LocalLoginDisabled bool
+	// RegistrationEndpoint is where apps register (RFC 7591), advertised in
+	// both discovery documents; empty advertises none.
+	RegistrationEndpoint string
 	// Throttles; zero values take DefaultLoginLimit, DefaultClientAuthLimit
 	// and DefaultIntrospectLimit.
 	LoginLimit      Limit
