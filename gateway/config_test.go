@@ -79,6 +79,16 @@ func TestParseConfig(t *testing.T) {
 			}},
 		{name: "bad duration", env: map[string]string{"GATEWAY_AUDIT_RETENTION": "90 days"}, wantErr: "GATEWAY_AUDIT_RETENTION"},
 		{name: "zero duration", env: map[string]string{"GATEWAY_REQUEST_TIMEOUT": "0s"}, wantErr: "GATEWAY_REQUEST_TIMEOUT"},
+		{name: "vetting defaults", check: func(c Config) bool {
+			return !c.Vetting.DisableRegistration && !c.Vetting.AutoApprove && c.Vetting.PolicyWatch == DefaultPolicyWatch
+		}},
+		{name: "vetting set", env: map[string]string{"GATEWAY_DYNAMIC_REGISTRATION": "false", "GATEWAY_AUTO_APPROVE": "true", "GATEWAY_POLICY_WATCH_INTERVAL": "6h"},
+			check: func(c Config) bool {
+				return c.Vetting.DisableRegistration && c.Vetting.AutoApprove && c.Vetting.PolicyWatch == 6*time.Hour
+			}},
+		{name: "policy watch off", env: map[string]string{"GATEWAY_POLICY_WATCH_INTERVAL": "off"}, check: func(c Config) bool { return c.Vetting.PolicyWatch < 0 }},
+		{name: "bad vetting", env: map[string]string{"GATEWAY_AUTO_APPROVE": "sometimes"}, wantErr: "GATEWAY_AUTO_APPROVE"},
+		{name: "policy watch too often", env: map[string]string{"GATEWAY_POLICY_WATCH_INTERVAL": "5s"}, wantErr: "GATEWAY_POLICY_WATCH_INTERVAL"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

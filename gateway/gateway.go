@@ -18,6 +18,7 @@ import (
 	"github.com/patientaccess/gateway/gateway/admin"
 	"github.com/patientaccess/gateway/gateway/dcr"
 	"github.com/patientaccess/gateway/gateway/devaccount"
+	"github.com/patientaccess/gateway/gateway/policywatch"
 	"github.com/patientaccess/gateway/gateway/telemetry"
 	"github.com/patientaccess/gateway/gateway/ui"
 	"github.com/patientaccess/gateway/gateway/web"
@@ -43,6 +44,9 @@ type Gateway struct {
 	// Webhooks sends the revocation notices apps registered for; Serve
 	// runs it.
 	Webhooks *webhook.Dispatcher
+	// PolicyWatch fetches apps' privacy policies and terms on a schedule
+	// (Config.Vetting.PolicyWatch); Serve runs it.
+	PolicyWatch *policywatch.Watcher
 	// Demo is set in demo mode: the seeded logins and app, for the banner.
 	Demo *DemoInfo
 	// AdminTokenGenerated is true when the admin token was generated here.
@@ -51,11 +55,11 @@ type Gateway struct {
 	// none was), for the banner.
 	Data *fhir.DataSummary
 
-	csrf   *web.CSRF
+	csrf *web.CSRF
 	// registration serves RFC 7591/7592; nil when turned off.
 	registration *dcr.Handler
-	logger *slog.Logger
-	ready  readiness
+	logger       *slog.Logger
+	ready        readiness
 
 	closers []func() error
 }
@@ -98,7 +102,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Gateway, error) {
 	if err != nil {
 		return nil, g.fail(err)
 	}
-	auditor := storeAuditor{store: g.Store, now: opts.Now}
+	auditor := storeAuditor{store: g.Store, now: opts.Now, calls: &callNoter{store: g.Store, now: opts.Now, logger: opts.Logger}}
 	g.Registry = &apps.Registry{Store: g.Store, Audit: auditor, Now: opts.Now, ResourceTypes: typeNames(types), AutoApprove: cfg.Vetting.AutoApprove}
 	if !cfg.Vetting.DisableRegistration {
 		g.registration = &dcr.Handler{Registry: g.Registry, BaseURL: cfg.BaseURL, Limiter: g.Store,
@@ -112,6 +116,8 @@ func New(ctx context.Context, cfg Config, opts Options) (*Gateway, error) {
 		}
 		opts.Patients = link
 	}
+	g.PolicyWatch = &policywatch.Watcher{Registry: g.Registry, Store: g.Store, Interval: cfg.Vetting.PolicyWatch,
+		AllowLoopback: cfg.Demo, Now: opts.Now, Logger: opts.Logger, Claim: g.claimWatchRound}
 	g.Webhooks = &webhook.Dispatcher{Store: g.Store, Now: opts.Now, Logger: opts.Logger, AllowLoopback: cfg.Demo}
 	notices := &webhook.Notifier{Store: g.Store, Apps: g.Store, Issuer: cfg.BaseURL, Now: opts.Now, Logger: opts.Logger, Kick: g.Webhooks.Kick}
 	oauthServer, err := g.newOAuth(opts, auditor, types, pages, notices)
@@ -241,6 +247,9 @@ func (g *Gateway) Serve(ctx context.Context, logger *slog.Logger) error {
 	webhookCtx, stopWebhooks := context.WithCancel(ctx)
 	defer func() { stopWebhooks(); <-webhooksDone }()
 	go func() { defer close(webhooksDone); g.Webhooks.Run(webhookCtx) }()
+	watchDone := make(chan struct{})
+	defer func() { stopWebhooks(); <-watchDone }()
+	go func() { defer close(watchDone); g.PolicyWatch.Run(webhookCtx) }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("listen on %s: %w", g.Config.Addr, err)
@@ -256,6 +265,18 @@ func (g *Gateway) Serve(ctx context.Context, logger *slog.Logger) error {
 	}
 	logger.Info("shut down: every request in flight finished")
 	return nil
+}
+
+// claimWatchRound lets one replica run each policy-watch round: the first
+// to take the store's one-event allowance for most of an interval.
+func (g *Gateway) claimWatchRound(ctx context.Context) bool {
+	every := g.Config.Vetting.PolicyWatch * 9 / 10
+	wait, err := g.Store.Allow(ctx, "policywatch:round", oauth.Limit{Burst: 1, Every: max(every, time.Second)})
+	if err != nil {
+		g.logger.WarnContext(ctx, "policy watch: claim a round", "err", err)
+		return false
+	}
+	return wait <= 0
 }
 
 // SetupTelemetry starts OpenTelemetry tracing as the environment asks.

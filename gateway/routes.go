@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/patientaccess/gateway/apps"
@@ -16,6 +17,7 @@ import (
 	"github.com/patientaccess/gateway/gateway/admin"
 	"github.com/patientaccess/gateway/gateway/dcr"
 	"github.com/patientaccess/gateway/gateway/demoapp"
+	"github.com/patientaccess/gateway/gateway/directory"
 	"github.com/patientaccess/gateway/gateway/telemetry"
 	"github.com/patientaccess/gateway/gateway/ui"
 	"github.com/patientaccess/gateway/gateway/web"
@@ -33,6 +35,7 @@ func (g *Gateway) routes(logger *slog.Logger, pages *ui.UI, o *oauth.Server, f *
 	if g.registration != nil {
 		g.registration.Mount(mux)
 	}
+	(&directory.Handler{Apps: g.Registry, Pages: pages, Logger: logger}).Mount(mux)
 	if g.Demo != nil {
 		(&demoapp.Handler{BaseURL: g.Config.BaseURL, ClientID: g.Demo.App.ClientID, Logger: logger, CSRF: g.csrf}).Mount(mux)
 	}
@@ -126,6 +129,7 @@ var publicDocuments = map[string]bool{
 	"/.well-known/openid-configuration":     true,
 	oauth.PathJWKS:                          true,
 	"/fhir/metadata":                        true,
+	directory.JSONPath:                      true,
 }
 
 // corsFor sends the public documents through public CORS, the rest of the
@@ -187,6 +191,8 @@ func (t tokenChecker) CheckToken(ctx context.Context, token string) (fhir.Access
 type storeAuditor struct {
 	store apps.Store
 	now   func() time.Time
+	// calls notes when each app last called the FHIR API; nil notes nothing.
+	calls *callNoter
 }
 
 // Record implements apps.Auditor.
@@ -206,7 +212,42 @@ func (a storeAuditor) RecordFHIR(ctx context.Context, e fhir.Event) error {
 	if errors.Is(err, apps.ErrUnavailable) {
 		return fmt.Errorf("%w: %w", fhir.ErrUnavailable, err)
 	}
+	if err == nil && e.ClientID != "" && e.Outcome == "success" && a.calls != nil {
+		a.calls.note(ctx, e.ClientID)
+	}
 	return err
+}
+
+// callNoter records when each app last called the FHIR API (shown to
+// admins), writing to the store at most once a minute per app per
+// replica, so the FHIR path pays for it rarely. A failed write is logged
+// and never fails the request.
+type callNoter struct {
+	store  apps.Store
+	now    func() time.Time
+	logger *slog.Logger
+	mu     sync.Mutex
+	last   map[string]time.Time
+}
+
+// callNoteEvery is how stale the last-call time an admin sees may be.
+const callNoteEvery = time.Minute
+
+func (c *callNoter) note(ctx context.Context, clientID string) {
+	now := c.now()
+	c.mu.Lock()
+	if c.last == nil {
+		c.last = map[string]time.Time{}
+	}
+	if prev, ok := c.last[clientID]; ok && now.Sub(prev) < callNoteEvery {
+		c.mu.Unlock()
+		return
+	}
+	c.last[clientID] = now
+	c.mu.Unlock()
+	if err := c.store.NoteAppCall(ctx, clientID, now); err != nil {
+		c.logger.WarnContext(ctx, "note the app's last API call", "client_id", clientID, "err", err)
+	}
 }
 
 func deriveKey(secret, label string) []byte {

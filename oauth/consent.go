@@ -186,8 +186,7 @@ func (s *Server) newMemberSession(ar fosite.AuthorizeRequester, m Member, g apps
 func (s *Server) renderConsent(w http.ResponseWriter, r *http.Request, app apps.App, m Member, c consent) {
 	v := ui.ConsentView{
 		CSRF: s.deps.CSRF.Token(w, r), Action: r.URL.RequestURI(), Member: m.DisplayName,
-		App: ui.ConsentApp{Name: app.Name, Developer: app.Developer, Website: app.WebsiteURL, LogoURL: appLogoURL(app),
-			PrivacyPolicyURL: app.PrivacyPolicyURL, TermsURL: app.TermsURL, Attestation: string(app.Attestation.Status())},
+		App:            consentApp(app),
 		OfferSensitive: s.cfg.OfferSensitive && len(c.categories) > 0,
 		OneTimeOnly:    !c.offline,
 		Ends:           s.grantEnd(s.now(), false),
@@ -198,6 +197,21 @@ func (s *Server) renderConsent(w http.ResponseWriter, r *http.Request, app apps.
 		v.Categories = append(v.Categories, ui.ConsentCategory{ID: cat, Types: c.types[cat], Only: c.only[cat]})
 	}
 	s.deps.UI.Consent(w, r, v)
+}
+
+// consentApp is what the consent page says of the app, the same way for
+// every app: who makes it, its links, whether it attested and to what, and
+// whether its privacy policy changed.
+func consentApp(app apps.App) ui.ConsentApp {
+	c := ui.ConsentApp{Name: app.Name, Developer: app.Developer, Website: app.WebsiteURL, LogoURL: appLogoURL(app),
+		PrivacyPolicyURL: app.PrivacyPolicyURL, TermsURL: app.TermsURL, Attestation: string(app.Attestation.Status()),
+		Stale: app.Attestation.Stale(), PolicyChanged: app.PolicyChangedAt}
+	if app.Attestation.Status() != apps.AttestationNone {
+		for _, q := range ui.AttestationQuestions {
+			c.Answers = append(c.Answers, ui.AttestationAnswer{Question: q, Answer: app.Attestation.Answer(q)})
+		}
+	}
+	return c
 }
 
 // idleDays is how long an app may go without refreshing before its access

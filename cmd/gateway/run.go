@@ -17,15 +17,17 @@ const usage = `Patient Access Gateway
 usage:
   gateway serve [--addr HOST:PORT] [--base-url URL] [--demo] [--data DIR]
   gateway apps register --name N --redirect-uri U [--public] [--privacy-policy-url P] [--json]
-  gateway apps approve|deny|suspend CLIENT_ID [--reason R]
-  gateway apps list [--json]
+  gateway apps approve|reinstate CLIENT_ID [--override WHY]
+  gateway apps deny|suspend CLIENT_ID --criterion ID --evidence E
+  gateway apps list|show|checks|criteria|audit ...   (gateway apps help)
   gateway data check [--demo] DIR
 
 Configuration comes from the environment (see README): GATEWAY_ADDR,
 GATEWAY_BASE_URL, GATEWAY_REDIS_URL, GATEWAY_DEMO, GATEWAY_DEMO_PASSWORD,
 GATEWAY_ADMIN_TOKEN, GATEWAY_TOKEN_SECRET, GATEWAY_SIGNING_KEY_FILE,
 GATEWAY_DATA_DIR, GATEWAY_REQUEST_TIMEOUT, GATEWAY_SHUTDOWN_TIMEOUT,
-GATEWAY_AUDIT_RETENTION, GATEWAY_LOG_LEVEL, GATEWAY_URL (for the apps commands),
+GATEWAY_AUDIT_RETENTION, GATEWAY_DYNAMIC_REGISTRATION, GATEWAY_AUTO_APPROVE,
+GATEWAY_POLICY_WATCH_INTERVAL, GATEWAY_LOG_LEVEL, GATEWAY_URL (for the apps commands),
 OTEL_EXPORTER_OTLP_ENDPOINT.
 `
 

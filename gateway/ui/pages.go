@@ -142,18 +142,27 @@ func (u *UI) check() error {
 		{"history", HistoryView{App: "App", ClientID: "a", Truncated: true, Rows: []HistoryRow{{Time: now, Types: []string{"Coverage"}, Count: 1}}}},
 		{"history", HistoryView{App: "App"}},
 		{"guide", nil}, {"notice", nil},
+		{"directory", directorySamples(now)[0]}, {"directory", directorySamples(now)[1]},
 		{"apps", AppsView{Member: "M", IdleDays: 90, Notice: M(MsgAppsRevoked, "app", "App"), Apps: []ConnectedApp{
 			{Name: "A", Developer: "D", Categories: []string{"claims"}, Granted: now, LastUsed: now, Ends: now, OneTime: true, Problem: M(MsgAppsCutOff, "plan", "P")},
 			{Name: "B", Sensitive: true, Granted: now}, {Name: "C", Ends: now, Problem: M(MsgAppsEnded)}}}},
 		{"apps", AppsView{}},
 	}
+	var answers []AttestationAnswer
+	for i, q := range AttestationQuestions {
+		answers = append(answers, AttestationAnswer{Question: q, Answer: []string{"yes", "no", ""}[i%3]})
+	}
 	for _, att := range []string{"attested", "declined", "none"} {
 		for _, once := range []bool{true, false} {
+			app := ConsentApp{Name: "App", Developer: "Dev", Website: "https://a", PrivacyPolicyURL: "https://p",
+				TermsURL: "https://t", LogoURL: "/l", Attestation: att}
+			if att != "none" {
+				app.Answers, app.Stale, app.PolicyChanged = answers, once, now
+			}
 			views = append(views, struct {
 				name string
 				main any
-			}{"consent", ConsentView{App: ConsentApp{Name: "App", Developer: "Dev", Website: "https://a", PrivacyPolicyURL: "https://p",
-				TermsURL: "https://t", LogoURL: "/l", Attestation: att}, Member: "M", OfferSensitive: true, OneTimeOnly: once,
+			}{"consent", ConsentView{App: app, Member: "M", OfferSensitive: true, OneTimeOnly: once,
 				Ends: now, IdleDays: 90, Identity: true, Categories: categorySamples()}})
 		}
 	}

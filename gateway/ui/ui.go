@@ -68,7 +68,11 @@ type UI struct {
 }
 
 // pageNames are the page templates besides the layout.
-var pageNames = []string{"login", "consent", "apps", "revoke", "history", "error", "guide", "notice"}
+var pageNames = []string{"login", "consent", "apps", "revoke", "history", "error", "guide", "notice", "directory"}
+
+// withAttestation are the pages that show an app's attestation answers
+// (templates/attestation.html).
+var withAttestation = map[string]bool{"consent": true, "directory": true}
 
 // New loads the catalogs, parses every page and renders each, in every
 // language, with sample data: a missing message, a catalog that lacks a
@@ -110,7 +114,11 @@ func boolInt(b bool) int {
 // functions to a clone.
 func (u *UI) parse() error {
 	for _, name := range slices.Concat(pageNames, consolePages, portalPages) {
-		base, err := template.New("").Funcs(u.funcs(u.cats[DefaultLang])).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+		files := []string{"templates/layout.html", "templates/" + name + ".html"}
+		if withAttestation[name] {
+			files = append(files, "templates/attestation.html")
+		}
+		base, err := template.New("").Funcs(u.funcs(u.cats[DefaultLang])).ParseFS(templateFS, files...)
 		if err != nil {
 			return fmt.Errorf("ui: parse %s: %w", name, err)
 		}
@@ -138,12 +146,19 @@ func (u *UI) funcs(c *catalog) template.FuncMap {
 			}
 			return c.text(m.Key, m.Args...)
 		},
-		"category":     func(id string) (string, error) { return c.text("category." + id) },
-		"categoryWhat": func(id string) (string, error) { return c.text("category." + id + ".what") },
-		"join":         func(list []string) string { return strings.Join(u.typeNames(c, list), ", ") },
-		"list":         func(list []string) string { return strings.Join(list, "; ") },
-		"date":         func(t time.Time) (string, error) { return u.formatDate(c, t) },
-		"datetime":     func(t time.Time) (string, error) { return u.formatDateTime(c, t) },
+		"category":       func(id string) (string, error) { return c.text("category." + id) },
+		"categoryWhat":   func(id string) (string, error) { return c.text("category." + id + ".what") },
+		"join":           func(list []string) string { return strings.Join(u.typeNames(c, list), ", ") },
+		"list":           func(list []string) string { return strings.Join(list, "; ") },
+		"date":           func(t time.Time) (string, error) { return u.formatDate(c, t) },
+		"attestQuestion": func(id string) (string, error) { return c.text("consent.attest.q." + id) },
+		"attestAnswer": func(a string) (string, error) {
+			if a == "" {
+				a = "unanswered"
+			}
+			return c.text("consent.attest.answer." + a)
+		},
+		"datetime": func(t time.Time) (string, error) { return u.formatDateTime(c, t) },
 		"problemTitle": func(p Problem, args []any) (string, error) {
 			return c.text("problem."+string(p)+".title", args...)
 		},

@@ -42,8 +42,30 @@ type ConsentApp struct {
 	PrivacyPolicyURL string
 	TermsURL         string
 	// Attestation is "attested", "declined" or "none": anything but
-	// "attested" shows the second, stronger warning.
+	// "attested" shows the second, stronger warning; "none" adds a link to
+	// the guide for choosing an app.
 	Attestation string
+	// Answers are the app's answers to each of AttestationQuestions, in
+	// that order; empty when it did not attest.
+	Answers []AttestationAnswer
+	// Stale says the app's privacy policy or terms changed after it
+	// attested.
+	Stale bool
+	// PolicyChanged is when the app's privacy policy or terms were last
+	// seen to change (zero: never).
+	PolicyChanged time.Time
+}
+
+// AttestationQuestions are the ids of the privacy questions apps answer
+// (apps.Questions), in the order the consent page lists them; each has
+// the member's wording in the catalogs as "consent.attest.q.<id>".
+var AttestationQuestions = []string{"public_policy", "states_uses", "express_consent", "device_data", "end_access"}
+
+// AttestationAnswer is an app's answer to one question: "yes", "no" or ""
+// when it did not answer.
+type AttestationAnswer struct {
+	Question string
+	Answer   string
 }
 
 // ConsentCategory is one data category the app asked for.

@@ -184,7 +184,7 @@ func (d *Dispatcher) send(ctx context.Context, del Delivery) (string, bool) {
 func sendError(err error) string {
 	var ne net.Error
 	switch {
-	case errors.Is(err, errForbiddenAddress):
+	case errors.Is(err, ErrForbiddenAddress):
 		return "address not allowed"
 	case errors.As(err, &ne) && ne.Timeout():
 		return "timeout"
@@ -194,32 +194,43 @@ func sendError(err error) string {
 	return "no answer"
 }
 
-var errForbiddenAddress = errors.New("webhook: address not allowed")
+// ErrForbiddenAddress is the dial error for an address PublicDialer does
+// not allow.
+var ErrForbiddenAddress = errors.New("address not allowed")
 
-// dial connects only to public addresses (and loopback when allowed), so a
-// webhook URL cannot reach into the plan's network or a cloud metadata
-// service. The check is on the address actually dialled, after DNS.
 func (d *Dispatcher) dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	dialer := &net.Dialer{Timeout: 5 * time.Second, Control: func(_, address string, _ syscall.RawConn) error {
-		host, _, err := net.SplitHostPort(address)
-		if err != nil {
-			return err
-		}
-		ip, err := netip.ParseAddr(host)
-		if err != nil {
-			return err
-		}
-		if !d.allowed(ip.Unmap()) {
-			return fmt.Errorf("%w: %s", errForbiddenAddress, ip)
-		}
-		return nil
-	}}
-	return dialer.DialContext(ctx, network, addr)
+	return PublicDialer(d.AllowLoopback)(ctx, network, addr)
 }
 
-func (d *Dispatcher) allowed(ip netip.Addr) bool {
+// PublicDialer returns a DialContext that connects only to public
+// addresses (and loopback when allowLoopback), so a URL an app registered
+// cannot reach into the plan's network or a cloud metadata service. The
+// check is on the address actually dialled, after DNS; a refused address
+// fails with an error wrapping ErrForbiddenAddress. The revocation
+// webhook and the policy watch use it.
+func PublicDialer(allowLoopback bool) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dialer := &net.Dialer{Timeout: 5 * time.Second, Control: func(_, address string, _ syscall.RawConn) error {
+			host, _, err := net.SplitHostPort(address)
+			if err != nil {
+				return err
+			}
+			ip, err := netip.ParseAddr(host)
+			if err != nil {
+				return err
+			}
+			if !publicAddr(ip.Unmap(), allowLoopback) {
+				return fmt.Errorf("%w: %s", ErrForbiddenAddress, ip)
+			}
+			return nil
+		}}
+		return dialer.DialContext(ctx, network, addr)
+	}
+}
+
+func publicAddr(ip netip.Addr, allowLoopback bool) bool {
 	if ip.IsLoopback() {
-		return d.AllowLoopback
+		return allowLoopback
 	}
 	return ip.IsGlobalUnicast() && !ip.IsPrivate()
 }
