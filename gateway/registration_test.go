@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/oauth2"
 
@@ -69,6 +70,20 @@ func TestDynamicRegistrationEndToEnd(t *testing.T) {
 			}
 			if code, _ := h.fhirGet(tok.AccessToken, "/Patient/"+h.patient["alice"]); code != http.StatusOK {
 				t.Fatalf("FHIR read with the approved registration's token: %d", code)
+			}
+			// Admins see one member with a live grant and the call just made.
+			var detail struct {
+				Usage struct {
+					LiveMembers int       `json:"live_members"`
+					LastCall    time.Time `json:"last_call"`
+				} `json:"usage"`
+				History []struct {
+					Action string `json:"action"`
+				} `json:"history"`
+			}
+			if code := h.admin("GET", "/admin/apps/"+reg.ClientID, nil, &detail); code != 200 || detail.Usage.LiveMembers != 1 ||
+				time.Since(detail.Usage.LastCall) > time.Minute || len(detail.History) != 2 {
+				t.Fatalf("admin detail: %d %+v", code, detail)
 			}
 		})
 	}

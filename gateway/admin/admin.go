@@ -203,6 +203,12 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	if pw, err := h.Store.GetPolicyWatch(ctx, id); err == nil {
+		d.PolicyWatch = &pw
+	} else if !errors.Is(err, apps.ErrNotFound) {
+		h.fail(w, r, err)
+		return
+	}
 	writeJSON(w, http.StatusOK, d)
 }
 

@@ -98,6 +98,9 @@ func TestRegistryFilterAndExport(t *testing.T) {
 	if got := call(t, srv, "GET", "/admin/apps/"+evil+"/history", auth, ""); got.status != http.StatusOK || strings.Count(got.body, `"action"`) != 2 {
 		t.Errorf("history: %d %s", got.status, got.body)
 	}
+	if got := call(t, srv, "GET", "/admin/apps/"+good, auth, ""); got.status != http.StatusOK || strings.Contains(got.body, "policy_watch") {
+		t.Errorf("detail of an unwatched app: %d %s", got.status, got.body)
+	}
 	if got := call(t, srv, "GET", "/admin/apps/nope/history", auth, ""); got.status != http.StatusNotFound {
 		t.Errorf("history of an unknown app: %d", got.status)
 	}

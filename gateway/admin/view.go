@@ -75,6 +75,9 @@ type AppDetail struct {
 	Checks  *apps.Checks        `json:"checks,omitempty"`
 	History []apps.HistoryEntry `json:"history"`
 	Usage   apps.Usage          `json:"usage"`
+	// PolicyWatch is what the policy watch last saw of the app's privacy
+	// policy and terms (hashes, when each changed, why a fetch failed).
+	PolicyWatch *apps.PolicyWatch `json:"policy_watch,omitempty"`
 }
 
 // RegisterRequest is the body of POST /admin/apps. Scope is a
