@@ -294,3 +294,28 @@ func TestMarker(t *testing.T) {
 		t.Fatalf("CheckData after the marker was lost: %v, want ErrDataLost", err)
 	}
 }
+
+// TestOldAttestationMigrates: an app stored before the attestation had
+// questions ("attestation":"attested") reads as yes to every question, and
+// the next write stores the new form.
+func TestOldAttestationMigrates(t *testing.T) {
+	ctx := context.Background()
+	c := testClient(t)
+	s, prefix := newStore(t, c)
+	old := `{"client_id":"old1","name":"Old App","redirect_uris":["https://old.example/cb"],"public":true,"scopes":["openid"],` +
+		`"attestation":"attested","status":"approved","created_at":"2025-01-02T03:04:05Z","updated_at":"2025-01-02T03:04:05Z"}`
+	if err := c.Set(ctx, prefix+"{apps}:app:old1", old, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	a, err := s.GetApp(ctx, "old1")
+	if err != nil || a.Attestation.Status() != apps.AttestationAttested || a.Attestation.Answer(apps.QuestionEndAccess) != "yes" || a.Status != apps.StatusApproved {
+		t.Fatalf("old app read as %+v (%v)", a, err)
+	}
+	if _, err := s.UpdateApp(ctx, "old1", func(a apps.App) (apps.App, error) { return a, nil }); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := c.Get(ctx, prefix+"{apps}:app:old1").Result()
+	if !strings.Contains(raw, `"attestation":{"answers":{`) {
+		t.Fatalf("rewritten app keeps the old form: %s", raw)
+	}
+}
