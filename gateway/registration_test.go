@@ -111,3 +111,54 @@ func TestDynamicRegistrationOff(t *testing.T) {
 		t.Fatalf("POST /oauth/register with registration off: %d", resp.StatusCode)
 	}
 }
+
+// TestDynamicRegistrationAutoApprove: with GATEWAY_AUTO_APPROVE, a
+// registration whose automated criteria all pass is approved at once by
+// the policy actor and can authorize; one that fails a criterion (no
+// contact email) stays pending for an admin.
+func TestDynamicRegistrationAutoApprove(t *testing.T) {
+	h := newHarnessWith(t, memoryStore, func(c *gateway.Config) { c.Vetting.AutoApprove = true })
+	register := func(contacts string) (id, status string) {
+		body := `{"client_name":"Auto Tracker","redirect_uris":["` + appRedirect + `"],"token_endpoint_auth_method":"none",
+			"scope":"launch/patient openid patient/*.rs","developer_name":"Auto Inc."` + contacts + `}`
+		resp, err := http.Post(h.endpoint("registration_endpoint"), "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var reg struct {
+			ClientID string `json:"client_id"`
+			Status   string `json:"status"`
+		}
+		if resp.StatusCode != http.StatusCreated || json.NewDecoder(resp.Body).Decode(&reg) != nil {
+			t.Fatalf("register: %d", resp.StatusCode)
+		}
+		return reg.ClientID, reg.Status
+	}
+	id, status := register(`,"contacts":["security@auto.example"]`)
+	if status != "approved" {
+		t.Fatalf("a registration passing every criterion is %s, want approved by the policy", status)
+	}
+	var history struct {
+		History []struct {
+			Action string `json:"action"`
+			Actor  struct {
+				Kind string `json:"kind"`
+			} `json:"actor"`
+			ChecksPassed bool `json:"checks_passed"`
+		} `json:"history"`
+	}
+	h.admin("GET", "/admin/apps/"+id+"/history", nil, &history)
+	if len(history.History) != 2 || history.History[1].Action != "approve" || history.History[1].Actor.Kind != "policy" || !history.History[1].ChecksPassed {
+		t.Fatalf("history %+v", history)
+	}
+	conf := &oauth2.Config{ClientID: id, RedirectURL: appRedirect, Scopes: []string{"launch/patient", "patient/*.rs"},
+		Endpoint: oauth2.Endpoint{AuthURL: h.endpoint("authorization_endpoint"), TokenURL: h.endpoint("token_endpoint"), AuthStyle: oauth2.AuthStyleInParams}}
+	l := h.newLaunch(conf)
+	if _, err := conf.Exchange(context.Background(), h.authorize(h.browser(), l, "alice"), oauth2.VerifierOption(l.verifier)); err != nil {
+		t.Fatalf("exchange: %v", err)
+	}
+	if _, status := register(""); status != "pending" {
+		t.Fatalf("a registration failing a criterion is %s, want pending", status)
+	}
+}
