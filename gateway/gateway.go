@@ -144,7 +144,15 @@ func New(ctx context.Context, cfg Config, opts Options) (*Gateway, error) {
 		},
 	}
 	adminHandler := &admin.Handler{Registry: g.Registry, Store: g.Store, Webhooks: g.Store, Token: cfg.AdminToken, Logger: opts.Logger}
-	g.Handler = g.routes(opts.Logger, pages, oauthServer, fhirHandler, adminHandler)
+	consoleHandler, err := g.newConsole(opts, pages, auditor)
+	if err != nil {
+		return nil, g.fail(err)
+	}
+	portalHandler, err := g.newPortal(opts, pages, types)
+	if err != nil {
+		return nil, g.fail(err)
+	}
+	g.Handler = g.routes(opts.Logger, pages, oauthServer, fhirHandler, adminHandler, consoleHandler, portalHandler)
 	return g, nil
 }
 

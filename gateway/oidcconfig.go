@@ -37,6 +37,20 @@ type OIDCConfig struct {
 	// DisableLocalLogin turns local password accounts off
 	// (GATEWAY_LOCAL_LOGIN=false). Needs Issuer.
 	DisableLocalLogin bool
+
+	// AdminRoleClaim turns on admin console sign-in through the same
+	// provider and client (GATEWAY_ADMIN_OIDC_ROLE_CLAIM): the id_token
+	// claim (a string or an array, such as "groups") whose values give the
+	// console roles. Empty: staff sign in with local accounts (demo) only.
+	AdminRoleClaim string
+	// AdminValues and ReviewerValues are the claim values that make
+	// someone an admin or a reviewer (GATEWAY_ADMIN_OIDC_ADMIN_VALUES,
+	// GATEWAY_ADMIN_OIDC_REVIEWER_VALUES, comma-separated). Defaults
+	// "gateway-admin" and "gateway-reviewer".
+	AdminValues, ReviewerValues []string
+	// AdminScopes are asked of the provider when staff sign in
+	// (GATEWAY_ADMIN_OIDC_SCOPES, space separated); default Scopes.
+	AdminScopes []string
 }
 
 // parse reads the OIDC settings from the environment and returns what did
@@ -56,6 +70,10 @@ func (o *OIDCConfig) parse(getenv func(string) string) []error {
 		}
 		o.LinkMaxAge = d
 	}
+	o.AdminRoleClaim = strings.TrimSpace(getenv("GATEWAY_ADMIN_OIDC_ROLE_CLAIM"))
+	o.AdminValues = commaList(getenv("GATEWAY_ADMIN_OIDC_ADMIN_VALUES"))
+	o.ReviewerValues = commaList(getenv("GATEWAY_ADMIN_OIDC_REVIEWER_VALUES"))
+	o.AdminScopes = strings.Fields(getenv("GATEWAY_ADMIN_OIDC_SCOPES"))
 	if v := getenv("GATEWAY_LOCAL_LOGIN"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -78,6 +96,9 @@ func (o OIDCConfig) validate() []error {
 		}
 		if o.DisableLocalLogin {
 			errs = append(errs, errors.New("GATEWAY_LOCAL_LOGIN=false needs GATEWAY_OIDC_ISSUER: nobody could sign in"))
+		}
+		if o.AdminRoleClaim != "" {
+			errs = append(errs, errors.New("GATEWAY_ADMIN_OIDC_ROLE_CLAIM is set but GATEWAY_OIDC_ISSUER is not"))
 		}
 		return sortErrs(errs)
 	}
@@ -102,6 +123,17 @@ func (o OIDCConfig) validate() []error {
 	if len(o.Scopes) > 0 && !slices.Contains(o.Scopes, "openid") {
 		errs = append(errs, errors.New("GATEWAY_OIDC_SCOPES must include openid"))
 	}
+	if len(o.AdminScopes) > 0 && !slices.Contains(o.AdminScopes, "openid") {
+		errs = append(errs, errors.New("GATEWAY_ADMIN_OIDC_SCOPES must include openid"))
+	}
+	if o.AdminRoleClaim == "" && (len(o.AdminValues) > 0 || len(o.ReviewerValues) > 0 || len(o.AdminScopes) > 0) {
+		errs = append(errs, errors.New("GATEWAY_ADMIN_OIDC_ADMIN_VALUES, _REVIEWER_VALUES and _SCOPES need GATEWAY_ADMIN_OIDC_ROLE_CLAIM"))
+	}
+	for _, a := range o.AdminValues {
+		if slices.Contains(o.ReviewerValues, a) {
+			errs = append(errs, fmt.Errorf("%q is both an admin and a reviewer value", a))
+		}
+	}
 	return sortErrs(errs)
 }
 
@@ -121,6 +153,17 @@ func (o OIDCConfig) planSignIn() *oauth.PlanSignIn {
 		p.MemberClaim = "sub"
 	}
 	return p
+}
+
+// commaList splits a comma-separated setting, dropping empty items.
+func commaList(v string) []string {
+	var out []string
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }
 
 func isLoopback(host string) bool {

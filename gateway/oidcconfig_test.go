@@ -61,6 +61,21 @@ func TestParseConfigOIDC(t *testing.T) {
 				"GATEWAY_MEMBER_LINK is set", "GATEWAY_LOCAL_LOGIN=false needs GATEWAY_OIDC_ISSUER"}},
 		{name: "bad link rule", env: with(map[string]string{"GATEWAY_MEMBER_LINK": "identifier:member-id"}),
 			wantErr: []string{"GATEWAY_MEMBER_LINK: member link"}},
+		{name: "admin console sign-in", env: with(map[string]string{"GATEWAY_ADMIN_OIDC_ROLE_CLAIM": "groups",
+			"GATEWAY_ADMIN_OIDC_ADMIN_VALUES": "gw-admins, security", "GATEWAY_ADMIN_OIDC_REVIEWER_VALUES": "gw-review",
+			"GATEWAY_ADMIN_OIDC_SCOPES": "openid groups"}),
+			check: func(o OIDCConfig) bool {
+				return o.AdminRoleClaim == "groups" && slices.Equal(o.AdminValues, []string{"gw-admins", "security"}) &&
+					slices.Equal(o.ReviewerValues, []string{"gw-review"}) && slices.Equal(o.AdminScopes, []string{"openid", "groups"})
+			}},
+		{name: "admin console settings refused", env: with(map[string]string{"GATEWAY_ADMIN_OIDC_ADMIN_VALUES": "x",
+			"GATEWAY_ADMIN_OIDC_SCOPES": "groups"}),
+			wantErr: []string{"need GATEWAY_ADMIN_OIDC_ROLE_CLAIM", "GATEWAY_ADMIN_OIDC_SCOPES must include openid"}},
+		{name: "a value in both roles", env: with(map[string]string{"GATEWAY_ADMIN_OIDC_ROLE_CLAIM": "groups",
+			"GATEWAY_ADMIN_OIDC_ADMIN_VALUES": "staff", "GATEWAY_ADMIN_OIDC_REVIEWER_VALUES": "staff"}),
+			wantErr: []string{`"staff" is both an admin and a reviewer value`}},
+		{name: "admin role claim without an issuer", env: map[string]string{"GATEWAY_ADMIN_OIDC_ROLE_CLAIM": "groups"},
+			wantErr: []string{"GATEWAY_ADMIN_OIDC_ROLE_CLAIM is set but GATEWAY_OIDC_ISSUER is not"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -26,7 +26,7 @@ import (
 
 // routes is the one list of everything the gateway serves, and the
 // middleware around it.
-func (g *Gateway) routes(logger *slog.Logger, pages *ui.UI, o *oauth.Server, f *fhir.Handler, a *admin.Handler) http.Handler {
+func (g *Gateway) routes(logger *slog.Logger, pages *ui.UI, o *oauth.Server, f *fhir.Handler, a *admin.Handler, more ...mounter) http.Handler {
 	mux := http.NewServeMux()
 	pages.Mount(mux)
 	o.Mount(mux)
@@ -36,6 +36,9 @@ func (g *Gateway) routes(logger *slog.Logger, pages *ui.UI, o *oauth.Server, f *
 		g.registration.Mount(mux)
 	}
 	(&directory.Handler{Apps: g.Registry, Pages: pages, Logger: logger}).Mount(mux)
+	for _, m := range more {
+		m.Mount(mux)
+	}
 	if g.Demo != nil {
 		(&demoapp.Handler{BaseURL: g.Config.BaseURL, ClientID: g.Demo.App.ClientID, Logger: logger, CSRF: g.csrf}).Mount(mux)
 	}
@@ -54,6 +57,10 @@ func (g *Gateway) routes(logger *slog.Logger, pages *ui.UI, o *oauth.Server, f *
 	h = web.AccessLog(logger, h)
 	return web.RequestID(h)
 }
+
+// mounter is a part of the gateway that registers its own routes (the
+// admin console, the developer portal).
+type mounter interface{ Mount(mux *http.ServeMux) }
 
 // MaxBodyBytes is the largest request body any form or JSON endpoint
 // reads: every OAuth request, login and consent form and admin request is
@@ -82,7 +89,8 @@ func bodyRules(o *oauth.Server, pages *ui.UI) func(*http.Request) web.BodyRule {
 		case p == oauth.PathToken || p == oauth.PathRevoke || p == oauth.PathIntrospect:
 			return oauthRule
 		case p == oauth.PathAuthorize || p == oauth.PathLogin || p == oauth.PathLogout ||
-			strings.HasPrefix(p, oauth.PathAccount+"/") || strings.HasPrefix(p, "/demo/"):
+			strings.HasPrefix(p, oauth.PathAccount+"/") || strings.HasPrefix(p, "/demo/") ||
+			strings.HasPrefix(p, ui.PathConsole) || strings.HasPrefix(p, ui.PathPortal):
 			return formRule
 		case strings.HasPrefix(p, "/admin/"):
 			return adminRule

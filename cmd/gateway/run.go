@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/patientaccess/gateway/gateway"
+	"github.com/patientaccess/gateway/gateway/console"
 	"github.com/patientaccess/gateway/gateway/web"
 	"github.com/patientaccess/gateway/oauth"
 )
@@ -118,6 +119,12 @@ func printBanner(w io.Writer, g *gateway.Gateway) {
 		}
 		b.WriteString("\n")
 	}
+	fmt.Fprintf(&b, "  Developer portal     %s/developers/\n", c.BaseURL)
+	fmt.Fprintf(&b, "  Admin console        %s/console/", c.BaseURL)
+	if o := c.OIDC; o.Issuer != "" && o.AdminRoleClaim != "" {
+		fmt.Fprintf(&b, "  (plan sign-in, roles from claim %s; redirect URI to register: %s%s)", o.AdminRoleClaim, c.BaseURL, console.PathCallback)
+	}
+	b.WriteString("\n")
 	switch {
 	case c.AdminToken == "":
 		fmt.Fprintf(&b, "  Admin API            off (set GATEWAY_ADMIN_TOKEN to turn it on)\n")
@@ -135,6 +142,7 @@ func printBanner(w io.Writer, g *gateway.Gateway) {
 		for _, m := range d.Members {
 			fmt.Fprintf(&b, "  member %-6s password %s  (Patient/%s)\n", m.Username, pw, m.PatientID)
 		}
+		fmt.Fprintf(&b, "  console   %s (admin) and %s (reviewer), password as the members'\n", gateway.DemoConsoleAdmin, gateway.DemoConsoleReviewer)
 		fmt.Fprintf(&b, "  demo app  client_id %s (public, PKCE)  redirect %s\n", d.App.ClientID, strings.Join(d.App.RedirectURIs, " "))
 		fmt.Fprintf(&b, "  try it    %s/demo/\n", c.BaseURL)
 	}
