@@ -112,6 +112,7 @@ func TestConsolePagesInChromium(t *testing.T) {
 	if rep.CallBefore.Status != http.StatusOK {
 		t.Fatalf("the app's call before the suspension: %d", rep.CallBefore.Status)
 	}
+	t.Logf("the suspended app's next call: %d, %d ms after the suspension was answered", rep.CallAfter.Status, rep.CallAfterMs)
 	if rep.Suspended.Status != "suspended" || rep.CallAfter.Status != http.StatusUnauthorized || rep.CallAfterMs > 1000 {
 		t.Errorf("after suspending: %+v; the app's next call %d after %d ms, want 401 within a second",
 			rep.Suspended, rep.CallAfter.Status, rep.CallAfterMs)
