@@ -99,8 +99,8 @@ func TestOwnDataOnly(t *testing.T) {
 	if n := len(e.searchAll("alice", "ExplanationOfBenefit")); n < 6 {
 		t.Errorf("alice has %d EOBs, want at least 6", n)
 	}
-	if n := len(e.searchAll("bob", "ExplanationOfBenefit")); n != 4 {
-		t.Errorf("bob has %d EOBs, want 4", n)
+	if n := len(e.searchAll("bob", "ExplanationOfBenefit")); n != 5 {
+		t.Errorf("bob has %d EOBs, want 5 (one of each C4BB kind)", n)
 	}
 }
 

@@ -49,13 +49,16 @@ func TestLoadDemoIsDeterministic(t *testing.T) {
 
 // TestDemoData pins what the brief promises of the demo data: each member
 // has a Patient (with a _birthDate extension), a Coverage and EOBs of all
-// four CARIN BB kinds, alice at least six; every resource has the profile
-// of its kind and a lastUpdated no other resource shares.
+// five CARIN BB kinds, alice at least six; every member resource has the
+// versioned profile of its kind and a lastUpdated no other shares; the
+// rest is the shared directory (the plan, providers, practitioners) and
+// bob's subscriber. That it all meets C4BB 2.0.0 is fhir/synth's
+// TestDemoIsC4BBValid.
 func TestDemoData(t *testing.T) {
 	s := loadDemo(t)
 	kindProfile := map[string]string{
 		"institutional/inpatient": catalog.ProfileEOBInpatient, "institutional/outpatient": catalog.ProfileEOBOutpatient,
-		"professional/": catalog.ProfileEOBProfessional, "pharmacy/": catalog.ProfileEOBPharmacy,
+		"professional/": catalog.ProfileEOBProfessional, "pharmacy/": catalog.ProfileEOBPharmacy, "oral/": catalog.ProfileEOBOral,
 	}
 	seen := map[string]string{}
 	for _, m := range DemoMembers() {
@@ -69,6 +72,9 @@ func TestDemoData(t *testing.T) {
 			t.Fatalf("%s: %d coverages, want 1", m.Username, len(covers))
 		}
 		checkDemo(t, covers[0], catalog.ProfileCoverage, seen)
+		for _, raw := range searchAll(t, s, "RelatedPerson", m.PatientID) {
+			checkDemo(t, raw, catalog.ProfileRelatedPerson, seen)
+		}
 		eobs := searchAll(t, s, "ExplanationOfBenefit", m.PatientID)
 		kinds := map[string]bool{}
 		for _, raw := range eobs {
@@ -77,15 +83,21 @@ func TestDemoData(t *testing.T) {
 			kinds[kind] = true
 			checkDemo(t, raw, kindProfile[kind], seen)
 		}
-		if len(kinds) != 4 {
-			t.Errorf("%s: EOB kinds %v, want the four CARIN BB kinds", m.Username, kinds)
+		if len(kinds) != 5 {
+			t.Errorf("%s: EOB kinds %v, want the five CARIN BB kinds", m.Username, kinds)
 		}
 		if m.Username == "alice" && len(eobs) < 6 {
 			t.Errorf("alice has %d EOBs, want at least 6 for paging", len(eobs))
 		}
 	}
-	if len(seen) != len(s.byKey) {
-		t.Errorf("%d demo resources belong to no demo member's compartment", len(s.byKey)-len(seen))
+	shared := 0
+	for _, r := range s.byKey {
+		if r.typ.Kind == catalog.Shared {
+			shared++
+		}
+	}
+	if len(seen)+shared != len(s.byKey) || shared == 0 {
+		t.Errorf("%d demo resources, %d in the members' compartments, %d shared", len(s.byKey), len(seen), shared)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/patientaccess/gateway/fhir"
 	"github.com/patientaccess/gateway/gateway"
 	"github.com/patientaccess/gateway/gateway/store/memory"
 )
@@ -60,8 +61,13 @@ func TestDataDirServed(t *testing.T) {
 		}
 	}
 	h := dataHarness(t, dir)
-	if d := h.gw.Data; d == nil || d.Types["ExplanationOfBenefit"] != 14 || d.Types["Organization"] != 1 {
-		t.Fatalf("loaded %+v, want the demo's 12 claims, the file's 2 and one Organization", h.gw.Data)
+	demo, err := fhir.ReadData(fhir.DemoData())
+	if err != nil {
+		t.Fatal(err)
+	}
+	demoEOBs, demoOrgs := demo.Summary.Types["ExplanationOfBenefit"], demo.Summary.Types["Organization"]
+	if d := h.gw.Data; d == nil || d.Types["ExplanationOfBenefit"] != demoEOBs+2 || d.Types["Organization"] != demoOrgs+1 {
+		t.Fatalf("loaded %+v, want the demo's %d claims and %d organizations, and the file's 2 claims and one Organization", h.gw.Data, demoEOBs, demoOrgs)
 	}
 	conf := h.registerApp(false, "approved")
 	l := h.newLaunch(conf)

@@ -71,9 +71,23 @@ func (m *medplum) loadDemo(t testing.TB) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var head struct{ ResourceType, ID string }
+		var head struct {
+			ResourceType, ID string
+			Entry            []struct{ Resource json.RawMessage }
+		}
 		_ = json.Unmarshal(raw, &head)
-		entries = append(entries, fmt.Sprintf(`{"resource":%s,"request":{"method":"PUT","url":"%s/%s"}}`, raw, head.ResourceType, head.ID))
+		resources := []json.RawMessage{raw}
+		if head.ResourceType == "Bundle" { // the shared directory: its entries
+			resources = resources[:0]
+			for _, e := range head.Entry {
+				resources = append(resources, e.Resource)
+			}
+		}
+		for _, r := range resources {
+			var h struct{ ResourceType, ID string }
+			_ = json.Unmarshal(r, &h)
+			entries = append(entries, fmt.Sprintf(`{"resource":%s,"request":{"method":"PUT","url":"%s/%s"}}`, r, h.ResourceType, h.ID))
+		}
 	}
 	tx := `{"resourceType":"Bundle","type":"transaction","entry":[` + strings.Join(entries, ",") + `]}`
 	status, _ := m.do(t, http.MethodPost, m.url, strings.NewReader(tx))

@@ -4,17 +4,22 @@ import (
 	models "github.com/samply/golang-fhir-models/fhir-models/fhir"
 )
 
-// CARIN Blue Button IG profile URLs (the same in STU 1.x and 2.0).
+// CARIN Blue Button IG 2.0.0 profiles, versioned as C4BB 2.0.0 requires
+// meta.profile and the CapabilityStatement to name them.
 const (
 	carinBase              = "http://hl7.org/fhir/us/carin-bb/StructureDefinition/"
-	ProfilePatient         = carinBase + "C4BB-Patient"
-	ProfileCoverage        = carinBase + "C4BB-Coverage"
-	ProfileOrganization    = carinBase + "C4BB-Organization"
-	ProfilePractitioner    = carinBase + "C4BB-Practitioner"
-	ProfileEOBInpatient    = carinBase + "C4BB-ExplanationOfBenefit-Inpatient-Institutional"
-	ProfileEOBOutpatient   = carinBase + "C4BB-ExplanationOfBenefit-Outpatient-Institutional"
-	ProfileEOBProfessional = carinBase + "C4BB-ExplanationOfBenefit-Professional-NonClinician"
-	ProfileEOBPharmacy     = carinBase + "C4BB-ExplanationOfBenefit-Pharmacy"
+	carinVersion           = "|2.0.0"
+	ProfilePatient         = carinBase + "C4BB-Patient" + carinVersion
+	ProfileCoverage        = carinBase + "C4BB-Coverage" + carinVersion
+	ProfileOrganization    = carinBase + "C4BB-Organization" + carinVersion
+	ProfilePractitioner    = carinBase + "C4BB-Practitioner" + carinVersion
+	ProfileRelatedPerson   = carinBase + "C4BB-RelatedPerson" + carinVersion
+	ProfileEOB             = carinBase + "C4BB-ExplanationOfBenefit" + carinVersion
+	ProfileEOBInpatient    = carinBase + "C4BB-ExplanationOfBenefit-Inpatient-Institutional" + carinVersion
+	ProfileEOBOutpatient   = carinBase + "C4BB-ExplanationOfBenefit-Outpatient-Institutional" + carinVersion
+	ProfileEOBProfessional = carinBase + "C4BB-ExplanationOfBenefit-Professional-NonClinician" + carinVersion
+	ProfileEOBPharmacy     = carinBase + "C4BB-ExplanationOfBenefit-Pharmacy" + carinVersion
+	ProfileEOBOral         = carinBase + "C4BB-ExplanationOfBenefit-Oral" + carinVersion
 )
 
 // patientOwner is the owner of most member-data types: the "patient"
@@ -81,7 +86,7 @@ var table = []*Type{
 			carin(ref("payee", "payee.party", "Organization", "Practitioner", "PractitionerRole", "Patient", "RelatedPerson"),
 				"explanationofbenefit-payee"),
 		},
-		Profiles: []string{ProfileEOBInpatient, ProfileEOBOutpatient, ProfileEOBProfessional, ProfileEOBPharmacy},
+		Profiles: []string{ProfileEOB, ProfileEOBInpatient, ProfileEOBOutpatient, ProfileEOBProfessional, ProfileEOBPharmacy, ProfileEOBOral},
 		Label:    "claims and payments (explanations of benefit)",
 		Category: CategoryClaims,
 		decode:   decoder(models.UnmarshalExplanationOfBenefit),
@@ -90,6 +95,7 @@ var table = []*Type{
 		Name: "RelatedPerson", Kind: MemberData, Compartment: []string{"patient"},
 		Owner:    patientOwner,
 		Params:   []Param{def(ref("patient", "patient", "Patient"), "RelatedPerson-patient")},
+		Profiles: []string{ProfileRelatedPerson},
 		Label:    "people related to you (such as a policy holder)",
 		Category: CategoryAboutYou,
 		decode:   decoder(models.UnmarshalRelatedPerson),

@@ -10,7 +10,11 @@ import (
 // evaluated in Go against the resource.
 type invariant func(c *checker, res map[string]any)
 
-// invariants maps the IG's constraint keys to their Go form. The keys of
+// invariants maps the IG's constraint keys to their Go form. The care team
+// rules are checked as their names and descriptions say: as published,
+// their FHIRPath ("role.where(…).exists().provider") navigates from a
+// Boolean and holds for every resource, and the pharmacy one names
+// Organization where its key and description say practitioner. The keys of
 // Unchecked are the ones left out; a test checks that together they are
 // every key of the package.
 var invariants = map[string]invariant{
@@ -21,7 +25,7 @@ var invariants = map[string]invariant{
 	"EOB-inst-careTeam-practitioner":                            careTeamKind("Practitioner", "attending", "primary", "referring", "supervising"),
 	"EOB-inst-careTeam-organization":                            careTeamKind("Organization", "rendering"),
 	"EOB-prof-careTeam-practitioner":                            careTeamKind("Practitioner", "rendering", "primary", "referring", "supervising"),
-	"EOB-pharm-careTeam-practitioner":                           careTeamKind("Organization", "primary", "prescribing"),
+	"EOB-pharm-careTeam-practitioner":                           careTeamKind("Practitioner", "primary", "prescribing"),
 	"EOB-pharm-careTeam-organization":                           careTeamKind("Organization", "rendering"),
 	"EOB-careteam-qualification":                                careTeamQualification,
 	"EOB-vision-item-productorservice":                          visionOnlyNotApplicable,
