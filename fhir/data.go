@@ -37,6 +37,9 @@ type DataSummary struct {
 	Files     int            // data files read
 	Skipped   []string       // files left alone: not .json, .ndjson or .ndjson.gz
 	Resources int            // resources in all
+	// Identical counts resources read more than once with the same
+	// content, kept once.
+	Identical int
 	Types     map[string]int // resources per type
 	// Patients is the number of members: the Patient resources.
 	Patients int
@@ -54,6 +57,9 @@ type DataSummary struct {
 func (s DataSummary) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d resources from %d files", s.Resources, s.Files)
+	if s.Identical > 0 {
+		fmt.Fprintf(&b, " (%d read twice with the same content, kept once)", s.Identical)
+	}
 	if len(s.Skipped) > 0 {
 		fmt.Fprintf(&b, " (%d other files ignored: %s)", len(s.Skipped), strings.Join(capList(s.Skipped, 5), ", "))
 	}

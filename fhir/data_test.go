@@ -20,6 +20,11 @@ func patientJSON(id string) string {
 	return fmt.Sprintf(`{"resourceType":"Patient","id":%q,"meta":{"lastUpdated":%q}}`, id, updated)
 }
 
+// otherPatientJSON is Patient id with other content than patientJSON's.
+func otherPatientJSON(id string) string {
+	return fmt.Sprintf(`{"resourceType":"Patient","id":%q,"meta":{"lastUpdated":%q},"active":true}`, id, updated)
+}
+
 func orgJSON(id string) string {
 	return fmt.Sprintf(`{"resourceType":"Organization","id":%q,"meta":{"lastUpdated":%q},"name":"Plan"}`, id, updated)
 }
@@ -163,10 +168,23 @@ func TestReadDataRefuses(t *testing.T) {
 		{"empty JSON file", map[string]string{"a.json": ""}, DataReader{}, []string{"data/a.json:1: not JSON"}},
 		{"Bundle nested in a Bundle", map[string]string{"b.json": bundleJSON("collection", `{"resourceType":"Bundle"}`)},
 			DataReader{}, []string{`data/b.json:5: entry[0]: resource type "Bundle" is not served`}},
-		{"duplicate across files", map[string]string{"a.ndjson": ndjson(patientJSON("p1")), "b/c.json": bundleJSON("collection", orgJSON("o"), patientJSON("p1"))},
-			DataReader{}, []string{"data/b/c.json:10: entry[1]: Patient/p1 is also in data/a.ndjson:1"}},
-		{"duplicate in one file", map[string]string{"a.ndjson": ndjson(patientJSON("p1"), patientJSON("p1"))},
-			DataReader{}, []string{"data/a.ndjson:2: Patient/p1 is also in data/a.ndjson:1"}},
+		{"duplicate across files", map[string]string{"a.ndjson": ndjson(patientJSON("p1")), "b/c.json": bundleJSON("collection", orgJSON("o"), otherPatientJSON("p1"))},
+			DataReader{}, []string{"data/b/c.json:10: entry[1]: Patient/p1 is also in data/a.ndjson:1, with other content"}},
+		{"duplicate in one file", map[string]string{"a.ndjson": ndjson(patientJSON("p1"), otherPatientJSON("p1"))},
+			DataReader{}, []string{"data/a.ndjson:2: Patient/p1 is also in data/a.ndjson:1, with other content"}},
+		{"created not a dateTime", map[string]string{"e.ndjson": ndjson(patientJSON("p1"), strings.Replace(eobJSON("e1", "p1", updated), `"2024-01-01"`, `"yesterday"`, 1))},
+			DataReader{}, []string{`data/e.ndjson:2: ExplanationOfBenefit/e1 is not valid FHIR R4: ExplanationOfBenefit.created: "yesterday" is not a valid dateTime`}},
+		{"no status", map[string]string{"e.ndjson": ndjson(patientJSON("p1"), strings.Replace(eobJSON("e1", "p1", updated), `"status":"active",`, "", 1))},
+			DataReader{}, []string{`data/e.ndjson:2: ExplanationOfBenefit/e1 is not valid FHIR R4: ExplanationOfBenefit.status: minimum cardinality 1, found 0`}},
+		{"unknown element", map[string]string{"e.ndjson": ndjson(patientJSON("p1"), strings.Replace(eobJSON("e1", "p1", updated), `"use":"claim"`, `"use":"claim","colour":"blue"`, 1))},
+			DataReader{}, []string{`data/e.ndjson:2: ExplanationOfBenefit/e1 is not valid FHIR R4: ExplanationOfBenefit.colour: unknown element`}},
+		{"status not a code of the value set", map[string]string{"e.ndjson": ndjson(patientJSON("p1"), strings.Replace(eobJSON("e1", "p1", updated), `"status":"active"`, `"status":"finished"`, 1))},
+			DataReader{}, []string{"data/e.ndjson:2: invalid ExplanationOfBenefit: unknown ExplanationOfBenefitStatus code `finished`"}},
+		{"positiveInt", map[string]string{"e.ndjson": ndjson(patientJSON("p1"), strings.Replace(eobJSON("e1", "p1", updated), `"outcome":"complete"`,
+			`"outcome":"complete","item":[{"sequence":0,"productOrService":{"text":"visit"}}]`, 1))},
+			DataReader{}, []string{`data/e.ndjson:2: ExplanationOfBenefit/e1 is not valid FHIR R4: ExplanationOfBenefit.item[0].sequence: 0 is not a valid positiveInt`}},
+		{"a Coverage without its payor", map[string]string{"c.ndjson": ndjson(`{"resourceType":"Coverage","id":"c1","meta":{"lastUpdated":"2024-01-01T00:00:00Z"},"status":"active","beneficiary":{"reference":"Patient/p1"}}`)},
+			DataReader{}, []string{`data/c.ndjson:1: Coverage/c1 is not valid FHIR R4: Coverage.payor: minimum cardinality 1, found 0`}},
 		{"line too long, the next still read", map[string]string{"a.ndjson": ndjson(patientJSON("p1"), strings.Repeat(" ", 300), `{`)},
 			DataReader{MaxLine: 200}, []string{"data/a.ndjson:2: line longer than 200 bytes", "data/a.ndjson:3: not JSON"}},
 		{"JSON file too large", map[string]string{"a.json": bundleJSON("collection", patientJSON("p1"))},
@@ -216,6 +234,20 @@ func TestReadDataCapsProblems(t *testing.T) {
 
 // TestReadDataDirectory reads a real directory tree through DirData, and
 // names a missing one.
+// TestReadDataKeepsIdenticalOnce: the same resource read twice, byte for
+// byte after compaction (a generated set holds the demo members, and is
+// read beside the demo data), is kept once and counted, not refused.
+func TestReadDataKeepsIdenticalOnce(t *testing.T) {
+	pretty := strings.ReplaceAll(patientJSON("p1"), ",", ",\n  ")
+	d, err := DataReader{}.Read(mapFS(map[string]string{"a.ndjson": ndjson(patientJSON("p1")), "b.json": pretty}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Summary.Resources != 1 || d.Summary.Identical != 1 || !strings.Contains(d.Summary.String(), "1 read twice with the same content, kept once") {
+		t.Fatalf("summary %+v", d.Summary)
+	}
+}
+
 func TestReadDataDirectory(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, data string) {

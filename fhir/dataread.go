@@ -37,8 +37,9 @@ func ReadData(sources ...DataSource) (*Dataset, error) { return DataReader{}.Rea
 
 // Read walks each source, in order, through its directories in lexical
 // order, skipping names that begin with a dot. Every resource is checked as
-// MemorySource.Add checks it (and its Type/id must be new to the whole
-// read); every problem found, not only the first, is returned as a
+// MemorySource.Add checks it, and as base FHIR R4 (see intake.go), and its
+// Type/id must be new to the whole read unless it is the same resource
+// byte for byte after compaction, which is read once); every problem found, not only the first, is returned as a
 // *DataError naming file and line, with no Dataset. A source with no data
 // file at all is a problem too: it is usually a wrong path.
 func (dr DataReader) Read(sources ...DataSource) (*Dataset, error) {
@@ -70,8 +71,9 @@ type loading struct {
 	seen  map[string]place // Type/id → where it was read
 }
 
-// place is where a resource was read: a file index, line and entry.
-type place struct{ file, line, entry int32 }
+// place is where a resource was read: a file index, line and entry, and
+// its index in the Dataset.
+type place struct{ file, line, entry, res int32 }
 
 func (l *loading) String(p place) string {
 	return Problem{File: l.files[p.file], Line: int(p.line), Entry: int(p.entry)}.where()
@@ -221,6 +223,10 @@ func prepareAll(recs []record) {
 		wg.Go(func() {
 			for i := next.Add(1) - 1; i < int64(len(recs)); i = next.Add(1) - 1 {
 				recs[i].r, recs[i].err = prepare(recs[i].raw)
+				if recs[i].err == nil {
+					r := recs[i].r
+					recs[i].err = checkBase(r.typ.Name, r.id, r.raw)
+				}
 			}
 		})
 	}
@@ -245,11 +251,17 @@ func (l *loading) keep(rec record) {
 	}
 	key := rec.r.key()
 	if first, dup := l.seen[key]; dup {
-		at.Msg = fmt.Sprintf("%s is also in %s", key, l.String(first))
+		if bytes.Equal(l.d.resources[first.res].raw, rec.r.raw) {
+			// The same resource again, byte for byte (a generated set
+			// holds the demo members, read beside the demo data).
+			l.d.Summary.Identical++
+			return
+		}
+		at.Msg = fmt.Sprintf("%s is also in %s, with other content", key, l.String(first))
 		l.errs.add(at)
 		return
 	}
-	l.seen[key] = place{int32(rec.idx), int32(rec.line), int32(rec.entry)}
+	l.seen[key] = place{int32(rec.idx), int32(rec.line), int32(rec.entry), int32(len(l.d.resources))}
 	l.d.resources = append(l.d.resources, rec.r)
 }
 

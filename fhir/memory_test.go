@@ -15,7 +15,10 @@ import (
 )
 
 func eobJSON(id, patient, updated string) string {
-	return fmt.Sprintf(`{"resourceType":"ExplanationOfBenefit","id":%q,"meta":{"lastUpdated":%q},"status":"active","use":"claim","patient":{"reference":"Patient/%s"},"outcome":"complete"}`, id, updated, patient)
+	return fmt.Sprintf(`{"resourceType":"ExplanationOfBenefit","id":%q,"meta":{"lastUpdated":%q},"status":"active",`+
+		`"type":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/claim-type","code":"professional"}]},"use":"claim",`+
+		`"patient":{"reference":"Patient/%s"},"created":"2024-01-01","insurer":{"display":"Plan"},"provider":{"display":"Clinic"},`+
+		`"outcome":"complete","insurance":[{"focal":true,"coverage":{"display":"Plan coverage"}}]}`, id, updated, patient)
 }
 
 func TestMemorySourceAddRejects(t *testing.T) {

@@ -47,8 +47,8 @@ func dataHarness(t *testing.T, dir string) *harness {
 func TestDataDirServed(t *testing.T) {
 	dir := t.TempDir()
 	files := map[string]string{
-		"claims/eob.ndjson": `{"resourceType":"ExplanationOfBenefit","id":"eob-from-file","meta":{"lastUpdated":"2025-06-01T00:00:00Z"},"status":"active","use":"claim","patient":{"reference":"Patient/alice-1001"},"insurer":{"reference":"Organization/plan-from-file"},"outcome":"complete","_outcome":{"extension":[{"url":"http://example.org/x","valueString":"kept"}]}}` + "\n" +
-			`{"resourceType":"ExplanationOfBenefit","id":"eob-bob-from-file","meta":{"lastUpdated":"2025-06-01T00:00:00Z"},"status":"active","use":"claim","patient":{"reference":"Patient/bob-2002"},"outcome":"complete"}` + "\n",
+		"claims/eob.ndjson": `{"resourceType":"ExplanationOfBenefit","id":"eob-from-file","meta":{"lastUpdated":"2025-06-01T00:00:00Z"},"status":"active","type":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/claim-type","code":"professional"}]},"use":"claim","patient":{"reference":"Patient/alice-1001"},"created":"2025-05-30","insurer":{"reference":"Organization/plan-from-file"},"provider":{"display":"Clinic"},"outcome":"complete","insurance":[{"focal":true,"coverage":{"reference":"Coverage/cov-alice-1001"}}],"_outcome":{"extension":[{"url":"http://example.org/x","valueString":"kept"}]}}` + "\n" +
+			`{"resourceType":"ExplanationOfBenefit","id":"eob-bob-from-file","meta":{"lastUpdated":"2025-06-01T00:00:00Z"},"status":"active","type":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/claim-type","code":"professional"}]},"use":"claim","patient":{"reference":"Patient/bob-2002"},"created":"2025-05-30","insurer":{"display":"Plan"},"provider":{"display":"Clinic"},"outcome":"complete","insurance":[{"focal":true,"coverage":{"reference":"Coverage/cov-bob-2002"}}]}` + "\n",
 		"reference/orgs.json": `{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Organization","id":"plan-from-file","meta":{"lastUpdated":"2025-01-01T00:00:00Z"},"name":"Synthetic Plan"}}]}`,
 	}
 	for name, data := range files {

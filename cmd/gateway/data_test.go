@@ -11,7 +11,7 @@ import (
 
 const (
 	cliPatient = `{"resourceType":"Patient","id":"carol-3003","meta":{"lastUpdated":"2024-01-01T00:00:00Z"}}`
-	cliEOB     = `{"resourceType":"ExplanationOfBenefit","id":"eob-carol-1","meta":{"lastUpdated":"2024-01-02T00:00:00Z"},"status":"active","use":"claim","patient":{"reference":"Patient/carol-3003"},"outcome":"complete"}`
+	cliEOB     = `{"resourceType":"ExplanationOfBenefit","id":"eob-carol-1","meta":{"lastUpdated":"2024-01-02T00:00:00Z"},"status":"active","type":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/claim-type","code":"professional"}]},"use":"claim","patient":{"reference":"Patient/carol-3003"},"created":"2024-01-01","insurer":{"display":"Plan"},"provider":{"display":"Clinic"},"outcome":"complete","insurance":[{"focal":true,"coverage":{"display":"Plan coverage"}}]}`
 )
 
 // dataDir writes files (name → content) under a new directory.
@@ -99,7 +99,8 @@ func TestDataCheck(t *testing.T) {
 // TestServeRefusesBadData: serve with --data that has a problem exits 1
 // naming file and line, before listening.
 func TestServeRefusesBadData(t *testing.T) {
-	bad := dataDir(t, map[string]string{"x.ndjson": cliPatient + "\n" + cliPatient + "\n"})
+	other := strings.Replace(cliPatient, `"resourceType":"Patient"`, `"resourceType":"Patient","active":true`, 1)
+	bad := dataDir(t, map[string]string{"x.ndjson": cliPatient + "\n" + other + "\n"})
 	r := runWith(map[string]string{"GATEWAY_ADDR": "127.0.0.1:0"}, "serve", "--data", bad)
 	want := filepath.Join(bad, "x.ndjson") + ":2: Patient/carol-3003 is also in " + filepath.Join(bad, "x.ndjson") + ":1"
 	if r.code != 1 || !strings.Contains(r.stderr, want) || strings.Contains(r.stdout, "listening") {
@@ -108,5 +109,39 @@ func TestServeRefusesBadData(t *testing.T) {
 	r = runWith(map[string]string{"GATEWAY_FHIR_UPSTREAM_URL": "https://fhir.example/r4"}, "serve", "--data", bad)
 	if r.code != 2 || !strings.Contains(r.stderr, "GATEWAY_FHIR_UPSTREAM_URL") {
 		t.Fatalf("serve with data and an upstream: %+v, want exit 2", r)
+	}
+}
+
+// TestDataGenerate: "data generate" writes a set that "data check" reads
+// with the demo data (the demo members in both read once), the same seed
+// writes the same bytes, and bad flags are exit 2.
+func TestDataGenerate(t *testing.T) {
+	a, b := t.TempDir(), t.TempDir()
+	for _, dir := range []string{a, b} {
+		r := runWith(nil, "data", "generate", "--members", "40", "--seed", "5", "--out", dir)
+		if r.code != 0 || !strings.Contains(r.stdout, dir+": 40 members") || !strings.Contains(r.stdout, "ExplanationOfBenefit") {
+			t.Fatalf("generate: %+v", r)
+		}
+	}
+	for _, name := range []string{"Patient.ndjson", "ExplanationOfBenefit.ndjson", "Organization.ndjson"} {
+		x, _ := os.ReadFile(filepath.Join(a, name))
+		y, err := os.ReadFile(filepath.Join(b, name))
+		if err != nil || len(x) == 0 || !bytes.Equal(x, y) {
+			t.Errorf("%s differs between two runs with seed 5 (%v)", name, err)
+		}
+	}
+	r := runWith(nil, "data", "check", "--demo", a)
+	if r.code != 0 || !strings.Contains(r.stdout, "members (Patient resources): 40") || !strings.Contains(r.stdout, "read twice with the same content, kept once") {
+		t.Fatalf("check --demo of the generated set: %+v", r)
+	}
+	for _, args := range [][]string{
+		{"data", "generate", "--members", "40"},
+		{"data", "generate", "--members", "1", "--out", a},
+		{"data", "generate", "--members", "40", "--claims", "0", "--out", a},
+		{"data", "generate", "--members", "40", "--out", a, "extra"},
+	} {
+		if r := runWith(nil, args...); r.code != 2 {
+			t.Errorf("%v: exit %d, want 2 (%s)", args, r.code, r.stderr)
+		}
 	}
 }

@@ -20,29 +20,23 @@ func (v *Validator) NewCoverage() *Coverage {
 
 // Add validates raw like Validate and records the elements it has.
 func (cv *Coverage) Add(raw []byte) ([]Issue, error) {
-	res, err := decodeObject(raw)
+	seen := map[*profile]map[*element]bool{}
+	issues, err := cv.v.validate(raw, func(p *profile) map[*element]bool {
+		seen[p] = map[*element]bool{}
+		return seen[p]
+	})
 	if err != nil {
 		return nil, err
 	}
-	issues, err := cv.v.Validate(raw)
-	if err != nil {
-		return nil, err
-	}
-	for _, d := range declaredProfiles(res) {
-		p := cv.v.profiles[stripVersion(d)]
-		if p == nil {
-			continue
-		}
-		seen := map[*element]bool{}
-		cv.v.check(p, res, profileMode, seen)
-		cv.mu.Lock()
+	cv.mu.Lock()
+	defer cv.mu.Unlock()
+	for p, elems := range seen {
 		if cv.seen[p] == nil {
 			cv.seen[p] = map[*element]bool{}
 		}
-		for e := range seen {
+		for e := range elems {
 			cv.seen[p][e] = true
 		}
-		cv.mu.Unlock()
 	}
 	return issues, nil
 }

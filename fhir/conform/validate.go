@@ -64,7 +64,11 @@ func (c *checker) fail(path, format string, args ...any) {
 // Validate checks raw against every profile its meta.profile declares. A
 // declared profile must carry a version ("…|2.0.0"); one the package does
 // not define is an Issue; a resource declaring none is one too.
-func (v *Validator) Validate(raw []byte) ([]Issue, error) {
+func (v *Validator) Validate(raw []byte) ([]Issue, error) { return v.validate(raw, nil) }
+
+// validate is Validate, recording the elements present for each profile
+// in the map seen returns (when seen is not nil).
+func (v *Validator) validate(raw []byte, seen func(*profile) map[*element]bool) ([]Issue, error) {
 	res, err := decodeObject(raw)
 	if err != nil {
 		return nil, err
@@ -87,7 +91,11 @@ func (v *Validator) Validate(raw []byte) ([]Issue, error) {
 		case version != p.version:
 			issues = append(issues, Issue{Profile: url, Path: typ + ".meta.profile", Msg: fmt.Sprintf("%q: this package is version %s", d, p.version)})
 		}
-		issues = append(issues, v.check(p, res, profileMode, nil)...)
+		var elems map[*element]bool
+		if seen != nil {
+			elems = seen(p)
+		}
+		issues = append(issues, v.check(p, res, profileMode, elems)...)
 	}
 	return issues, nil
 }
@@ -207,6 +215,14 @@ func (c *checker) values(obj map[string]any, ch *element, path string, used map[
 		for _, t := range ch.types {
 			keys = append(keys, key{base + upperFirst(typeName(t.Code)), t.Code})
 		}
+		if c.mode == baseMode { // a profile may narrow the types base FHIR allows
+			for k := range obj {
+				if rest, ok := strings.CutPrefix(strings.TrimPrefix(k, "_"), base); ok && rest != "" && unicode.IsUpper(rune(rest[0])) &&
+					!slices.ContainsFunc(keys, func(x key) bool { return x.name == base+rest }) {
+					keys = append(keys, key{base + rest, lowerPrimitive(rest)})
+				}
+			}
+		}
 	} else {
 		typ := ""
 		if len(ch.types) == 1 {
@@ -250,6 +266,16 @@ func typeName(code string) string {
 		return "String"
 	}
 	return code
+}
+
+// lowerPrimitive is the type code of a choice suffix: "Date" is date,
+// "Quantity" stays Quantity.
+func lowerPrimitive(suffix string) string {
+	lower := strings.ToLower(suffix[:1]) + suffix[1:]
+	if isPrimitive(lower) {
+		return lower
+	}
+	return suffix
 }
 
 func upperFirst(s string) string {

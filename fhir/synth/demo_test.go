@@ -29,9 +29,9 @@ func demoFiles(t *testing.T) map[string][]byte {
 		}
 		return append(b.Bytes(), '\n')
 	}
-	for _, m := range demoMembers() {
+	for i, m := range demoMembers() {
 		who, _, _ := strings.Cut(m.patientID, "-")
-		for _, r := range m.resources() {
+		for _, r := range m.resources(i) {
 			var name string
 			switch r.Type {
 			case "Patient", "Coverage", "RelatedPerson":

@@ -10,6 +10,9 @@ import (
 type Resource struct {
 	Type, ID string
 	JSON     []byte // compact JSON, resourceType first
+	// Member is the index in the set of the member the resource belongs
+	// to (0 and 1 are alice and bob), -1 for shared resources.
+	Member int
 }
 
 func encode(o O) Resource {
@@ -17,18 +20,21 @@ func encode(o O) Resource {
 	if err != nil {
 		panic(err) // O holds only strings, numbers, booleans, O and A
 	}
-	return Resource{Type: o[0].V.(string), ID: o[1].V.(string), JSON: b}
+	return Resource{Type: o[0].V.(string), ID: o[1].V.(string), JSON: b, Member: -1}
 }
 
 // resources are a member's Patient, Coverage, RelatedPerson (for a
 // dependant) and ExplanationOfBenefits, in that order.
-func (m *member) resources() []Resource {
+func (m *member) resources(index int) []Resource {
 	out := []Resource{encode(m.patient()), encode(m.coverage())}
 	if m.relationship != "self" {
 		out = append(out, encode(m.relatedPerson()))
 	}
 	for _, c := range m.claims {
 		out = append(out, encode(m.eob(c)))
+	}
+	for i := range out {
+		out[i].Member = index
 	}
 	return out
 }
@@ -85,8 +91,8 @@ const DemoProviders = 20
 // practitioners. It depends on nothing: every call returns the same bytes.
 func Demo() []Resource {
 	out := directory(DemoProviders)
-	for _, m := range demoMembers() {
-		out = append(out, m.resources()...)
+	for i, m := range demoMembers() {
+		out = append(out, m.resources(i)...)
 	}
 	return out
 }

@@ -12,13 +12,20 @@ import (
 var allProfiles = []string{profilePatient, profileCoverage, profileOrganization, profilePractitioner, profileRelatedPerson,
 	profileInpatient, profileOutpatient, profileProfessional, profilePharmacy, profileOral}
 
-func validate(t *testing.T, rs []Resource) *conform.Coverage {
+type conformCoverage = conform.Coverage
+
+func validator(t *testing.T) *conform.Validator {
 	t.Helper()
 	v, err := conform.Default()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cov := v.NewCoverage()
+	return v
+}
+
+func validate(t *testing.T, rs []Resource) *conform.Coverage {
+	t.Helper()
+	cov := validator(t).NewCoverage()
 	errs := 0
 	for _, r := range rs {
 		issues, err := cov.Add(r.JSON)

@@ -31,8 +31,8 @@ func Each(o Options, f func(Resource) error) error {
 			return err
 		}
 	}
-	for _, m := range demoMembers() {
-		for _, r := range m.resources() {
+	for i, m := range demoMembers() {
+		for _, r := range m.resources(i) {
 			if err := f(r); err != nil {
 				return err
 			}
@@ -48,7 +48,7 @@ func Each(o Options, f func(Resource) error) error {
 		for range runtime.GOMAXPROCS(0) {
 			wg.Go(func() {
 				for i := range next {
-					batch[i-lo] = syntheticMember(o, i).resources()
+					batch[i-lo] = syntheticMember(o, i).resources(i + 2)
 				}
 			})
 		}
