@@ -34,9 +34,9 @@ type Dataset struct {
 
 // DataSummary counts what a Dataset holds.
 type DataSummary struct {
-	Files     int            // data files read
-	Skipped   []string       // files left alone: not .json, .ndjson or .ndjson.gz
-	Resources int            // resources in all
+	Files     int      // data files read
+	Skipped   []string // files left alone: not .json, .ndjson or .ndjson.gz
+	Resources int      // resources in all
 	// Identical counts resources read more than once with the same
 	// content, kept once.
 	Identical int
