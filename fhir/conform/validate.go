@@ -1,6 +1,7 @@
 package conform
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -131,7 +132,7 @@ func (v *Validator) check(p *profile, res map[string]any, m mode, seen map[*elem
 }
 
 func decodeObject(raw []byte) (map[string]any, error) {
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var res map[string]any
 	if err := dec.Decode(&res); err != nil {
