@@ -56,14 +56,16 @@ func collect(t testing.TB, o Options) []Resource {
 // generatedMembers is the size of the set the tests validate whole.
 const generatedMembers = 1000
 
-// TestGeneratedSetIsC4BBValid: a 1,000-member set meets C4BB 2.0.0, every
-// reference in it resolves, and it shows every must-support element. The
+// TestGeneratedSetIsC4BBValid: a 1,000-member set meets C4BB 2.0.0 and the
+// kit's EOB rules, every reference in it resolves, and it shows every
+// must-support element. The
 // profile check covers the shared resources, the demo members and every
 // tenth generated member (about 900 resources; the whole set takes minutes
 // under -race); GATEWAY_TEST_FULL_DATA=1 checks all 1,000 members.
 func TestGeneratedSetIsC4BBValid(t *testing.T) {
 	rs := collect(t, Options{Members: generatedMembers, Seed: 2026})
 	checkReferences(t, rs)
+	checkKitRules(t, rs)
 	if os.Getenv("GATEWAY_TEST_FULL_DATA") != "1" {
 		rs = slices.DeleteFunc(rs, func(r Resource) bool { return r.Member >= 2 && r.Member%10 != 0 })
 	}

@@ -98,3 +98,55 @@ func checkReferences(t *testing.T, rs []Resource) {
 }
 
 func TestDemoReferencesResolve(t *testing.T) { checkReferences(t, Demo()) }
+
+// checkKitRules applies the CARIN kit's own EOB tests to a data set: the
+// insurer is the focal coverage's payor, the outcome is complete, the type
+// has no data-absent reason.
+func checkKitRules(t *testing.T, rs []Resource) {
+	t.Helper()
+	type ref struct {
+		Reference string `json:"reference"`
+	}
+	payor := map[string]string{}
+	for _, r := range rs {
+		if r.Type == "Coverage" {
+			var c struct{ Payor []ref }
+			if err := json.Unmarshal(r.JSON, &c); err != nil || len(c.Payor) == 0 {
+				t.Fatalf("Coverage/%s: %v", r.ID, err)
+			}
+			payor["Coverage/"+r.ID] = c.Payor[0].Reference
+		}
+	}
+	for _, r := range rs {
+		if r.Type != "ExplanationOfBenefit" {
+			continue
+		}
+		var e struct {
+			Insurer   ref
+			Outcome   string
+			Type      struct{ Coding []struct{ System string } }
+			Insurance []struct {
+				Focal    bool
+				Coverage ref
+			}
+		}
+		if err := json.Unmarshal(r.JSON, &e); err != nil {
+			t.Fatal(err)
+		}
+		for _, ins := range e.Insurance {
+			if got := payor[ins.Coverage.Reference]; ins.Focal != (got == e.Insurer.Reference) {
+				t.Errorf("EOB/%s: insurer %s, focal=%v coverage's payor %s", r.ID, e.Insurer.Reference, ins.Focal, got)
+			}
+		}
+		if e.Outcome != "complete" {
+			t.Errorf("EOB/%s: outcome %q, the kit expects complete", r.ID, e.Outcome)
+		}
+		for _, c := range e.Type.Coding {
+			if c.System == "http://terminology.hl7.org/CodeSystem/data-absent-reason" {
+				t.Errorf("EOB/%s: type is a data-absent reason", r.ID)
+			}
+		}
+	}
+}
+
+func TestDemoMeetsKitRules(t *testing.T) { checkKitRules(t, Demo()) }
