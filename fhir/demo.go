@@ -6,10 +6,13 @@ import (
 	"io/fs"
 )
 
-// demoFiles are the synthetic demo resources: for each demo member a
-// CARIN Blue Button Patient, Coverage and ExplanationOfBenefits of the four
-// kinds (inpatient and outpatient institutional, professional/non-clinician,
-// pharmacy), every one with meta.profile and a fixed meta.lastUpdated. The
+// demoFiles are the synthetic demo resources, written by fhir/synth: for
+// each demo member a CARIN Blue Button 2.0.0 Patient, Coverage and
+// ExplanationOfBenefits of the five kinds (inpatient and outpatient
+// institutional, professional/non-clinician, pharmacy, oral), bob's
+// subscriber as a RelatedPerson, and the shared directory (the plan's and
+// providers' Organizations, Practitioners) in one collection Bundle; every
+// one with its versioned meta.profile and a fixed meta.lastUpdated. The
 // directory is data files as --data reads them.
 //
 //go:embed demo

@@ -8,7 +8,8 @@
 //
 // FHIR data passes through unchanged: resources are kept and served as the
 // raw JSON bytes they arrived as (compacted once on entry to the embedded
-// store). They are decoded only to check them (golang-fhir-models), to read
+// store). They are decoded only to check them on intake (golang-fhir-models
+// decoding and the base FHIR check of fhir/conform: intake.go), to read
 // the few facts the access check needs (catalog.Inspect), and to evaluate
 // search parameters; they are never re-encoded from Go structs, which would
 // drop primitive extensions such as _birthDate.

@@ -134,7 +134,10 @@ func (t *Type) Include(name string) (Param, bool) {
 }
 
 // Decode checks that raw decodes as t with golang-fhir-models: the JSON
-// shape of every element it knows. It is not profile validation.
+// shape of every element it knows and the codes of primitive code
+// elements. It is decoding, not validation: it ignores unknown elements
+// and checks neither required elements nor primitive formats (see
+// fhir/intake.go for what intake checks besides).
 func (t *Type) Decode(raw []byte) error {
 	if err := t.decode(raw); err != nil {
 		return fmt.Errorf("invalid %s: %w", t.Name, err)
