@@ -71,6 +71,10 @@ type Config struct {
 	Plan PlanConfig
 	// Vetting is how third-party apps register and are reviewed.
 	Vetting VettingConfig
+	// Pprof serves Go's profiler under /admin/debug/pprof/, behind the
+	// admin token (--pprof, GATEWAY_PPROF). Off by default; refused
+	// without an admin token.
+	Pprof bool
 }
 
 // Defaults for the durations of Config.
@@ -97,6 +101,15 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	}
 	fs.BoolVar(&c.Demo, "demo", demoDefault, "seed demo members, data and app")
 	fs.StringVar(&c.DataDir, "data", getenv("GATEWAY_DATA_DIR"), "directory of FHIR Bundles and NDJSON to serve")
+	pprofDefault := false
+	if v := getenv("GATEWAY_PPROF"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return c, fmt.Errorf("GATEWAY_PPROF: %q is not true or false", v)
+		}
+		pprofDefault = b
+	}
+	fs.BoolVar(&c.Pprof, "pprof", pprofDefault, "serve Go's profiler under /admin/debug/pprof/ (admin token required)")
 	err := fs.Parse(args)
 	if err != nil {
 		return c, err
@@ -153,6 +166,9 @@ func (c Config) Validate() error {
 	}
 	if c.AdminToken != "" && len(c.AdminToken) < 16 {
 		errs = append(errs, errors.New("GATEWAY_ADMIN_TOKEN must be at least 16 characters"))
+	}
+	if c.Pprof && c.AdminToken == "" && !c.Demo {
+		errs = append(errs, errors.New("--pprof/GATEWAY_PPROF needs GATEWAY_ADMIN_TOKEN: the profiler is served only behind the admin token"))
 	}
 	errs = append(errs, c.Upstream.validate()...)
 	if c.DataDir != "" && c.Upstream.URL != "" {

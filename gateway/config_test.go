@@ -46,6 +46,13 @@ func TestParseConfig(t *testing.T) {
 		{name: "http base URL in demo mode", args: []string{"--demo", "--base-url", "http://gateway.local:8080"},
 			check: func(c Config) bool { return c.Demo && c.BaseURL == "http://gateway.local:8080" }},
 		{name: "bad GATEWAY_DEMO", env: map[string]string{"GATEWAY_DEMO": "maybe"}, wantErr: "GATEWAY_DEMO"},
+		{name: "profiler off by default", check: func(c Config) bool { return !c.Pprof }},
+		{name: "profiler by flag in demo mode", args: []string{"--pprof"}, check: func(c Config) bool { return c.Pprof }},
+		{name: "profiler by env with an admin token", env: map[string]string{"GATEWAY_PPROF": "true", "GATEWAY_ADMIN_TOKEN": strings.Repeat("a", 16),
+			"GATEWAY_REDIS_URL": "redis://x:6379/0", "GATEWAY_TOKEN_SECRET": strings.Repeat("s", 32), "GATEWAY_SIGNING_KEY_FILE": "/k.pem"},
+			check: func(c Config) bool { return c.Pprof }},
+		{name: "profiler without an admin token", args: []string{"--pprof"}, env: redisEnv, wantErr: "GATEWAY_PPROF needs GATEWAY_ADMIN_TOKEN"},
+		{name: "bad GATEWAY_PPROF", env: map[string]string{"GATEWAY_PPROF": "maybe"}, wantErr: "GATEWAY_PPROF"},
 		{name: "stray argument", args: []string{"extra"}, wantErr: "no arguments"},
 		{name: "upstream turns demo off", env: map[string]string{"GATEWAY_FHIR_UPSTREAM_URL": "https://fhir.plan.example/r4", "GATEWAY_FHIR_UPSTREAM_TOKEN": "t"},
 			check: func(c Config) bool {

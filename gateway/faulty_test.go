@@ -149,6 +149,17 @@ func (f *faultyStore) GetToken(ctx context.Context, kind oauth.TokenKind, sig st
 	return f.Store.GetToken(ctx, kind, sig)
 }
 
+// CheckAccess reads a token, its app and its grant in one step: it fails
+// when a rule fails any of the three reads.
+func (f *faultyStore) CheckAccess(ctx context.Context, q oauth.AccessQuery) (oauth.AccessCheck, error) {
+	for _, m := range []string{"GetToken " + string(oauth.KindAccess), "GetApp", "GetGrant"} {
+		if err := f.check(ctx, m); err != nil {
+			return oauth.AccessCheck{}, err
+		}
+	}
+	return f.Store.CheckAccess(ctx, q)
+}
+
 func (f *faultyStore) DeleteToken(ctx context.Context, kind oauth.TokenKind, sig string) error {
 	if err := f.check(ctx, "DeleteToken "+string(kind)); err != nil {
 		return err

@@ -60,6 +60,9 @@ type Gateway struct {
 	registration *dcr.Handler
 	logger       *slog.Logger
 	ready        readiness
+	// origins indexes approved apps' origins for CORS (nil: the store
+	// does not version its registry, and the registry is read instead).
+	origins *originIndex
 
 	closers []func() error
 }
@@ -142,6 +145,9 @@ func New(ctx context.Context, cfg Config, opts Options) (*Gateway, error) {
 			Authorize: cfg.BaseURL + oauth.PathAuthorize, Token: cfg.BaseURL + oauth.PathToken,
 			Revoke: cfg.BaseURL + oauth.PathRevoke, Introspect: cfg.BaseURL + oauth.PathIntrospect,
 		},
+	}
+	if v, ok := g.Store.(appsVersioner); ok {
+		g.origins = &originIndex{store: v}
 	}
 	adminHandler := &admin.Handler{Registry: g.Registry, Store: g.Store, Webhooks: g.Store, Token: cfg.AdminToken, Logger: opts.Logger}
 	consoleHandler, err := g.newConsole(opts, pages, auditor)

@@ -39,6 +39,9 @@ func (g *Gateway) routes(logger *slog.Logger, pages *ui.UI, o *oauth.Server, f *
 	for _, m := range more {
 		m.Mount(mux)
 	}
+	if g.Config.Pprof {
+		a.MountProfiling(mux)
+	}
 	if g.Demo != nil {
 		(&demoapp.Handler{BaseURL: g.Config.BaseURL, ClientID: g.Demo.App.ClientID, Logger: logger, CSRF: g.csrf}).Mount(mux)
 	}
@@ -160,23 +163,19 @@ func corsFor(plain, withCORS, public http.Handler) http.Handler {
 }
 
 // appOrigin allows the origins of approved apps' registered redirect URIs.
-// It reads the registry on every request, so a suspension applies at once.
+// With a store that versions its registry it looks the origin up in an
+// index kept until the registry changes (the version is read on every
+// request, so a suspension applies at once); otherwise it reads the whole
+// registry.
 func (g *Gateway) appOrigin(ctx context.Context, origin string) bool {
+	if g.origins != nil {
+		return g.origins.allowed(ctx, origin)
+	}
 	list, err := g.Store.ListApps(ctx)
 	if err != nil {
 		return false
 	}
-	for _, a := range list {
-		if !a.Approved() {
-			continue
-		}
-		for _, u := range a.RedirectURIs {
-			if o, ok := web.OriginOf(u); ok && o == origin {
-				return true
-			}
-		}
-	}
-	return false
+	return approvedOrigins(list)[origin]
 }
 
 // tokenChecker adapts the authorization server to the FHIR API's TokenChecker.

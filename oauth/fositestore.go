@@ -122,7 +122,8 @@ func (s *fositeStore) create(ctx context.Context, kind TokenKind, sig, accessSig
 	if err != nil {
 		return fmt.Errorf("encode %s session: %w", kind, err)
 	}
-	return s.createProjected(ctx, kind, sig, accessSig, proj, exp)
+	sess, _ := r.GetSession().(*Session)
+	return s.createProjected(ctx, kind, sig, accessSig, proj, exp, sess)
 }
 
 // project is the stored projection of a request.
@@ -139,7 +140,9 @@ func project(r fosite.Requester) (storedRequest, error) {
 	}, nil
 }
 
-func (s *fositeStore) createProjected(ctx context.Context, kind TokenKind, sig, accessSig string, proj storedRequest, exp time.Time) error {
+// createProjected stores a record of proj. An access token issued under a
+// gateway Session also gets its claims (see CheckToken).
+func (s *fositeStore) createProjected(ctx context.Context, kind TokenKind, sig, accessSig string, proj storedRequest, exp time.Time, sess *Session) error {
 	data, err := json.Marshal(proj)
 	if err != nil {
 		return fmt.Errorf("encode %s request: %w", kind, err)
@@ -149,6 +152,10 @@ func (s *fositeStore) createProjected(ctx context.Context, kind TokenKind, sig, 
 	}
 	rec := TokenRecord{RequestID: proj.ID, ClientID: proj.ClientID, Active: true,
 		ExpiresAt: exp, AccessSignature: accessSig, Request: data}
+	if kind == KindAccess && sess != nil {
+		rec.Claims = claims{GrantID: proj.ID, ClientID: proj.ClientID, Member: sess.Member, Patient: sess.Patient,
+			Scopes: proj.GrantedScopes, Sensitive: sess.Sensitive, ExpiresAt: exp}.encode()
+	}
 	if w := workOf(ctx); w != nil && (kind == KindAccess || kind == KindRefresh) {
 		w.add(kind, sig, rec) // stored by commit, with the rest of the token request
 		return nil

@@ -108,7 +108,7 @@ func (s *fositeStore) CreateRefreshTokenSession(ctx context.Context, sig, access
 	if sess, ok := r.GetSession().(*Session); ok && len(sess.GrantScopes) > 0 {
 		proj.GrantedScopes = sess.GrantScopes
 	}
-	return s.createProjected(ctx, KindRefresh, sig, accessSig, proj, r.GetSession().GetExpiresAt(fosite.RefreshToken))
+	return s.createProjected(ctx, KindRefresh, sig, accessSig, proj, r.GetSession().GetExpiresAt(fosite.RefreshToken), nil)
 }
 
 // GetRefreshTokenSession returns the request of a refresh token; a rotated

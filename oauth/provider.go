@@ -223,6 +223,8 @@ type Server struct {
 	types      map[string]ResourceType
 	scopes     []string   // scopes_supported in discovery
 	plan       *oidcrp.RP // nil unless Config.PlanSignIn is set
+	// claims caches access tokens' claims for CheckToken.
+	claims claimsCache
 }
 
 // New builds the server. It fails on an invalid configuration or a template

@@ -37,6 +37,9 @@ type TokenRecord struct {
 	AccessSignature string `json:"access_signature,omitempty"`
 	// Request is the serialized request projection, opaque to the store.
 	Request []byte `json:"request"`
+	// Claims, on an access token, is the compact form of what the FHIR
+	// API's token check needs (see CheckAccess), opaque to the store.
+	Claims []byte `json:"claims,omitempty"`
 }
 
 // TokenStore keeps token records. Records are found by (kind, signature) and
@@ -74,6 +77,29 @@ type TokenStore interface {
 	// issued must belong to the used record's request; otherwise nothing
 	// changes and an error is returned.
 	UseToken(ctx context.Context, u TokenUse) (TokenRecord, error)
+	// CheckAccess reads, in one step, what checking an access token needs:
+	// its record, with Claims, Active, ExpiresAt, RequestID and ClientID
+	// (Request may be left out when Claims is set), its app (by the
+	// record's ClientID) and its grant (by its RequestID); an app or grant
+	// that does not exist is the zero value. It returns ErrNotFound when
+	// GetToken would. q's RequestID and ClientID, when set, are what the
+	// caller already knows of the signature (they never change), so the
+	// store may skip finding them.
+	CheckAccess(ctx context.Context, q AccessQuery) (AccessCheck, error)
+}
+
+// AccessQuery names the access token CheckAccess reads.
+type AccessQuery struct {
+	Signature string
+	RequestID string // optional: the record's request id, if known
+	ClientID  string // optional: the record's client id, if known
+}
+
+// AccessCheck is what CheckAccess returns.
+type AccessCheck struct {
+	Record TokenRecord
+	App    apps.App
+	Grant  apps.Grant
 }
 
 // TokenRef names one token record.

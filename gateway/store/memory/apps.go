@@ -19,8 +19,17 @@ func (s *Store) CreateApp(_ context.Context, a apps.App) error {
 		return fmt.Errorf("create app: %w", apps.ErrAlreadyExists)
 	}
 	s.apps[a.ClientID] = copyApp(a)
+	s.appsVersion++
 	s.wrote()
 	return nil
+}
+
+// AppsVersion returns the number of changes made to apps so far: it moves
+// whenever an app is created or changed.
+func (s *Store) AppsVersion(context.Context) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.appsVersion, nil
 }
 
 // GetApp returns the app with that client id, or apps.ErrNotFound.
@@ -51,6 +60,7 @@ func (s *Store) UpdateApp(_ context.Context, clientID string, change func(apps.A
 		return apps.App{}, fmt.Errorf("update app: the client id cannot change (%q to %q)", clientID, next.ClientID)
 	}
 	s.apps[clientID] = copyApp(next)
+	s.appsVersion++
 	s.wrote()
 	return copyApp(next), nil
 }

@@ -29,6 +29,8 @@ type Store struct {
 	checks   map[string]apps.Checks
 	watches  map[string]apps.PolicyWatch
 	lastCall map[string]time.Time
+	// appsVersion counts changes to apps (AppsVersion).
+	appsVersion int64
 	// deliveries are revocation notices; leases hides claimed ones until then.
 	deliveries map[string]webhook.Delivery
 	leases     map[string]time.Time

@@ -84,6 +84,30 @@ func (s *Store) GetToken(_ context.Context, kind oauth.TokenKind, signature stri
 	return copyRecord(rec), nil
 }
 
+// CheckAccess returns the access token's record (without its request
+// projection when it has claims), its app and its grant, under one lock.
+func (s *Store) CheckAccess(_ context.Context, q oauth.AccessQuery) (oauth.AccessCheck, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, ok := s.live(tokenKey{oauth.KindAccess, q.Signature})
+	if !ok {
+		return oauth.AccessCheck{}, fmt.Errorf("check access token: %w", oauth.ErrNotFound)
+	}
+	if len(rec.Claims) > 0 {
+		rec.Request = nil
+	}
+	rec = copyRecord(rec)
+	var c oauth.AccessCheck
+	c.Record = rec
+	if a, ok := s.apps[rec.ClientID]; ok {
+		c.App = copyApp(a)
+	}
+	if g, ok := s.grants[rec.RequestID]; ok {
+		c.Grant = copyGrant(g)
+	}
+	return c, nil
+}
+
 // DeleteToken removes a record; removing a missing record is not an error.
 func (s *Store) DeleteToken(_ context.Context, kind oauth.TokenKind, signature string) error {
 	s.mu.Lock()
@@ -212,5 +236,6 @@ func (s *Store) DeleteSession(_ context.Context, id string) error {
 
 func copyRecord(rec oauth.TokenRecord) oauth.TokenRecord {
 	rec.Request = slices.Clone(rec.Request)
+	rec.Claims = slices.Clone(rec.Claims)
 	return rec
 }

@@ -16,10 +16,12 @@ import (
 )
 
 // createAppScript sets an app's JSON only if absent, and indexes its id.
-// It returns 1 if it wrote. KEYS: app, index. ARGV: app JSON, score, client id.
+// It returns 1 if it wrote. KEYS: app, index, version. ARGV: app JSON,
+// score, client id.
 var createAppScript = goredis.NewScript(`
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX') then return 0 end
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+redis.call('INCR', KEYS[3])
 return 1`)
 
 // CreateApp stores a new app; apps.ErrAlreadyExists if the client id is taken.
@@ -28,7 +30,7 @@ func (s *Store) CreateApp(ctx context.Context, a apps.App) error {
 	if err != nil {
 		return fmt.Errorf("redis: create app: %w", err)
 	}
-	keys := []string{s.appKey(a.ClientID), s.appIndexKey()}
+	keys := []string{s.appKey(a.ClientID), s.appIndexKey(), s.appsVersionKey()}
 	wrote, err := createAppScript.Run(ctx, s.c, keys, data, a.CreatedAt.UnixMilli(), a.ClientID).Int()
 	if err != nil {
 		return fmt.Errorf("redis: create app: %w", err)
@@ -70,6 +72,7 @@ func (s *Store) UpdateApp(ctx context.Context, clientID string, change func(apps
 		_, err = tx.TxPipelined(ctx, func(p goredis.Pipeliner) error {
 			p.Set(ctx, key, data, 0)
 			p.ZAdd(ctx, s.appIndexKey(), goredis.Z{Score: float64(next.CreatedAt.UnixMilli()), Member: clientID})
+			p.Incr(ctx, s.appsVersionKey())
 			return nil
 		})
 		return err
@@ -104,6 +107,19 @@ func backoff(ctx context.Context, attempt int) {
 	case <-ctx.Done():
 	case <-time.After(d):
 	}
+}
+
+// AppsVersion returns the count of changes made to apps: it moves
+// whenever an app is created or changed (in the same step as the change).
+func (s *Store) AppsVersion(ctx context.Context) (int64, error) {
+	v, err := s.c.Get(ctx, s.appsVersionKey()).Int64()
+	if errors.Is(err, goredis.Nil) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("redis: apps version: %w", err)
+	}
+	return v, nil
 }
 
 // GetApp returns the app with that client id, or apps.ErrNotFound.

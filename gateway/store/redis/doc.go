@@ -12,6 +12,7 @@
 //
 //	{apps}:app:<client id>        app JSON                        no expiry
 //	{apps}:index                  sorted set of client ids        no expiry
+//	{apps}:version                count of app changes (CORS index)  no expiry
 //	applogo:<client id>           an app's logo (PNG bytes)       no expiry
 //	{apps}:hist                   list of every app's history entries (JSON), oldest first  no expiry
 //	{apps}:hist:<client id>       list of one app's history entries (JSON), oldest first    no expiry

@@ -74,6 +74,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 func (s *Store) appKey(id string) string  { return s.prefix + "{apps}:app:" + id }
 func (s *Store) appIndexKey() string      { return s.prefix + "{apps}:index" }
+func (s *Store) appsVersionKey() string   { return s.prefix + "{apps}:version" }
 func (s *Store) logoKey(id string) string { return s.prefix + "applogo:" + id }
 func (s *Store) historyKey(id string) string {
 	return s.prefix + "{apps}:hist" + cond(id != "", ":"+id)

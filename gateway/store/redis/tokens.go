@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/patientaccess/gateway/apps"
 	"github.com/patientaccess/gateway/oauth"
 )
 
@@ -35,10 +37,12 @@ end
 var (
 	// createTokenScript writes a record and adds it to its request's index,
 	// keeping the index alive as long as its longest-lived record.
-	// KEYS: record, index. ARGV: record JSON, active flag, deadline (ms), index member.
+	// KEYS: record, index. ARGV: record JSON, active flag, deadline (ms),
+	// index member, claims (may be empty) and expiry (ms).
 	createTokenScript = goredis.NewScript(extendIndexLua + `
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'rec', ARGV[1], 'active', ARGV[2])
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'chk', ARGV[5], 'exp', ARGV[6]) end
 redis.call('PEXPIREAT', KEYS[1], ARGV[3])
 redis.call('SADD', KEYS[2], ARGV[4])
 extend(KEYS[2], tonumber(ARGV[3]))
@@ -89,20 +93,18 @@ return 1`)
 // signature, and adds it to its request's index. The record and the keys
 // that find it expire at ExpiresAt+oauth.InactiveTail.
 func (s *Store) CreateToken(ctx context.Context, kind oauth.TokenKind, signature string, rec oauth.TokenRecord) error {
-	data, err := json.Marshal(rec)
+	data, err := encodeRecord(rec)
 	if err != nil {
 		return fmt.Errorf("redis: encode %s token: %w", kind, err)
 	}
-	active := "0"
-	if rec.Active {
-		active = "1"
-	}
 	deadline := tokenDeadline(rec)
 	keys := []string{s.recordPrefix(rec.RequestID) + member(kind, signature), s.indexKey(rec.RequestID)}
-	if err := createTokenScript.Run(ctx, s.c, keys, data, active, deadline, member(kind, signature)).Err(); err != nil {
+	err = createTokenScript.Run(ctx, s.c, keys, data, activeFlag(rec.Active), deadline, member(kind, signature),
+		rec.Claims, rec.ExpiresAt.UnixMilli()).Err()
+	if err != nil {
 		return fmt.Errorf("redis: create %s token: %w", kind, err)
 	}
-	if err := s.c.Do(ctx, "SET", s.pointerKey(kind, signature), rec.RequestID, "PXAT", deadline).Err(); err != nil {
+	if err := s.c.Do(ctx, "SET", s.pointerKey(kind, signature), pointerValue(rec), "PXAT", deadline).Err(); err != nil {
 		return fmt.Errorf("redis: create %s token pointer: %w", kind, err)
 	}
 	return nil
@@ -115,7 +117,7 @@ func (s *Store) GetToken(ctx context.Context, kind oauth.TokenKind, signature st
 	if err != nil {
 		return oauth.TokenRecord{}, fmt.Errorf("redis: get %s token: %w", kind, err)
 	}
-	v, err := s.c.HMGet(ctx, key, "rec", "active").Result()
+	v, err := s.c.HMGet(ctx, key, "rec", "active", "chk").Result()
 	if err != nil {
 		return oauth.TokenRecord{}, fmt.Errorf("redis: get %s token: %w", kind, err)
 	}
@@ -123,15 +125,122 @@ func (s *Store) GetToken(ctx context.Context, kind oauth.TokenKind, signature st
 	if !ok {
 		return oauth.TokenRecord{}, fmt.Errorf("redis: get %s token: %w", kind, oauth.ErrNotFound)
 	}
-	return s.decodeRecord(kind, data, v[1] == "1")
+	rec, err := s.decodeRecord(kind, data, v[1] == "1")
+	if chk, ok := v[2].(string); ok && err == nil {
+		rec.Claims = []byte(chk)
+	}
+	return rec, err
+}
+
+// CheckAccess reads the access token's pointer (unless q already names
+// its request and client), then, in one pipeline, the record's claims,
+// active flag and expiry, the grant and the app. A record stored before
+// records had claims is read whole, and its app after it.
+func (s *Store) CheckAccess(ctx context.Context, q oauth.AccessQuery) (oauth.AccessCheck, error) {
+	requestID, clientID := q.RequestID, q.ClientID
+	if requestID == "" || clientID == "" {
+		v, err := s.c.Get(ctx, s.pointerKey(oauth.KindAccess, q.Signature)).Result()
+		if errors.Is(err, goredis.Nil) {
+			return oauth.AccessCheck{}, fmt.Errorf("redis: check access token: %w", oauth.ErrNotFound)
+		}
+		if err != nil {
+			return oauth.AccessCheck{}, fmt.Errorf("redis: check access token: %w", err)
+		}
+		requestID, clientID = parsePointer(v)
+	}
+	key := s.recordPrefix(requestID) + member(oauth.KindAccess, q.Signature)
+	var (
+		fields     *goredis.SliceCmd
+		grant, app *goredis.StringCmd
+	)
+	_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		fields = p.HMGet(ctx, key, "chk", "active", "exp")
+		grant = p.Get(ctx, s.grantKey(requestID))
+		if clientID != "" {
+			app = p.Get(ctx, s.appKey(clientID))
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, goredis.Nil) {
+		return oauth.AccessCheck{}, fmt.Errorf("redis: check access token: %w", err)
+	}
+	var c oauth.AccessCheck
+	v := fields.Val()
+	chk, hasClaims := v[0].(string)
+	exp, _ := v[2].(string)
+	expMS, expErr := strconv.ParseInt(exp, 10, 64)
+	if !hasClaims || expErr != nil || clientID == "" {
+		if c.Record, err = s.GetToken(ctx, oauth.KindAccess, q.Signature); err != nil {
+			return oauth.AccessCheck{}, fmt.Errorf("redis: check access token: %w", err)
+		}
+		if c.Record.ClientID != clientID {
+			app = nil
+			if c.App, err = s.GetApp(ctx, c.Record.ClientID); err != nil && !errors.Is(err, apps.ErrNotFound) {
+				return oauth.AccessCheck{}, fmt.Errorf("redis: check access token: %w", err)
+			}
+		}
+	} else {
+		c.Record = oauth.TokenRecord{RequestID: requestID, ClientID: clientID, Active: v[1] == "1",
+			ExpiresAt: time.UnixMilli(expMS).UTC(), Claims: []byte(chk)}
+		if !s.now().Before(c.Record.ExpiresAt.Add(oauth.InactiveTail)) {
+			return oauth.AccessCheck{}, fmt.Errorf("redis: check access token: %w", oauth.ErrNotFound)
+		}
+	}
+	if err := decodeOptional(grant, &c.Grant); err != nil {
+		return oauth.AccessCheck{}, fmt.Errorf("redis: check access token: grant: %w", err)
+	}
+	if app != nil {
+		if err := decodeOptional(app, &c.App); err != nil {
+			return oauth.AccessCheck{}, fmt.Errorf("redis: check access token: app: %w", err)
+		}
+	}
+	return c, nil
+}
+
+// decodeOptional decodes a GET's JSON into v, leaving v zero if the key
+// was missing.
+func decodeOptional(cmd *goredis.StringCmd, v any) error {
+	data, err := cmd.Bytes()
+	if errors.Is(err, goredis.Nil) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(data, v)
+}
+
+// pointerValue is what a record's pointer holds: its request id and, for
+// an access token, its client id after a NUL byte, so that the token check
+// can read the record, the grant and the app in one pipeline.
+func pointerValue(rec oauth.TokenRecord) string {
+	if len(rec.Claims) == 0 {
+		return rec.RequestID
+	}
+	return rec.RequestID + "\x00" + rec.ClientID
+}
+
+// parsePointer splits a pointer's value; pointers written before they
+// carried the client id give an empty one.
+func parsePointer(v string) (requestID, clientID string) {
+	requestID, clientID, _ = strings.Cut(v, "\x00")
+	return requestID, clientID
+}
+
+// encodeRecord is the JSON kept in a record's "rec" field: the claims are
+// kept in a field of their own ("chk"), not twice.
+func encodeRecord(rec oauth.TokenRecord) ([]byte, error) {
+	rec.Claims = nil
+	return json.Marshal(rec)
 }
 
 // DeleteToken removes a record; removing a missing record is not an error.
 func (s *Store) DeleteToken(ctx context.Context, kind oauth.TokenKind, signature string) error {
-	requestID, err := s.c.Get(ctx, s.pointerKey(kind, signature)).Result()
+	v, err := s.c.Get(ctx, s.pointerKey(kind, signature)).Result()
 	if errors.Is(err, goredis.Nil) {
 		return nil
 	}
+	requestID, _ := parsePointer(v)
 	if err != nil {
 		return fmt.Errorf("redis: delete %s token: %w", kind, err)
 	}
@@ -211,10 +320,11 @@ func (s *Store) RevokeRequest(ctx context.Context, requestID string, kinds ...oa
 // its pointer expires at the same moment and its request's index no
 // earlier. oauth.ErrNotFound if there is no record.
 func (s *Store) TokenExpiry(ctx context.Context, kind oauth.TokenKind, signature string) (time.Time, error) {
-	requestID, err := s.c.Get(ctx, s.pointerKey(kind, signature)).Result()
+	v, err := s.c.Get(ctx, s.pointerKey(kind, signature)).Result()
 	if errors.Is(err, goredis.Nil) {
 		return time.Time{}, fmt.Errorf("redis: %s token expiry: %w", kind, oauth.ErrNotFound)
 	}
+	requestID, _ := parsePointer(v)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("redis: %s token expiry: %w", kind, err)
 	}
@@ -250,13 +360,14 @@ func (s *Store) expireTime(ctx context.Context, key string) (int64, error) {
 
 // recordKey follows a signature's pointer to its record key.
 func (s *Store) recordKey(ctx context.Context, kind oauth.TokenKind, signature string) (string, error) {
-	requestID, err := s.c.Get(ctx, s.pointerKey(kind, signature)).Result()
+	v, err := s.c.Get(ctx, s.pointerKey(kind, signature)).Result()
 	if errors.Is(err, goredis.Nil) {
 		return "", oauth.ErrNotFound
 	}
 	if err != nil {
 		return "", err
 	}
+	requestID, _ := parsePointer(v)
 	return s.recordPrefix(requestID) + member(kind, signature), nil
 }
 

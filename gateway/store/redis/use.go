@@ -18,7 +18,8 @@ import (
 // {1, rec}.
 // KEYS: index, used record, the nd records to drop, the issued records.
 // ARGV: nd, the index members of the drops, then for each issued record
-// its index member, JSON, active flag and deadline (ms).
+// its index member, JSON, active flag, deadline (ms), claims (may be
+// empty) and expiry (ms).
 var useScript = goredis.NewScript(extendIndexLua + `
 local v = redis.call('HMGET', KEYS[2], 'rec', 'active')
 if not v[1] then return false end
@@ -33,10 +34,11 @@ local a = 2 + nd
 for i = 3 + nd, #KEYS do
   redis.call('DEL', KEYS[i])
   redis.call('HSET', KEYS[i], 'rec', ARGV[a + 1], 'active', ARGV[a + 2])
+  if ARGV[a + 4] ~= '' then redis.call('HSET', KEYS[i], 'chk', ARGV[a + 4], 'exp', ARGV[a + 5]) end
   redis.call('PEXPIREAT', KEYS[i], ARGV[a + 3])
   redis.call('SADD', KEYS[1], ARGV[a])
   extend(KEYS[1], tonumber(ARGV[a + 3]))
-  a = a + 4
+  a = a + 6
 end
 return {1, v[1]}`)
 
@@ -59,18 +61,19 @@ func (s *Store) UseToken(ctx context.Context, u oauth.TokenUse) (oauth.TokenReco
 	}
 	pointers := make([]string, len(u.Issue))
 	for i, is := range u.Issue {
-		data, err := json.Marshal(is.Record)
+		data, err := encodeRecord(is.Record)
 		if err != nil {
 			return oauth.TokenRecord{}, fmt.Errorf("redis: use %s token: encode: %w", u.Kind, err)
 		}
 		m := member(is.Kind, is.Signature)
 		keys = append(keys, s.recordPrefix(requestID)+m)
-		args = append(args, m, data, activeFlag(is.Record.Active), tokenDeadline(is.Record))
+		args = append(args, m, data, activeFlag(is.Record.Active), tokenDeadline(is.Record),
+			is.Record.Claims, is.Record.ExpiresAt.UnixMilli())
 		pointers[i] = s.pointerKey(is.Kind, is.Signature)
 	}
 	_, err = s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		for i, is := range u.Issue {
-			p.Do(ctx, "SET", pointers[i], requestID, "PXAT", tokenDeadline(is.Record))
+			p.Do(ctx, "SET", pointers[i], pointerValue(is.Record), "PXAT", tokenDeadline(is.Record))
 		}
 		return nil
 	})
@@ -100,13 +103,13 @@ func (s *Store) useTargets(ctx context.Context, u oauth.TokenUse) (string, []oau
 	if err != nil && !errors.Is(err, goredis.Nil) {
 		return "", nil, err
 	}
-	requestID := cmds[0].Val()
+	requestID, _ := parsePointer(cmds[0].Val())
 	if requestID == "" {
 		return "", nil, oauth.ErrNotFound
 	}
 	var drop []oauth.TokenRef
 	for i, c := range cmds[1:] {
-		if id := c.Val(); id != "" && id != requestID {
+		if id, _ := parsePointer(c.Val()); id != "" && id != requestID {
 			return "", nil, fmt.Errorf("%s record %s belongs to another request", refs[i+1].Kind, refs[i+1].Signature)
 		}
 		drop = append(drop, refs[i+1])

@@ -20,6 +20,8 @@ type Backend interface {
 	oauth.Storage
 	webhook.Store
 	devaccount.Store
+	// AppsVersion moves whenever an app is created or changed.
+	AppsVersion(ctx context.Context) (int64, error)
 }
 
 // Expirer is implemented by backends whose keys are deleted by a server
@@ -73,6 +75,7 @@ func Run(t *testing.T, open Opener) {
 		{"AppsListOrder", testAppsListOrder},
 		{"AppsCopies", testAppsCopies},
 		{"AppsUpdateRace", testAppsUpdateRace},
+		{"AppsVersion", testAppsVersion},
 		{"DecideRace", testDecideRace},
 		{"History", testHistory},
 		{"ChecksAndWatch", testChecksAndWatch},
@@ -93,6 +96,8 @@ func Run(t *testing.T, open Opener) {
 		{"TokenCopies", testTokenCopies},
 		{"TokenDeactivate", testTokenDeactivate},
 		{"TokenExpiry", testTokenExpiry},
+		{"CheckAccess", testCheckAccess},
+		{"CheckAccessIssued", testCheckAccessIssued},
 		{"RevokeRequest", testRevokeRequest},
 		{"RevokeRequestKinds", testRevokeRequestKinds},
 		{"DeactivateRace", testDeactivateRace},

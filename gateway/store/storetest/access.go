@@ -1,0 +1,133 @@
+package storetest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/patientaccess/gateway/apps"
+	"github.com/patientaccess/gateway/oauth"
+)
+
+// accessRecord is an access token record with claims, as the
+// authorization server stores it.
+func accessRecord(requestID string, c *Clock) oauth.TokenRecord {
+	rec := newRecord(requestID, c)
+	rec.Claims = []byte{0x01, 0x00, 0xff, 0x7f, 'c'}
+	return rec
+}
+
+// checked is the part of a CheckAccess record every backend returns.
+func checked(rec oauth.TokenRecord) oauth.TokenRecord {
+	return oauth.TokenRecord{RequestID: rec.RequestID, ClientID: rec.ClientID, Active: rec.Active,
+		ExpiresAt: rec.ExpiresAt, Claims: rec.Claims}
+}
+
+// testCheckAccess: CheckAccess returns a token's claims, app and grant in
+// one read, with or without the caller's hint of its request and client,
+// sees deletion, revocation and expiry at once, and still reads a record
+// stored without claims.
+func testCheckAccess(t *testing.T, b Backend, c *Clock) {
+	ctx := context.Background()
+	_, err := b.CheckAccess(ctx, oauth.AccessQuery{Signature: "sig1"})
+	wantErr(t, "check missing", err, oauth.ErrNotFound)
+
+	app := newApp("app1", c.Now())
+	grant := newGrant("req1", "alice", c.Now())
+	grant.ClientID = "app1"
+	wantErr(t, "create app", b.CreateApp(ctx, app), nil)
+	wantErr(t, "create grant", b.CreateGrant(ctx, grant), nil)
+	rec := accessRecord("req1", c)
+	wantErr(t, "create access", b.CreateToken(ctx, oauth.KindAccess, "sig1", rec), nil)
+
+	hint := oauth.AccessQuery{Signature: "sig1", RequestID: "req1", ClientID: "app1"}
+	for _, q := range []oauth.AccessQuery{{Signature: "sig1"}, hint} {
+		got, err := b.CheckAccess(ctx, q)
+		wantErr(t, "check", err, nil)
+		wantEqual(t, "checked record", checked(got.Record), checked(rec))
+		wantEqual(t, "checked app", got.App, app)
+		wantEqual(t, "checked grant", got.Grant, grant)
+		got.Record.Claims[0] = 'X'
+	}
+	got, _ := b.CheckAccess(ctx, hint)
+	wantEqual(t, "claims after the caller changed what it read", got.Record.Claims, rec.Claims)
+	wantEqual(t, "GetToken keeps the claims", mustGet(t, b, oauth.KindAccess, "sig1").Claims, rec.Claims)
+
+	// A record without claims comes back whole, request projection included.
+	old := newRecord("req1", c)
+	wantErr(t, "create old access", b.CreateToken(ctx, oauth.KindAccess, "sig2", old), nil)
+	got, err = b.CheckAccess(ctx, oauth.AccessQuery{Signature: "sig2"})
+	wantErr(t, "check old", err, nil)
+	wantEqual(t, "old record", got.Record, old)
+	wantEqual(t, "old record's app", got.App, app)
+
+	// A missing app or grant is the zero value.
+	orphan := accessRecord("req9", c)
+	orphan.ClientID = "app9"
+	wantErr(t, "create orphan", b.CreateToken(ctx, oauth.KindAccess, "sig9", orphan), nil)
+	got, err = b.CheckAccess(ctx, oauth.AccessQuery{Signature: "sig9"})
+	wantErr(t, "check orphan", err, nil)
+	wantEqual(t, "orphan app", got.App, apps.App{})
+	wantEqual(t, "orphan grant", got.Grant, apps.Grant{})
+
+	wantErr(t, "delete", b.DeleteToken(ctx, oauth.KindAccess, "sig1"), nil)
+	_, err = b.CheckAccess(ctx, hint)
+	wantErr(t, "check deleted with hint", err, oauth.ErrNotFound)
+	_, err = b.CheckAccess(ctx, oauth.AccessQuery{Signature: "sig1"})
+	wantErr(t, "check deleted", err, oauth.ErrNotFound)
+
+	wantErr(t, "create again", b.CreateToken(ctx, oauth.KindAccess, "sig1", rec), nil)
+	wantErr(t, "revoke", b.RevokeRequest(ctx, "req1"), nil)
+	_, err = b.CheckAccess(ctx, hint)
+	wantErr(t, "check revoked with hint", err, oauth.ErrNotFound)
+
+	wantErr(t, "create once more", b.CreateToken(ctx, oauth.KindAccess, "sig1", rec), nil)
+	c.Advance(time.Hour + oauth.InactiveTail)
+	_, err = b.CheckAccess(ctx, hint)
+	wantErr(t, "check past expiry and tail", err, oauth.ErrNotFound)
+}
+
+// testCheckAccessIssued: an access token issued by UseToken (a refresh)
+// keeps its claims for CheckAccess.
+func testCheckAccessIssued(t *testing.T, b Backend, c *Clock) {
+	ctx := context.Background()
+	refresh := newRecord("req1", c)
+	wantErr(t, "create refresh", b.CreateToken(ctx, oauth.KindRefresh, "rt1", refresh), nil)
+	access := accessRecord("req1", c)
+	_, err := b.UseToken(ctx, oauth.TokenUse{TokenRef: oauth.TokenRef{Kind: oauth.KindRefresh, Signature: "rt1"},
+		Issue: []oauth.IssuedToken{{TokenRef: oauth.TokenRef{Kind: oauth.KindAccess, Signature: "at2"}, Record: access}}})
+	wantErr(t, "use refresh", err, nil)
+	got, err := b.CheckAccess(ctx, oauth.AccessQuery{Signature: "at2"})
+	wantErr(t, "check issued", err, nil)
+	wantEqual(t, "issued record", checked(got.Record), checked(access))
+}
+
+// testAppsVersion: the registry's version moves with every app created or
+// changed, and with nothing else, so what is derived from the registry
+// (the CORS origins) can be kept until it moves.
+func testAppsVersion(t *testing.T, b Backend, c *Clock) {
+	ctx := context.Background()
+	version := func() int64 {
+		t.Helper()
+		v, err := b.AppsVersion(ctx)
+		wantErr(t, "apps version", err, nil)
+		return v
+	}
+	v0 := version()
+	wantErr(t, "create app", b.CreateApp(ctx, newApp("app1", c.Now())), nil)
+	v1 := version()
+	if v1 == v0 {
+		t.Fatal("creating an app did not move the version")
+	}
+	wantErr(t, "create duplicate", b.CreateApp(ctx, newApp("app1", c.Now())), apps.ErrAlreadyExists)
+	_, _ = b.GetApp(ctx, "app1")
+	_, _ = b.ListApps(ctx)
+	if version() != v1 {
+		t.Fatal("reads or a refused create moved the version")
+	}
+	_, err := b.UpdateApp(ctx, "app1", func(a apps.App) (apps.App, error) { a.Status = apps.StatusApproved; return a, nil })
+	wantErr(t, "update app", err, nil)
+	if v2 := version(); v2 == v1 {
+		t.Fatal("changing an app did not move the version")
+	}
+}
