@@ -153,12 +153,13 @@ func (d *claimsDecoder) fail(err error) {
 	}
 }
 
-// claimsCacheSize bounds the claims cache: about 300 bytes an entry.
+// claimsCacheSize bounds the claims cache: about 400 bytes an entry.
 const claimsCacheSize = 4096
 
-// claimsCache keeps the claims of recently checked access tokens by
-// signature. Claims never change for a signature, so an entry only spares
-// the store finding the token's request and client (on Redis, a round
+// claimsCache keeps the claims of recently checked access tokens, keyed by
+// the whole token: a forged token with a known signature never hits it.
+// Claims never change for a token, so an entry only spares the HMAC check
+// and the store finding the token's request and client (on Redis, a round
 // trip); whether the token is still live is read from the store on every
 // check. When full, an arbitrary entry makes room.
 type claimsCache struct {
@@ -166,14 +167,14 @@ type claimsCache struct {
 	m  map[string]claims
 }
 
-func (c *claimsCache) get(sig string) (claims, bool) {
+func (c *claimsCache) get(token string) (claims, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	v, ok := c.m[sig]
+	v, ok := c.m[token]
 	return v, ok
 }
 
-func (c *claimsCache) put(sig string, v claims) {
+func (c *claimsCache) put(token string, v claims) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil {
@@ -185,11 +186,11 @@ func (c *claimsCache) put(sig string, v claims) {
 			break
 		}
 	}
-	c.m[sig] = v
+	c.m[token] = v
 }
 
-func (c *claimsCache) drop(sig string) {
+func (c *claimsCache) drop(token string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	delete(c.m, sig)
+	delete(c.m, token)
 }

@@ -42,6 +42,8 @@ type Store struct {
 	sessions   map[string]oauth.LoginSession
 	tokens     map[tokenKey]oauth.TokenRecord
 	byRequest  map[string]map[tokenKey]struct{} // request id -> its token keys
+	// retired are used records kept only until then (UseToken).
+	retired map[tokenKey]time.Time
 	// assertions are used client assertion ids and their expiry.
 	assertions map[string]time.Time
 	// rates are limiter keys and their theoretical arrival time (GCRA).
@@ -109,6 +111,11 @@ func (s *Store) wrote() {
 	now := s.now()
 	for k, rec := range s.tokens {
 		if tokenExpired(rec, now) {
+			s.removeToken(k)
+		}
+	}
+	for k, at := range s.retired {
+		if !now.Before(at) {
 			s.removeToken(k)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/patientaccess/gateway/oauth"
 )
@@ -62,6 +63,7 @@ func (s *Store) UseToken(_ context.Context, u oauth.TokenUse) (oauth.TokenRecord
 	was := copyRecord(rec)
 	rec.Active = false
 	s.tokens[k] = rec
+	s.retire(k)
 	for _, d := range drop {
 		s.removeToken(tokenKey{d.Kind, d.Signature})
 	}
@@ -152,6 +154,16 @@ func (s *Store) RevokeRequest(_ context.Context, requestID string, kinds ...oaut
 	return nil
 }
 
+// retire keeps a used record (a code, or a rotated refresh token) only
+// oauth.InactiveTail from now, when its own deadline is later: long enough
+// to detect its reuse. The caller holds s.mu.
+func (s *Store) retire(k tokenKey) {
+	if s.retired == nil {
+		s.retired = map[tokenKey]time.Time{}
+	}
+	s.retired[k] = s.now().Add(oauth.InactiveTail)
+}
+
 // live returns the record if it exists and has not expired; an expired one
 // is removed. The caller holds s.mu.
 func (s *Store) live(k tokenKey) (oauth.TokenRecord, bool) {
@@ -159,7 +171,7 @@ func (s *Store) live(k tokenKey) (oauth.TokenRecord, bool) {
 	if !ok {
 		return oauth.TokenRecord{}, false
 	}
-	if tokenExpired(rec, s.now()) {
+	if at, ok := s.retired[k]; tokenExpired(rec, s.now()) || ok && !s.now().Before(at) {
 		s.removeToken(k)
 		return oauth.TokenRecord{}, false
 	}
@@ -173,6 +185,7 @@ func (s *Store) removeToken(k tokenKey) {
 		return
 	}
 	delete(s.tokens, k)
+	delete(s.retired, k)
 	idx := s.byRequest[rec.RequestID]
 	delete(idx, k)
 	if len(idx) == 0 {

@@ -28,8 +28,8 @@
 //	events                        stream of audit events, no client IP  XADD MINID now-retention
 //	mevents:<member key>          stream of one member's events, with client IP (their access history)  XADD MINID now-retention
 //	marker                        when the store was first used   no expiry; gone means Redis lost its data
-//	tok:<kind>:<signature>        the request id (a pointer)      PEXPIREAT ExpiresAt+InactiveTail
-//	{req:<id>}:tok:<kind>:<sig>   hash: rec (JSON), active        PEXPIREAT ExpiresAt+InactiveTail
+//	tok:<kind>:<signature>        the request id (a pointer; for an access token, NUL and its client id)  PEXPIREAT ExpiresAt+InactiveTail
+//	{req:<id>}:tok:<kind>:<sig>   hash: rec (JSON), active; an access token also chk (its claims) and exp (ms)  PEXPIREAT ExpiresAt+InactiveTail
 //	{req:<id>}:toks               set of "<kind>:<sig>"           the latest of its records' deadlines
 //	whook:<id>                    a revocation notice (webhook.Delivery JSON)  no expiry
 //	whooks:due                    sorted set: pending notices by when due (or leased until)
@@ -57,6 +57,10 @@
 //     add it to the index, extend the index's expiry), then sets the
 //     pointer. A reader that finds the pointer finds the record.
 //   - GetToken reads the pointer, then the record: two round trips.
+//   - CheckAccess (the FHIR API's token check) reads the pointer, then the
+//     record's claims, active flag and expiry, the grant and the app in one
+//     pipeline; a caller that already knows the token's request and client
+//     skips the pointer: one round trip.
 //   - DeactivateToken reads the pointer, then runs one check-and-set script
 //     on the record key alone; the active flag is a field of that hash, so
 //     concurrent callers are serialised by Redis and exactly one wins.
@@ -89,7 +93,10 @@
 // Redis itself drops them. Reads also compare the stored deadline with the
 // injected clock (WithNow), which keeps the backend exact between Redis's
 // lazy and active expiry, and lets the conformance suite test expiry
-// without sleeping. Apps, grants and members do not expire. Audit events
+// without sleeping. A record used up by UseToken (a code, or a rotated
+// refresh token) is kept, with its pointer, only oauth.InactiveTail from
+// then (long enough to detect its reuse), not for the rest of its own
+// life. Apps, grants and members do not expire. Audit events
 // are kept for the retention (WithAuditRetention, default
 // apps.DefaultAuditRetention) by time, never by count: each append drops,
 // in the same script, the entries older than that by Redis's clock (XADD

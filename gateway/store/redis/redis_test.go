@@ -142,8 +142,10 @@ func TestEveryKeyExpires(t *testing.T) {
 	}
 	durable := []string{"{apps}:", "grant:", "grants:", "member:", "events", "appgrants:", "appchecks:", "appwatch:", "applast:"}
 	keys := scanKeys(t, c, prefix)
-	// 7 + the history (2 lists), checks, watch, last call, app grants.
-	if want := 7 + 6 + 2*len(oauth.AllKinds) + 1; len(keys) != want {
+	// app, app index, apps version, grant, grants, member, events, session
+	// (8); the history (2 lists), checks, watch, last call, app grants (6);
+	// a record and a pointer per token kind; the request's index.
+	if want := 8 + 6 + 2*len(oauth.AllKinds) + 1; len(keys) != want {
 		t.Errorf("found %d keys, want %d: %q", len(keys), want, keys)
 	}
 	for _, key := range keys {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -19,12 +20,18 @@ import (
 // KEYS: index, used record, the nd records to drop, the issued records.
 // ARGV: nd, the index members of the drops, then for each issued record
 // its index member, JSON, active flag, deadline (ms), claims (may be
-// empty) and expiry (ms).
+// empty) and expiry (ms), and last the retirement deadline (ms): the used
+// record is kept no later than that (see UseToken).
 var useScript = goredis.NewScript(extendIndexLua + `
 local v = redis.call('HMGET', KEYS[2], 'rec', 'active')
 if not v[1] then return false end
 if v[2] ~= '1' then return {0, v[1]} end
 redis.call('HSET', KEYS[2], 'active', '0')
+local retire = tonumber(ARGV[#ARGV])
+local left = redis.call('PTTL', KEYS[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if left < 0 or now + left > retire then redis.call('PEXPIREAT', KEYS[2], retire) end
 local nd = tonumber(ARGV[1])
 for i = 1, nd do
   redis.call('DEL', KEYS[2 + i])
@@ -42,7 +49,10 @@ for i = 3 + nd, #KEYS do
 end
 return {1, v[1]}`)
 
-// UseToken applies u all at once. It reads the pointers (and, with
+// UseToken applies u all at once. The used record (a code, or a rotated
+// refresh token) is kept only oauth.InactiveTail from now, when its own
+// deadline is later: long enough to detect its reuse, not for the rest of
+// a 90-day refresh lifetime. It reads the pointers (and, with
 // DropAccess, the used record's access signature), writes the pointers of
 // the issued records, then runs useScript. Pointers without a record read
 // as not found, so until the script runs nothing visible has changed, and
@@ -80,11 +90,19 @@ func (s *Store) UseToken(ctx context.Context, u oauth.TokenUse) (oauth.TokenReco
 	if err != nil {
 		return oauth.TokenRecord{}, fmt.Errorf("redis: use %s token: issue pointers: %w", u.Kind, err)
 	}
+	retire := ceilMilli(s.now().Add(oauth.InactiveTail))
+	args = append(args, retire)
 	res, err := useScript.Run(ctx, s.c, keys, args...).Slice()
 	if err != nil || res[0] != int64(1) {
 		s.dropPointers(context.WithoutCancel(ctx), pointers) // best effort: they point at nothing
 	}
-	return s.used(u.Kind, res, err)
+	rec, err := s.used(u.Kind, res, err)
+	if err == nil && tokenDeadline(rec) > retire {
+		// The used record now goes at retire; so does its pointer (best
+		// effort: a pointer without its record reads as not found).
+		s.c.PExpireAt(context.WithoutCancel(ctx), s.pointerKey(u.Kind, u.Signature), time.UnixMilli(retire))
+	}
+	return rec, err
 }
 
 // useTargets checks what UseToken is asked to do against the store: the

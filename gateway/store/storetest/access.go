@@ -131,3 +131,40 @@ func testAppsVersion(t *testing.T, b Backend, c *Clock) {
 		t.Fatal("changing an app did not move the version")
 	}
 }
+
+// testTokenUseRetires: a refresh token used up by UseToken is still found
+// (so its reuse is detected) for oauth.InactiveTail, then it is gone, long
+// before its own 90-day expiry.
+func testTokenUseRetires(t *testing.T, b Backend, c *Clock) {
+	ctx := context.Background()
+	refresh := newRecord("req1", c)
+	refresh.ExpiresAt = c.Now().Add(90 * 24 * time.Hour)
+	wantErr(t, "create refresh", b.CreateToken(ctx, oauth.KindRefresh, "rt1", refresh), nil)
+	next := newRecord("req1", c)
+	next.ExpiresAt = refresh.ExpiresAt
+	_, err := b.UseToken(ctx, oauth.TokenUse{TokenRef: oauth.TokenRef{Kind: oauth.KindRefresh, Signature: "rt1"},
+		Issue: []oauth.IssuedToken{{TokenRef: oauth.TokenRef{Kind: oauth.KindRefresh, Signature: "rt2"}, Record: next}}})
+	wantErr(t, "rotate", err, nil)
+	retire := c.Now().Add(oauth.InactiveTail)
+	if e, ok := b.(Expirer); ok {
+		at, err := e.TokenExpiry(ctx, oauth.KindRefresh, "rt1")
+		wantErr(t, "rotated token expiry", err, nil)
+		if at.After(retire.Add(time.Millisecond)) {
+			t.Fatalf("the rotated refresh token is kept until %v, want no later than %v", at, retire)
+		}
+		at, err = e.TokenExpiry(ctx, oauth.KindRefresh, "rt2")
+		wantErr(t, "new token expiry", err, nil)
+		if !at.Equal(next.ExpiresAt.Add(oauth.InactiveTail)) {
+			t.Fatalf("the new refresh token expires at %v, want its own expiry plus the tail", at)
+		}
+	}
+	c.Advance(oauth.InactiveTail - time.Millisecond)
+	if rec := mustGet(t, b, oauth.KindRefresh, "rt1"); rec.Active {
+		t.Fatal("the rotated refresh token is active")
+	}
+	if _, ok := b.(Expirer); !ok { // the server's clock drops it on Redis
+		c.Advance(time.Millisecond)
+		wantGone(t, b, oauth.KindRefresh, "rt1")
+	}
+	mustGet(t, b, oauth.KindRefresh, "rt2")
+}

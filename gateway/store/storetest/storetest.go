@@ -110,6 +110,7 @@ func Run(t *testing.T, open Opener) {
 		{"TokenUseRefresh", testTokenUseRefresh},
 		{"TokenUseOtherRequest", testTokenUseOtherRequest},
 		{"TokenUseRace", testTokenUseRace},
+		{"TokenUseRetires", testTokenUseRetires},
 		{"Deliveries", testDeliveries},
 		{"DeliveryClaimRace", testDeliveryClaimRace},
 		{"Developers", testDevelopers},
