@@ -23,6 +23,8 @@ type Store struct {
 	prefix    string
 	now       func() time.Time
 	retention time.Duration // of audit events
+	// decoded keeps the apps and grants the token check read last.
+	decoded decoded
 }
 
 // The compile-time proof that Store is a complete backend.

@@ -134,7 +134,8 @@ func (s *Store) GetToken(ctx context.Context, kind oauth.TokenKind, signature st
 
 // CheckAccess reads the access token's pointer (unless q already names
 // its request and client), then, in one pipeline, the record's claims,
-// active flag and expiry, the grant and the app. A record stored before
+// active flag and expiry, the grant and the app (decoded again only when
+// their JSON changed since the last check: see decoded). A record stored before
 // records had claims is read whole, and its app after it.
 func (s *Store) CheckAccess(ctx context.Context, q oauth.AccessQuery) (oauth.AccessCheck, error) {
 	requestID, clientID := q.RequestID, q.ClientID
@@ -186,28 +187,15 @@ func (s *Store) CheckAccess(ctx context.Context, q oauth.AccessQuery) (oauth.Acc
 			return oauth.AccessCheck{}, fmt.Errorf("redis: check access token: %w", oauth.ErrNotFound)
 		}
 	}
-	if err := decodeOptional(grant, &c.Grant); err != nil {
+	if c.Grant, err = s.decoded.grant(s.grantKey(requestID), grant.Val()); err != nil {
 		return oauth.AccessCheck{}, fmt.Errorf("redis: check access token: grant: %w", err)
 	}
 	if app != nil {
-		if err := decodeOptional(app, &c.App); err != nil {
+		if c.App, err = s.decoded.app(s.appKey(clientID), app.Val()); err != nil {
 			return oauth.AccessCheck{}, fmt.Errorf("redis: check access token: app: %w", err)
 		}
 	}
 	return c, nil
-}
-
-// decodeOptional decodes a GET's JSON into v, leaving v zero if the key
-// was missing.
-func decodeOptional(cmd *goredis.StringCmd, v any) error {
-	data, err := cmd.Bytes()
-	if errors.Is(err, goredis.Nil) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(data, v)
 }
 
 // pointerValue is what a record's pointer holds: its request id and, for

@@ -51,6 +51,21 @@ func testCheckAccess(t *testing.T, b Backend, c *Clock) {
 	}
 	got, _ := b.CheckAccess(ctx, hint)
 	wantEqual(t, "claims after the caller changed what it read", got.Record.Claims, rec.Claims)
+	got.App.RedirectURIs[0], got.Grant.Scopes[0] = "https://evil.example", "patient/*.*"
+	got, _ = b.CheckAccess(ctx, hint)
+	wantEqual(t, "app after the caller changed what it read", got.App, app)
+	wantEqual(t, "grant after the caller changed what it read", got.Grant, grant)
+
+	// A change to the app or the grant is seen by the next check.
+	suspended, err := b.UpdateApp(ctx, "app1", func(a apps.App) (apps.App, error) { a.Status = apps.StatusSuspended; return a, nil })
+	wantErr(t, "suspend", err, nil)
+	wantErr(t, "revoke grant", b.RevokeGrant(ctx, "req1", c.Now()), nil)
+	got, err = b.CheckAccess(ctx, hint)
+	wantErr(t, "check after changes", err, nil)
+	wantEqual(t, "app after a suspension", got.App, suspended)
+	if got.Grant.Active() {
+		t.Fatal("the check does not see the grant's revocation")
+	}
 	wantEqual(t, "GetToken keeps the claims", mustGet(t, b, oauth.KindAccess, "sig1").Claims, rec.Claims)
 
 	// A record without claims comes back whole, request projection included.
@@ -59,7 +74,7 @@ func testCheckAccess(t *testing.T, b Backend, c *Clock) {
 	got, err = b.CheckAccess(ctx, oauth.AccessQuery{Signature: "sig2"})
 	wantErr(t, "check old", err, nil)
 	wantEqual(t, "old record", got.Record, old)
-	wantEqual(t, "old record's app", got.App, app)
+	wantEqual(t, "old record's app", got.App, suspended)
 
 	// A missing app or grant is the zero value.
 	orphan := accessRecord("req9", c)
