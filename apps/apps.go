@@ -163,6 +163,34 @@ func (g Grant) Expired(now time.Time) bool { return !g.ExpiresAt.IsZero() && !no
 // and not expired.
 func (g Grant) Live(now time.Time) bool { return g.Active() && !g.Expired(now) }
 
+// End is when the grant stopped, or will stop, allowing access: its
+// revocation if that came first, else its expiry. It is zero for a grant
+// stored before grants had an end that was never revoked.
+func (g Grant) End() time.Time {
+	if g.RevokedAt != nil && (g.ExpiresAt.IsZero() || g.RevokedAt.Before(g.ExpiresAt)) {
+		return *g.RevokedAt
+	}
+	return g.ExpiresAt
+}
+
+// KeepUntil is when a store forgets the grant: retention (the audit
+// retention) after its End, so that the member's pages list an ended grant
+// as long as they show its access history. Zero (kept for good) for a
+// grant without an End.
+func (g Grant) KeepUntil(retention time.Duration) time.Time {
+	end := g.End()
+	if end.IsZero() {
+		return time.Time{}
+	}
+	return end.Add(retention)
+}
+
+// Kept reports whether a store still keeps the grant at now (see KeepUntil).
+func (g Grant) Kept(now time.Time, retention time.Duration) bool {
+	until := g.KeepUntil(retention)
+	return until.IsZero() || now.Before(until)
+}
+
 // Errors the registry and its stores return. Stores wrap or return them
 // as-is; callers test with errors.Is.
 var (

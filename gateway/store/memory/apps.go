@@ -116,26 +116,30 @@ func (s *Store) CreateGrant(_ context.Context, g apps.Grant) error {
 	return nil
 }
 
-// GetGrant returns the grant with that id, or apps.ErrNotFound.
+// GetGrant returns the grant with that id, or apps.ErrNotFound (also once
+// it is past its apps.Grant.KeepUntil: the audit retention after its end).
 func (s *Store) GetGrant(_ context.Context, id string) (apps.Grant, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	g, ok := s.grants[id]
-	if !ok {
+	if !ok || !g.Kept(s.now(), s.retention) {
 		return apps.Grant{}, fmt.Errorf("get grant: %w", apps.ErrNotFound)
 	}
 	return copyGrant(g), nil
 }
 
 // ListGrants returns the member's grants, newest CreatedAt first (ties by
-// id), revoked ones included. The result is never nil.
+// id), revoked ones included until they are forgotten (see GetGrant). The result is never nil.
 func (s *Store) ListGrants(_ context.Context, member string) ([]apps.Grant, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ids := s.byMember[member]
 	out := make([]apps.Grant, 0, len(ids))
+	now := s.now()
 	for _, id := range ids {
-		out = append(out, copyGrant(s.grants[id]))
+		if g, ok := s.grants[id]; ok && g.Kept(now, s.retention) {
+			out = append(out, copyGrant(g))
+		}
 	}
 	slices.SortFunc(out, func(x, y apps.Grant) int {
 		if c := y.CreatedAt.Compare(x.CreatedAt); c != 0 {

@@ -7,7 +7,8 @@
 //
 // Expiry mirrors the Redis backend: a token record is gone at its
 // ExpiresAt+oauth.InactiveTail and a login session at its ExpiresAt, judged
-// with the injected clock on every read. Expired entries are also swept out
+// with the injected clock on every read; a grant is forgotten at its
+// apps.Grant.KeepUntil (the audit retention after it ended). Expired entries are also swept out
 // every sweepEvery writes, so memory does not grow without bound; there is
 // no background goroutine. The limiter (oauth.Limiter) keeps one time per
 // key, judged by the same clock, and a key back to its full burst is swept

@@ -1,6 +1,7 @@
 package memory
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -119,6 +120,11 @@ func (s *Store) wrote() {
 			s.removeToken(k)
 		}
 	}
+	for id, g := range s.grants {
+		if !g.Kept(now, s.retention) {
+			s.dropGrant(id, g.Member)
+		}
+	}
 	for id, sess := range s.sessions {
 		if sessionExpired(sess, now) {
 			delete(s.sessions, id)
@@ -139,4 +145,16 @@ func tokenExpired(rec oauth.TokenRecord, now time.Time) bool {
 // sessionExpired reports whether a session is past its expiry.
 func sessionExpired(sess oauth.LoginSession, now time.Time) bool {
 	return !now.Before(sess.ExpiresAt)
+}
+
+// dropGrant forgets a grant and its place in its member's list. The
+// caller holds s.mu.
+func (s *Store) dropGrant(id, member string) {
+	delete(s.grants, id)
+	ids := slices.DeleteFunc(s.byMember[member], func(x string) bool { return x == id })
+	if len(ids) == 0 {
+		delete(s.byMember, member)
+	} else {
+		s.byMember[member] = ids
+	}
 }

@@ -190,24 +190,52 @@ func (s *Store) GetAppLogo(ctx context.Context, clientID string) ([]byte, error)
 	return b, nil
 }
 
-// CreateGrant stores a new grant and indexes it under its member;
-// apps.ErrAlreadyExists if the id is taken.
+// indexGrantScript adds a grant id to a sorted set (a member's or an
+// app's grants) and keeps the set alive at least as long as the grant.
+// KEYS: set. ARGV: score, grant id, the grant's deadline (ms; 0: none, and
+// the set is kept for good).
+var indexGrantScript = goredis.NewScript(extendIndexLua + `
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+local deadline = tonumber(ARGV[3])
+if deadline == 0 then redis.call('PERSIST', KEYS[1]) else extend(KEYS[1], deadline) end
+return 1`)
+
+// grantDeadline is when Redis drops a grant's key (Unix ms): the grant's
+// apps.Grant.KeepUntil with the store's retention, or 0 for a grant kept
+// for good (one stored before grants had an end, never revoked).
+func (s *Store) grantDeadline(g apps.Grant) int64 {
+	until := g.KeepUntil(s.retention)
+	if until.IsZero() {
+		return 0
+	}
+	return ceilMilli(until)
+}
+
+// CreateGrant stores a new grant and indexes it under its member and its
+// app; apps.ErrAlreadyExists if the id is taken. The grant's key expires
+// at its apps.Grant.KeepUntil (the audit retention after its end), and
+// each index lives at least as long as the grants it lists.
 func (s *Store) CreateGrant(ctx context.Context, g apps.Grant) error {
 	data, err := json.Marshal(g)
 	if err != nil {
 		return fmt.Errorf("redis: create grant: %w", err)
 	}
-	ok, err := s.c.SetNX(ctx, s.grantKey(g.ID), data, 0).Result()
+	deadline := s.grantDeadline(g)
+	args := []any{"SET", s.grantKey(g.ID), data, "NX"}
+	if deadline != 0 {
+		args = append(args, "PXAT", deadline)
+	}
+	err = s.c.Do(ctx, args...).Err()
+	if errors.Is(err, goredis.Nil) {
+		return fmt.Errorf("redis: create grant: %w", apps.ErrAlreadyExists)
+	}
 	if err != nil {
 		return fmt.Errorf("redis: create grant: %w", err)
 	}
-	if !ok {
-		return fmt.Errorf("redis: create grant: %w", apps.ErrAlreadyExists)
-	}
-	z := goredis.Z{Score: float64(g.CreatedAt.UnixMilli()), Member: g.ID}
+	score := g.CreatedAt.UnixMilli()
 	_, err = s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
-		p.ZAdd(ctx, s.grantsKey(g.Member), z)
-		p.ZAdd(ctx, s.appGrantsKey(g.ClientID), z)
+		indexGrantScript.Eval(ctx, p, []string{s.grantsKey(g.Member)}, score, g.ID, deadline)
+		indexGrantScript.Eval(ctx, p, []string{s.appGrantsKey(g.ClientID)}, score, g.ID, deadline)
 		return nil
 	})
 	if err != nil {
@@ -219,47 +247,32 @@ func (s *Store) CreateGrant(ctx context.Context, g apps.Grant) error {
 	return nil
 }
 
-// GetGrant returns the grant with that id, or apps.ErrNotFound.
+// GetGrant returns the grant with that id, or apps.ErrNotFound (also once
+// it is past its apps.Grant.KeepUntil by the store's clock, which Redis
+// may not have dropped yet).
 func (s *Store) GetGrant(ctx context.Context, id string) (apps.Grant, error) {
 	var g apps.Grant
 	if err := s.getJSON(ctx, s.grantKey(id), &g); err != nil {
 		return apps.Grant{}, fmt.Errorf("redis: get grant: %w", err)
 	}
+	if !g.Kept(s.now(), s.retention) {
+		return apps.Grant{}, fmt.Errorf("redis: get grant: %w", apps.ErrNotFound)
+	}
 	return g, nil
 }
 
 // ListGrants returns the member's grants, newest CreatedAt first (ties by
-// id), revoked ones included. The result is never nil.
+// id), revoked ones included, until they are forgotten (see CreateGrant).
+// The result is never nil. Ids of grants that Redis has dropped are taken
+// out of the member's index as they are found.
 func (s *Store) ListGrants(ctx context.Context, member string) ([]apps.Grant, error) {
-	ids, err := s.c.ZRange(ctx, s.grantsKey(member), 0, -1).Result()
+	index := s.grantsKey(member)
+	grants, err := s.indexedGrants(ctx, index)
 	if err != nil {
 		return nil, fmt.Errorf("redis: list grants: %w", err)
 	}
-	// Grants live in different slots: a pipeline, which the cluster client
-	// splits by node, rather than MGET.
-	cmds := make([]*goredis.StringCmd, len(ids))
-	_, err = s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
-		for i, id := range ids {
-			cmds[i] = p.Get(ctx, s.grantKey(id))
-		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, goredis.Nil) {
-		return nil, fmt.Errorf("redis: list grants: %w", err)
-	}
-	out := make([]apps.Grant, 0, len(ids))
-	for _, cmd := range cmds {
-		data, err := cmd.Bytes()
-		if errors.Is(err, goredis.Nil) {
-			continue
-		}
-		var g apps.Grant
-		if err == nil {
-			err = json.Unmarshal(data, &g)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("redis: list grants: %w", err)
-		}
+	out := make([]apps.Grant, 0, len(grants))
+	for _, g := range grants {
 		if g.Member == member {
 			out = append(out, g)
 		}
@@ -273,11 +286,58 @@ func (s *Store) ListGrants(ctx context.Context, member string) ([]apps.Grant, er
 	return out, nil
 }
 
+// indexedGrants reads the grants a sorted set lists, leaving out those the
+// store no longer keeps. The ids whose key is gone are removed from the
+// set (best effort: a failure only leaves them for the next read).
+func (s *Store) indexedGrants(ctx context.Context, index string) ([]apps.Grant, error) {
+	ids, err := s.c.ZRange(ctx, index, 0, -1).Result()
+	if err != nil {
+		return nil, err
+	}
+	// Grants live in different slots: a pipeline, which the cluster client
+	// splits by node, rather than MGET.
+	cmds := make([]*goredis.StringCmd, len(ids))
+	_, err = s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for i, id := range ids {
+			cmds[i] = p.Get(ctx, s.grantKey(id))
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, goredis.Nil) {
+		return nil, err
+	}
+	now := s.now()
+	out := make([]apps.Grant, 0, len(ids))
+	var gone []any
+	for i, cmd := range cmds {
+		data, err := cmd.Bytes()
+		if errors.Is(err, goredis.Nil) {
+			gone = append(gone, ids[i])
+			continue
+		}
+		var g apps.Grant
+		if err == nil {
+			err = json.Unmarshal(data, &g)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if g.Kept(now, s.retention) {
+			out = append(out, g)
+		}
+	}
+	if len(gone) > 0 {
+		s.c.ZRem(context.WithoutCancel(ctx), index, gone...)
+	}
+	return out, nil
+}
+
 // maxTxAttempts bounds RevokeGrant's optimistic retries.
 const maxTxAttempts = 10
 
-// RevokeGrant marks the grant revoked at the given time. Revoking a revoked
-// grant keeps the first revocation time and is not an error;
+// RevokeGrant marks the grant revoked at the given time, and moves its
+// key's expiry to the retention after that (see CreateGrant). Revoking a
+// revoked grant keeps the first revocation time and is not an error;
 // apps.ErrNotFound if there is no such grant.
 func (s *Store) RevokeGrant(ctx context.Context, id string, at time.Time) error {
 	key := s.grantKey(id)
@@ -295,7 +355,11 @@ func (s *Store) RevokeGrant(ctx context.Context, id string, at time.Time) error 
 			return err
 		}
 		_, err = tx.TxPipelined(ctx, func(p goredis.Pipeliner) error {
-			p.Set(ctx, key, data, goredis.KeepTTL)
+			if deadline := s.grantDeadline(g); deadline != 0 {
+				p.Do(ctx, "SET", key, data, "PXAT", deadline)
+			} else {
+				p.Set(ctx, key, data, goredis.KeepTTL)
+			}
 			return nil
 		})
 		return err

@@ -19,9 +19,9 @@
 //	appchecks:<client id>         the app's latest check results JSON                       no expiry
 //	appwatch:<client id>          what the policy watch last saw of the app's pages (JSON)  no expiry
 //	applast:<client id>           when the app last called the API (Unix ms)                no expiry
-//	appgrants:<client id>         sorted set of the app's grant ids (grants made since the set existed)
-//	grant:<id>                    grant JSON                      no expiry
-//	grants:<member>               sorted set of the member's grant ids
+//	appgrants:<client id>         sorted set of the app's grant ids (grants made since the set existed)  the latest of its grants' deadlines
+//	grant:<id>                    grant JSON                      PEXPIREAT its end (expiry, or revocation if sooner) + the audit retention
+//	grants:<member>               sorted set of the member's grant ids  the latest of its grants' deadlines
 //	member:<username>             member JSON                     no expiry
 //	mlink:<member key>            member ↔ Patient link JSON      no expiry (its age is judged by oauth)
 //	sess:<id>                     login session JSON              PEXPIREAT ExpiresAt
@@ -96,7 +96,14 @@
 // without sleeping. A record used up by UseToken (a code, or a rotated
 // refresh token) is kept, with its pointer, only oauth.InactiveTail from
 // then (long enough to detect its reuse), not for the rest of its own
-// life. Apps, grants and members do not expire. Audit events
+// life. A grant is kept the audit retention (WithAuditRetention) after it
+// ended, by expiry or revocation (apps.Grant.KeepUntil), as long as the
+// member's access history that its page shows, and then dropped; GetGrant
+// and the lists judge that deadline by the injected clock too. The
+// member's and the app's grant indexes live as long as their
+// longest-kept grant, and the ids of dropped grants are taken out of them
+// when they are read. A grant stored before grants had an end keeps no
+// expiry until it is revoked. Apps and members do not expire. Audit events
 // are kept for the retention (WithAuditRetention, default
 // apps.DefaultAuditRetention) by time, never by count: each append drops,
 // in the same script, the entries older than that by Redis's clock (XADD
@@ -118,5 +125,6 @@
 // CreateGrant sets the grant key only if absent, then adds its id to the
 // member's index; if the second step fails it deletes the grant again
 // (best effort) and returns the error. RevokeGrant is an optimistic
-// WATCH/MULTI transaction on the grant key alone.
+// WATCH/MULTI transaction on the grant key alone; it moves the key's
+// expiry to the retention after the revocation.
 package redis

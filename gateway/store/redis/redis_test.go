@@ -102,8 +102,9 @@ func TestConformance(t *testing.T) {
 }
 
 // TestEveryKeyExpires writes one of everything and checks that exactly the
-// durable keys (apps, grants, members, events) have no expiry; a limiter
-// key expires once its key would be back to a full burst.
+// durable keys (apps, members, events) have no expiry: a grant and its
+// indexes expire the audit retention after the grant's end, and a limiter
+// key once its key would be back to a full burst.
 func TestEveryKeyExpires(t *testing.T) {
 	ctx := context.Background()
 	c := testClient(t)
@@ -116,7 +117,8 @@ func TestEveryKeyExpires(t *testing.T) {
 		}
 	}
 	must(s.CreateApp(ctx, apps.App{ClientID: "app1", CreatedAt: now}))
-	must(s.CreateGrant(ctx, apps.Grant{ID: "g1", Member: "alice", ClientID: "app1", CreatedAt: now}))
+	grant := apps.Grant{ID: "g1", Member: "alice", ClientID: "app1", CreatedAt: now, ExpiresAt: now.AddDate(0, 13, 0)}
+	must(s.CreateGrant(ctx, grant))
 	must(s.AppendHistory(ctx, apps.HistoryEntry{ClientID: "app1", At: now, Action: apps.ActionRegister}))
 	must(s.PutChecks(ctx, apps.Checks{ClientID: "app1", RanAt: now}))
 	must(s.PutPolicyWatch(ctx, apps.PolicyWatch{ClientID: "app1", CheckedAt: now}))
@@ -140,7 +142,15 @@ func TestEveryKeyExpires(t *testing.T) {
 			t.Errorf("limiter key %s: PTTL %v %v, want at most %s", key, ttl, err, every)
 		}
 	}
-	durable := []string{"{apps}:", "grant:", "grants:", "member:", "events", "appgrants:", "appchecks:", "appwatch:", "applast:"}
+	keepUntil := grant.KeepUntil(apps.DefaultAuditRetention)
+	wantMS := (keepUntil.UnixNano() + int64(time.Millisecond) - 1) / int64(time.Millisecond) // rounded up
+	for _, key := range []string{"grant:g1", "grants:alice", "appgrants:app1"} {
+		at, err := c.PExpireTime(ctx, prefix+key).Result()
+		if err != nil || at/time.Millisecond != time.Duration(wantMS) {
+			t.Errorf("key %s expires at %d ms (%v), want the grant's end plus the audit retention, %d ms", key, at/time.Millisecond, err, wantMS)
+		}
+	}
+	durable := []string{"{apps}:", "member:", "events", "appchecks:", "appwatch:", "applast:"}
 	keys := scanKeys(t, c, prefix)
 	// app, app index, apps version, grant, grants, member, events, session
 	// (8); the history (2 lists), checks, watch, last call, app grants (6);
@@ -158,6 +168,38 @@ func TestEveryKeyExpires(t *testing.T) {
 		}
 		if isDurable != (ttl == -1) {
 			t.Errorf("key %s: PTTL %v, durable %v", name, ttl, isDurable)
+		}
+	}
+}
+
+// TestGrantIndexesTrimmed: the id of a grant Redis has dropped is taken
+// out of the member's and the app's index when they are read, so the
+// indexes do not keep dangling ids.
+func TestGrantIndexesTrimmed(t *testing.T) {
+	ctx := context.Background()
+	c := testClient(t)
+	s, prefix := newStore(t, c)
+	now := time.Now().UTC()
+	for _, id := range []string{"g1", "g2"} {
+		g := apps.Grant{ID: id, Member: "alice", ClientID: "app1", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+		if err := s.CreateGrant(ctx, g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Del(ctx, prefix+"grant:g1").Err(); err != nil { // as Redis does at the deadline
+		t.Fatal(err)
+	}
+	list, err := s.ListGrants(ctx, "alice")
+	if err != nil || len(list) != 1 || list[0].ID != "g2" {
+		t.Fatalf("ListGrants = %+v, %v; want g2 alone", list, err)
+	}
+	if _, err := s.AppUsage(ctx, "app1", now); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"grants:alice", "appgrants:app1"} {
+		ids, err := c.ZRange(ctx, prefix+key, 0, -1).Result()
+		if err != nil || len(ids) != 1 || ids[0] != "g2" {
+			t.Errorf("%s = %q, %v; want [g2]", key, ids, err)
 		}
 	}
 }

@@ -114,33 +114,12 @@ func (s *Store) AppUsage(ctx context.Context, clientID string, now time.Time) (a
 	default:
 		u.LastCall = time.UnixMilli(ms).UTC()
 	}
-	ids, err := s.c.ZRange(ctx, s.appGrantsKey(clientID), 0, -1).Result()
+	grants, err := s.indexedGrants(ctx, s.appGrantsKey(clientID))
 	if err != nil {
 		return apps.Usage{}, fmt.Errorf("redis: app usage: %w", err)
 	}
-	cmds := make([]*goredis.StringCmd, len(ids))
-	_, err = s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
-		for i, id := range ids {
-			cmds[i] = p.Get(ctx, s.grantKey(id))
-		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, goredis.Nil) {
-		return apps.Usage{}, fmt.Errorf("redis: app usage: %w", err)
-	}
 	members := map[string]bool{}
-	for _, cmd := range cmds {
-		data, err := cmd.Bytes()
-		if errors.Is(err, goredis.Nil) {
-			continue
-		}
-		var g apps.Grant
-		if err == nil {
-			err = json.Unmarshal(data, &g)
-		}
-		if err != nil {
-			return apps.Usage{}, fmt.Errorf("redis: app usage: %w", err)
-		}
+	for _, g := range grants {
 		if g.ClientID == clientID && g.Live(now) {
 			members[g.Member] = true
 		}

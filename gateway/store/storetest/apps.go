@@ -240,6 +240,48 @@ func testGrantsRevoke(t *testing.T, b Backend, c *Clock) {
 	}
 }
 
+// testGrantsForgotten: a grant is kept the audit retention
+// (apps.DefaultAuditRetention unless configured) after it ended, by
+// revocation or expiry, and then forgotten: not found, not listed, not
+// counted.
+func testGrantsForgotten(t *testing.T, b Backend, c *Clock) {
+	ctx := context.Background()
+	t0 := c.Now()
+	live := newGrant("g1", "alice", t0)
+	revoked := newGrant("g2", "alice", t0)
+	wantErr(t, "create grant", b.CreateGrant(ctx, live), nil)
+	wantErr(t, "create grant", b.CreateGrant(ctx, revoked), nil)
+	wantErr(t, "revoke grant", b.RevokeGrant(ctx, "g2", t0), nil)
+	ids := func() []string {
+		t.Helper()
+		list, err := b.ListGrants(ctx, "alice")
+		wantErr(t, "list grants", err, nil)
+		var ids []string
+		for _, g := range list {
+			ids = append(ids, g.ID)
+		}
+		return ids
+	}
+	c.Advance(apps.DefaultAuditRetention - time.Millisecond)
+	wantEqual(t, "grants just before the revoked one is forgotten", ids(), []string{"g1", "g2"})
+	_, err := b.GetGrant(ctx, "g2")
+	wantErr(t, "get revoked grant within the retention", err, nil)
+	c.Advance(time.Millisecond)
+	_, err = b.GetGrant(ctx, "g2")
+	wantErr(t, "get revoked grant after the retention", err, apps.ErrNotFound)
+	wantEqual(t, "grants once the revoked one is forgotten", ids(), []string{"g1"})
+
+	c.Advance(live.ExpiresAt.Sub(c.Now()) + apps.DefaultAuditRetention - time.Millisecond)
+	_, err = b.GetGrant(ctx, "g1")
+	wantErr(t, "get expired grant within the retention", err, nil)
+	c.Advance(time.Millisecond)
+	_, err = b.GetGrant(ctx, "g1")
+	wantErr(t, "get expired grant after the retention", err, apps.ErrNotFound)
+	if got := ids(); len(got) != 0 {
+		t.Fatalf("grants after both were forgotten = %q, want none", got)
+	}
+}
+
 func testEvents(t *testing.T, b Backend, c *Clock) {
 	ctx := context.Background()
 	list, err := b.ListEvents(ctx, 10)

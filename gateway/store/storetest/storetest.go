@@ -83,6 +83,7 @@ func Run(t *testing.T, open Opener) {
 		{"AppLogos", testAppLogos},
 		{"Grants", testGrants},
 		{"GrantsRevoke", testGrantsRevoke},
+		{"GrantsForgotten", testGrantsForgotten},
 		{"Events", testEvents},
 		{"EventsBounded", testEventsBounded},
 		{"EventsRetention", testEventsRetention},
