@@ -40,7 +40,9 @@ type Store interface {
 	// revoked grant is not an error. ErrNotFound if there is none.
 	RevokeGrant(ctx context.Context, id string, at time.Time) error
 
-	// AppendEvent adds an audit event; events are never changed or removed.
+	// AppendEvent adds an audit event; events are never changed or removed
+	// (but for oauth.TokenStore.WithdrawEvents, which takes back the record
+	// of a FHIR call refused in the step that recorded it).
 	// An event that names a member is also added to that member's history.
 	AppendEvent(ctx context.Context, e Event) error
 	// ListEvents returns up to limit events, newest first, without their

@@ -160,6 +160,24 @@ func (f *faultyStore) CheckAccess(ctx context.Context, q oauth.AccessQuery) (oau
 	return f.Store.CheckAccess(ctx, q)
 }
 
+// CheckAccessAppend is CheckAccess and AppendEvent in one step: it fails
+// when a rule fails either.
+func (f *faultyStore) CheckAccessAppend(ctx context.Context, q oauth.AccessQuery, events []apps.Event) (oauth.AccessCheck, oauth.EventRefs, error) {
+	for _, m := range []string{"GetToken " + string(oauth.KindAccess), "GetApp", "GetGrant", "AppendEvent"} {
+		if err := f.check(ctx, m); err != nil {
+			return oauth.AccessCheck{}, nil, err
+		}
+	}
+	return f.Store.CheckAccessAppend(ctx, q, events)
+}
+
+func (f *faultyStore) WithdrawEvents(ctx context.Context, refs oauth.EventRefs) error {
+	if err := f.check(ctx, "WithdrawEvents"); err != nil {
+		return err
+	}
+	return f.Store.WithdrawEvents(ctx, refs)
+}
+
 func (f *faultyStore) DeleteToken(ctx context.Context, kind oauth.TokenKind, sig string) error {
 	if err := f.check(ctx, "DeleteToken "+string(kind)); err != nil {
 		return err

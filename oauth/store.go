@@ -86,7 +86,25 @@ type TokenStore interface {
 	// caller already knows of the signature (they never change), so the
 	// store may skip finding them.
 	CheckAccess(ctx context.Context, q AccessQuery) (AccessCheck, error)
+	// CheckAccessAppend is CheckAccess and apps.Store.AppendEvent of each
+	// of events in one step (on Redis, one round trip): the FHIR API's
+	// call is recorded in the same step that reads whether its token is
+	// still live. The events are appended whatever the check finds: the
+	// caller judges the check, and withdraws the events (WithdrawEvents)
+	// when it refuses the token. It returns the appended events' refs
+	// with any error, so that a caller can withdraw what was appended
+	// before the step failed.
+	CheckAccessAppend(ctx context.Context, q AccessQuery, events []apps.Event) (AccessCheck, EventRefs, error)
+	// WithdrawEvents removes the events CheckAccessAppend appended, from
+	// the plan's trail and the member's history: the one exception to
+	// events never being removed, for a call that was refused after all.
+	// Refs already gone are not an error.
+	WithdrawEvents(ctx context.Context, refs EventRefs) error
 }
+
+// EventRefs name audit events a store appended (CheckAccessAppend), in a
+// form only that store reads, so that it can withdraw them.
+type EventRefs []string
 
 // AccessQuery names the access token CheckAccess reads.
 type AccessQuery struct {

@@ -173,7 +173,14 @@ func (s *Store) RevokeGrant(_ context.Context, id string, at time.Time) error {
 func (s *Store) AppendEvent(_ context.Context, e apps.Event) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.events = append(s.events, copyEvent(e.Bounded()))
+	s.appendEvent(e)
+	return nil
+}
+
+// appendEvent appends under the lock and returns the event's seq.
+func (s *Store) appendEvent(e apps.Event) uint64 {
+	s.eventSeq++
+	s.events = append(s.events, storedEvent{Event: copyEvent(e.Bounded()), seq: s.eventSeq})
 	// Events arrive in about time order: drop the old ones at the front.
 	cut := s.now().Add(-s.retention)
 	n := 0
@@ -184,7 +191,7 @@ func (s *Store) AppendEvent(_ context.Context, e apps.Event) error {
 		s.events = slices.Delete(s.events, 0, n)
 	}
 	s.wrote()
-	return nil
+	return s.eventSeq
 }
 
 // ListEvents returns up to limit events younger than the retention, newest
@@ -197,7 +204,7 @@ func (s *Store) ListEvents(_ context.Context, limit int) ([]apps.Event, error) {
 	out := make([]apps.Event, 0, min(max(limit, 0), len(s.events)))
 	for i := len(s.events) - 1; i >= 0 && len(out) < limit; i-- {
 		if s.events[i].Time.After(cut) {
-			e := copyEvent(s.events[i])
+			e := copyEvent(s.events[i].Event)
 			e.ClientIP = ""
 			out = append(out, e)
 		}
@@ -214,7 +221,7 @@ func (s *Store) ListMemberEvents(_ context.Context, member, clientID string, lim
 	cut := s.now().Add(-s.retention)
 	out := []apps.Event{}
 	for i := len(s.events) - 1; i >= 0 && len(out) < limit; i-- {
-		e := s.events[i]
+		e := s.events[i].Event
 		if member != "" && e.Member == member && (clientID == "" || e.ClientID == clientID) && e.Time.After(cut) {
 			out = append(out, copyEvent(e))
 		}

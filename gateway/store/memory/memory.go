@@ -37,7 +37,8 @@ type Store struct {
 	leases     map[string]time.Time
 	grants     map[string]apps.Grant
 	byMember   map[string][]string // member -> grant ids
-	events     []apps.Event
+	events     []storedEvent
+	eventSeq   uint64 // the seq of the last event appended
 	members    map[string]oauth.Member
 	links      map[string]oauth.MemberLink
 	sessions   map[string]oauth.LoginSession
@@ -58,6 +59,13 @@ var (
 	_ apps.Store    = (*Store)(nil)
 	_ oauth.Storage = (*Store)(nil)
 )
+
+// storedEvent is an audit event with the number it was appended under,
+// by which a withdrawal (WithdrawEvents) finds it.
+type storedEvent struct {
+	apps.Event
+	seq uint64
+}
 
 type tokenKey struct {
 	kind oauth.TokenKind

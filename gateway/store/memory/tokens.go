@@ -91,6 +91,11 @@ func (s *Store) GetToken(_ context.Context, kind oauth.TokenKind, signature stri
 func (s *Store) CheckAccess(_ context.Context, q oauth.AccessQuery) (oauth.AccessCheck, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.checkAccess(q)
+}
+
+// checkAccess is CheckAccess under the lock.
+func (s *Store) checkAccess(q oauth.AccessQuery) (oauth.AccessCheck, error) {
 	rec, ok := s.live(tokenKey{oauth.KindAccess, q.Signature})
 	if !ok {
 		return oauth.AccessCheck{}, fmt.Errorf("check access token: %w", oauth.ErrNotFound)

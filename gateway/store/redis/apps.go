@@ -393,31 +393,56 @@ return redis.call('XADD', KEYS[1], 'MINID', now - tonumber(ARGV[1]), '*', 'e', A
 // streams live in different Cluster slots): if either fails the error is
 // returned.
 func (s *Store) AppendEvent(ctx context.Context, e apps.Event) error {
-	e = e.Bounded()
-	plan := e
-	plan.ClientIP = ""
-	data, err := json.Marshal(plan)
+	plan, own, err := eventPayloads(e)
 	if err != nil {
 		return fmt.Errorf("redis: append event: %w", err)
 	}
-	var own []byte
-	if e.Member != "" {
-		if own, err = json.Marshal(e); err != nil {
-			return fmt.Errorf("redis: append event: %w", err)
-		}
-	}
-	retention := s.retention.Milliseconds()
 	_, err = s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
-		p.Eval(ctx, appendEventSource, []string{s.eventsKey()}, retention, data)
-		if own != nil {
-			p.Eval(ctx, appendEventSource, []string{s.memberEventsKey(e.Member)}, retention, own)
-		}
+		s.queueEvent(ctx, p, e.Member, plan, own, nil)
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("redis: append event: %w", err)
 	}
 	return nil
+}
+
+// eventPayloads returns what AppendEvent stores of an event, bounded: the
+// plan's copy, without the ClientIP, and, when it names a member, the
+// member's own copy with it (own is nil otherwise).
+func eventPayloads(e apps.Event) (plan, own []byte, err error) {
+	e = e.Bounded()
+	p := e
+	p.ClientIP = ""
+	if plan, err = json.Marshal(p); err != nil {
+		return nil, nil, err
+	}
+	if e.Member != "" {
+		if own, err = json.Marshal(e); err != nil {
+			return nil, nil, err
+		}
+	}
+	return plan, own, nil
+}
+
+// eventAppend is one queued append of an event to a stream: the command
+// answers the entry's id.
+type eventAppend struct {
+	stream string
+	cmd    *goredis.Cmd
+}
+
+// queueEvent queues the appends of an event's payloads (eventPayloads) to
+// the plan's stream and the member's, and adds them to out.
+func (s *Store) queueEvent(ctx context.Context, p goredis.Pipeliner, member string, plan, own []byte, out []eventAppend) []eventAppend {
+	retention := s.retention.Milliseconds()
+	key := s.eventsKey()
+	out = append(out, eventAppend{key, p.Eval(ctx, appendEventSource, []string{key}, retention, plan)})
+	if own != nil {
+		key = s.memberEventsKey(member)
+		out = append(out, eventAppend{key, p.Eval(ctx, appendEventSource, []string{key}, retention, own)})
+	}
+	return out
 }
 
 // memberEventsPage is how many of a member's events ListMemberEvents reads

@@ -60,7 +60,12 @@
 //   - CheckAccess (the FHIR API's token check) reads the pointer, then the
 //     record's claims, active flag and expiry, the grant and the app in one
 //     pipeline; a caller that already knows the token's request and client
-//     skips the pointer: one round trip.
+//     skips the pointer: one round trip. CheckAccessAppend adds the audit
+//     event's two appends (the plan's stream and the member's) to that
+//     same pipeline, so a FHIR call's liveness check and its record cost
+//     one round trip; the pipeline spans slots and is no transaction, so
+//     a caller that refuses the token withdraws the entries (XDEL of the
+//     ids the appends returned, WithdrawEvents).
 //   - DeactivateToken reads the pointer, then runs one check-and-set script
 //     on the record key alone; the active flag is a field of that hash, so
 //     concurrent callers are serialised by Redis and exactly one wins.

@@ -138,6 +138,12 @@ func (s *Store) GetToken(ctx context.Context, kind oauth.TokenKind, signature st
 // their JSON changed since the last check: see decoded). A record stored before
 // records had claims is read whole, and its app after it.
 func (s *Store) CheckAccess(ctx context.Context, q oauth.AccessQuery) (oauth.AccessCheck, error) {
+	return s.checkAccess(ctx, q, nil)
+}
+
+// checkAccess is CheckAccess with also's commands added to its pipeline
+// (also may be nil).
+func (s *Store) checkAccess(ctx context.Context, q oauth.AccessQuery, also func(goredis.Pipeliner)) (oauth.AccessCheck, error) {
 	requestID, clientID := q.RequestID, q.ClientID
 	if requestID == "" || clientID == "" {
 		v, err := s.c.Get(ctx, s.pointerKey(oauth.KindAccess, q.Signature)).Result()
@@ -159,6 +165,9 @@ func (s *Store) CheckAccess(ctx context.Context, q oauth.AccessQuery) (oauth.Acc
 		grant = p.Get(ctx, s.grantKey(requestID))
 		if clientID != "" {
 			app = p.Get(ctx, s.appKey(clientID))
+		}
+		if also != nil {
+			also(p)
 		}
 		return nil
 	})

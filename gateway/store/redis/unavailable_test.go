@@ -46,6 +46,12 @@ func everyMethod(s *redis.Store) map[string]error {
 		"UseToken": func() error {
 			return second(s.UseToken(ctx, oauth.TokenUse{TokenRef: oauth.TokenRef{Kind: oauth.KindRefresh, Signature: "sig1"}}))
 		},
+		"CheckAccessAppend": func() error {
+			_, _, err := s.CheckAccessAppend(ctx, oauth.AccessQuery{Signature: "sig1", RequestID: "r1", ClientID: "a1"},
+				[]apps.Event{{Time: now, Action: "fhir.read", Member: "alice"}})
+			return err
+		},
+		"WithdrawEvents":   func() error { return s.WithdrawEvents(ctx, oauth.EventRefs{"events\x000-1"}) },
 		"UseAssertion":     func() error { return s.UseAssertion(ctx, "jti1", now.Add(time.Minute)) },
 		"AssertionUsed":    func() error { return second(s.AssertionUsed(ctx, "jti1")) },
 		"PutMemberLink":    func() error { return s.PutMemberLink(ctx, oauth.MemberLink{Member: "m1"}) },

@@ -183,3 +183,74 @@ func testTokenUseRetires(t *testing.T, b Backend, c *Clock) {
 	}
 	mustGet(t, b, oauth.KindRefresh, "rt2")
 }
+
+// testCheckAccessAppend: CheckAccessAppend reads what CheckAccess reads
+// and appends the events, to the plan's trail and the member's history,
+// whatever the check finds (a suspended app, a revoked grant, a missing
+// token); WithdrawEvents then removes exactly those events, from both,
+// and withdrawing them again is not an error.
+func testCheckAccessAppend(t *testing.T, b Backend, c *Clock) {
+	ctx := context.Background()
+	wantErr(t, "create app", b.CreateApp(ctx, newApp("app1", c.Now())), nil)
+	grant := newGrant("req1", "alice", c.Now())
+	wantErr(t, "create grant", b.CreateGrant(ctx, grant), nil)
+	rec := accessRecord("req1", c)
+	wantErr(t, "create access", b.CreateToken(ctx, oauth.KindAccess, "sig1", rec), nil)
+	before := apps.Event{Time: c.Now(), Action: "token", Outcome: "success", ClientID: "app1", Member: "alice"}
+	wantErr(t, "append before", b.AppendEvent(ctx, before), nil)
+
+	hint := oauth.AccessQuery{Signature: "sig1", RequestID: "req1", ClientID: "app1"}
+	read := apps.Event{Time: c.Now(), Action: "fhir.read", Outcome: "success", ClientID: "app1", Member: "alice",
+		Patient: "pat-alice", ResourceTypes: []string{"Patient"}, Count: 1, ClientIP: "192.0.2.1"}
+	want, err := b.CheckAccess(ctx, hint)
+	wantErr(t, "check", err, nil)
+	got, refs, err := b.CheckAccessAppend(ctx, hint, []apps.Event{read})
+	wantErr(t, "check and append", err, nil)
+	wantEqual(t, "checked record", checked(got.Record), checked(want.Record))
+	wantEqual(t, "checked app", got.App, want.App)
+	wantEqual(t, "checked grant", got.Grant, want.Grant)
+	plain := read
+	plain.ClientIP = ""
+	wantEvents(t, b, "after the append", []apps.Event{plain, before}, []apps.Event{read, before})
+
+	wantErr(t, "withdraw", b.WithdrawEvents(ctx, refs), nil)
+	wantEvents(t, b, "after the withdrawal", []apps.Event{before}, []apps.Event{before})
+	wantErr(t, "withdraw again", b.WithdrawEvents(ctx, refs), nil)
+
+	// Appended whatever the check finds; the caller judges and withdraws.
+	_, err = b.UpdateApp(ctx, "app1", func(a apps.App) (apps.App, error) { a.Status = apps.StatusSuspended; return a, nil })
+	wantErr(t, "suspend", err, nil)
+	got, refs, err = b.CheckAccessAppend(ctx, hint, []apps.Event{read})
+	wantErr(t, "check and append, app suspended", err, nil)
+	wantEqual(t, "app status", got.App.Status, apps.StatusSuspended)
+	wantErr(t, "withdraw", b.WithdrawEvents(ctx, refs), nil)
+
+	wantErr(t, "revoke", b.RevokeRequest(ctx, "req1"), nil)
+	for _, q := range []oauth.AccessQuery{hint, {Signature: "sig1"}} {
+		_, refs, err = b.CheckAccessAppend(ctx, q, []apps.Event{read})
+		wantErr(t, "check and append, token revoked", err, oauth.ErrNotFound)
+		wantErr(t, "withdraw", b.WithdrawEvents(ctx, refs), nil)
+	}
+	wantEvents(t, b, "after refused checks", []apps.Event{before}, []apps.Event{before})
+
+	// An event without a member goes to the plan's trail only.
+	wantErr(t, "create access again", b.CreateToken(ctx, oauth.KindAccess, "sig2", rec), nil)
+	anonymous := apps.Event{Time: c.Now(), Action: "fhir.read", Outcome: "denied", ClientID: "app1"}
+	_, refs, err = b.CheckAccessAppend(ctx, oauth.AccessQuery{Signature: "sig2"}, []apps.Event{anonymous})
+	wantErr(t, "check and append without a member", err, nil)
+	wantEvents(t, b, "an event without a member", []apps.Event{anonymous, before}, []apps.Event{before})
+	wantErr(t, "withdraw", b.WithdrawEvents(ctx, refs), nil)
+	wantEvents(t, b, "withdrawn without a member", []apps.Event{before}, []apps.Event{before})
+}
+
+// wantEvents checks the plan's trail and alice's history, newest first.
+func wantEvents(t *testing.T, b Backend, what string, plan, alice []apps.Event) {
+	t.Helper()
+	ctx := context.Background()
+	got, err := b.ListEvents(ctx, 10)
+	wantErr(t, "list events", err, nil)
+	wantEqual(t, what+": the plan's trail", got, plan)
+	got, err = b.ListMemberEvents(ctx, "alice", "", 10)
+	wantErr(t, "list member events", err, nil)
+	wantEqual(t, what+": alice's history", got, alice)
+}

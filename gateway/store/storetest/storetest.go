@@ -99,6 +99,7 @@ func Run(t *testing.T, open Opener) {
 		{"TokenExpiry", testTokenExpiry},
 		{"CheckAccess", testCheckAccess},
 		{"CheckAccessIssued", testCheckAccessIssued},
+		{"CheckAccessAppend", testCheckAccessAppend},
 		{"RevokeRequest", testRevokeRequest},
 		{"RevokeRequestKinds", testRevokeRequestKinds},
 		{"DeactivateRace", testDeactivateRace},

@@ -1,0 +1,43 @@
+package memory
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"strconv"
+
+	"github.com/patientaccess/gateway/apps"
+	"github.com/patientaccess/gateway/oauth"
+)
+
+// CheckAccessAppend is CheckAccess and AppendEvent of each event under
+// one lock. The refs are the events' seqs.
+func (s *Store) CheckAccessAppend(_ context.Context, q oauth.AccessQuery, events []apps.Event) (oauth.AccessCheck, oauth.EventRefs, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	refs := make(oauth.EventRefs, 0, len(events))
+	for _, e := range events {
+		refs = append(refs, strconv.FormatUint(s.appendEvent(e), 10))
+	}
+	c, err := s.checkAccess(q)
+	return c, refs, err
+}
+
+// WithdrawEvents removes the events of refs that are still kept.
+func (s *Store) WithdrawEvents(_ context.Context, refs oauth.EventRefs) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ref := range refs {
+		seq, err := strconv.ParseUint(ref, 10, 64)
+		if err != nil {
+			continue // not one of this store's refs: nothing of ours to remove
+		}
+		if i, found := slices.BinarySearchFunc(s.events, seq, func(e storedEvent, seq uint64) int {
+			return cmp.Compare(e.seq, seq)
+		}); found {
+			s.events = slices.Delete(s.events, i, i+1)
+		}
+	}
+	s.wrote()
+	return nil
+}
