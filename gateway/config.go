@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/patientaccess/gateway/apps"
+	"github.com/patientaccess/gateway/oauth"
 )
 
 // Config is everything an operator can set. Each field names its flag and
@@ -30,6 +31,16 @@ type Config struct {
 	// RedisURL selects the Redis store (GATEWAY_REDIS_URL): redis://,
 	// rediss://, redis+sentinel:// or redis+cluster://. Empty: in-memory.
 	RedisURL string
+	// RedisKeyPrefix starts every key the gateway writes to Redis
+	// (GATEWAY_REDIS_KEY_PREFIX), so deployments can share one Redis
+	// database without meeting; the rate limiter's keys are
+	// "rate:"+prefix+…. Default "pag:". It must not contain '{' or '}'
+	// (the hash tags that keep related keys in one Cluster slot).
+	RedisKeyPrefix string
+	// IntrospectLimit throttles introspection per authenticated client
+	// (GATEWAY_INTROSPECT_LIMIT, "BURST,EVERY" such as "120,500ms"): Burst
+	// calls at once, then one per Every. Zero: oauth.DefaultIntrospectLimit.
+	IntrospectLimit oauth.Limit
 	// Demo seeds the demo members, data and app (--demo, GATEWAY_DEMO).
 	// Default: on when neither Redis nor an upstream FHIR server is
 	// configured. With an upstream, only the members and the app are seeded.
@@ -84,6 +95,10 @@ const (
 	DefaultAuditRetention  = apps.DefaultAuditRetention
 )
 
+// DefaultRedisKeyPrefix starts every Redis key unless
+// GATEWAY_REDIS_KEY_PREFIX says otherwise.
+const DefaultRedisKeyPrefix = "pag:"
+
 // ParseConfig reads the `serve` flags and the environment.
 func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
 	var c Config
@@ -118,6 +133,7 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 		return c, fmt.Errorf("serve takes no arguments, got %q", fs.Args())
 	}
 	c.RedisURL = getenv("GATEWAY_REDIS_URL")
+	c.RedisKeyPrefix = envOr(getenv, "GATEWAY_REDIS_KEY_PREFIX", DefaultRedisKeyPrefix)
 	c.DemoPassword = getenv("GATEWAY_DEMO_PASSWORD")
 	c.AdminToken = getenv("GATEWAY_ADMIN_TOKEN")
 	c.TokenSecret = getenv("GATEWAY_TOKEN_SECRET")
@@ -126,6 +142,11 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 		return c, err
 	}
 	errs := parseDurations(getenv, &c)
+	if v := getenv("GATEWAY_INTROSPECT_LIMIT"); v != "" {
+		if c.IntrospectLimit, err = ParseLimit(v); err != nil {
+			errs = append(errs, fmt.Errorf("GATEWAY_INTROSPECT_LIMIT: %w", err))
+		}
+	}
 	if c.BaseURL == "" {
 		c.BaseURL = "http://" + c.Addr
 	}
@@ -164,6 +185,9 @@ func (c Config) Validate() error {
 	if c.RedisURL != "" && !c.Demo && c.SigningKeyFile == "" {
 		errs = append(errs, errors.New("GATEWAY_SIGNING_KEY_FILE is required with Redis: every replica must sign id_tokens with the same key"))
 	}
+	if strings.ContainsAny(c.RedisKeyPrefix, "{}") {
+		errs = append(errs, fmt.Errorf("GATEWAY_REDIS_KEY_PREFIX %q must not contain { or }: they would change the keys' Redis Cluster hash slots", c.RedisKeyPrefix))
+	}
 	if c.AdminToken != "" && len(c.AdminToken) < 16 {
 		errs = append(errs, errors.New("GATEWAY_ADMIN_TOKEN must be at least 16 characters"))
 	}
@@ -185,6 +209,32 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("GATEWAY_PLAN_HELP_CONTACT is required with GATEWAY_OIDC_ISSUER"))
 	}
 	return errors.Join(errs...)
+}
+
+// Bounds of GATEWAY_INTROSPECT_LIMIT: a burst of 1 to a million calls, then
+// one call per microsecond to one per hour.
+const (
+	maxLimitBurst = 1_000_000
+	minLimitEvery = time.Microsecond
+	maxLimitEvery = time.Hour
+)
+
+// ParseLimit reads a throttle limit written "BURST,EVERY": BURST events at
+// once, then one per EVERY (a Go duration), e.g. "120,500ms".
+func ParseLimit(v string) (oauth.Limit, error) {
+	b, e, ok := strings.Cut(v, ",")
+	if !ok {
+		return oauth.Limit{}, fmt.Errorf("%q: want BURST,EVERY such as 120,500ms", v)
+	}
+	burst, err := strconv.Atoi(strings.TrimSpace(b))
+	if err != nil || burst < 1 || burst > maxLimitBurst {
+		return oauth.Limit{}, fmt.Errorf("%q: the burst must be a whole number from 1 to %d", v, maxLimitBurst)
+	}
+	every, err := time.ParseDuration(strings.TrimSpace(e))
+	if err != nil || every < minLimitEvery || every > maxLimitEvery {
+		return oauth.Limit{}, fmt.Errorf("%q: the period must be a duration from %s to %s, such as 500ms", v, minLimitEvery, maxLimitEvery)
+	}
+	return oauth.Limit{Burst: burst, Every: every}, nil
 }
 
 // isLoopbackHost reports localhost and the loopback addresses (127.0.0.0/8, ::1).

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/patientaccess/gateway/oauth"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -95,6 +97,19 @@ func TestParseConfig(t *testing.T) {
 			}},
 		{name: "policy watch off", env: map[string]string{"GATEWAY_POLICY_WATCH_INTERVAL": "off"}, check: func(c Config) bool { return c.Vetting.PolicyWatch < 0 }},
 		{name: "bad vetting", env: map[string]string{"GATEWAY_AUTO_APPROVE": "sometimes"}, wantErr: "GATEWAY_AUTO_APPROVE"},
+		{name: "redis key prefix and introspection limit default", check: func(c Config) bool {
+			return c.RedisKeyPrefix == DefaultRedisKeyPrefix && c.IntrospectLimit == (oauth.Limit{})
+		}},
+		{name: "redis key prefix and introspection limit set", env: map[string]string{"GATEWAY_REDIS_KEY_PREFIX": "plan-a:", "GATEWAY_INTROSPECT_LIMIT": " 5000 , 1ms"},
+			check: func(c Config) bool {
+				return c.RedisKeyPrefix == "plan-a:" && c.IntrospectLimit == oauth.Limit{Burst: 5000, Every: time.Millisecond}
+			}},
+		{name: "redis key prefix with a hash tag", env: map[string]string{"GATEWAY_REDIS_KEY_PREFIX": "{a}:"}, wantErr: "GATEWAY_REDIS_KEY_PREFIX"},
+		{name: "introspection limit without a period", env: map[string]string{"GATEWAY_INTROSPECT_LIMIT": "120"}, wantErr: "GATEWAY_INTROSPECT_LIMIT"},
+		{name: "introspection limit of no calls", env: map[string]string{"GATEWAY_INTROSPECT_LIMIT": "0,1s"}, wantErr: "burst"},
+		{name: "introspection limit too large", env: map[string]string{"GATEWAY_INTROSPECT_LIMIT": "1000001,1s"}, wantErr: "burst"},
+		{name: "introspection limit with a bad period", env: map[string]string{"GATEWAY_INTROSPECT_LIMIT": "120,soon"}, wantErr: "period"},
+		{name: "introspection limit with a zero period", env: map[string]string{"GATEWAY_INTROSPECT_LIMIT": "120,0s"}, wantErr: "period"},
 		{name: "policy watch too often", env: map[string]string{"GATEWAY_POLICY_WATCH_INTERVAL": "5s"}, wantErr: "GATEWAY_POLICY_WATCH_INTERVAL"},
 	}
 	for _, tc := range tests {

@@ -208,6 +208,7 @@ func (g *Gateway) newOAuth(opts Options, auditor apps.Auditor, types []*catalog.
 		Issuer: cfg.BaseURL, FHIRBaseURL: cfg.FHIRBaseURL(),
 		TokenSecret: []byte(cfg.TokenSecret), SigningKey: key,
 		PlanSignIn: cfg.OIDC.planSignIn(), LocalLoginDisabled: cfg.OIDC.DisableLocalLogin,
+		IntrospectLimit: cfg.IntrospectLimit,
 	}
 	if g.registration != nil {
 		oc.RegistrationEndpoint = cfg.BaseURL + dcr.Path

@@ -24,8 +24,12 @@ func (g *Gateway) openStore(ctx context.Context, opts Options) error {
 		g.Store = opts.Store
 	case g.Config.RedisURL != "":
 		redis.SetLogger(opts.Logger)
+		prefix := g.Config.RedisKeyPrefix
+		if prefix == "" {
+			prefix = DefaultRedisKeyPrefix
+		}
 		st, client, err := redis.Open(ctx, g.Config.RedisURL, 5*time.Second, redis.WithNow(opts.Now),
-			redis.WithAuditRetention(g.Config.AuditRetention))
+			redis.WithPrefix(prefix), redis.WithAuditRetention(g.Config.AuditRetention))
 		if err != nil {
 			return fmt.Errorf("open redis store: %w", err)
 		}

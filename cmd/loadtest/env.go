@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"html"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -21,85 +20,153 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/patientaccess/gateway/gateway"
-	redisstore "github.com/patientaccess/gateway/gateway/store/redis"
+	goredis "github.com/redis/go-redis/v9"
 )
 
 // appRedirect is the registered redirect URI of the load test's app; the
 // browser stops at it and reads the code.
 const appRedirect = "https://loadtest.example/callback"
 
-// env is a gateway serving on a loopback port, with an approved app and
-// the demo member alice.
+// demoPatient is the demo member alice's Patient id (fixed by the demo data).
+const demoPatient = "alice-1001"
+
+// introspectLimit is GATEWAY_INTROSPECT_LIMIT for the gateways under test:
+// the harness's one client introspects far faster than the default allows
+// (a burst of 120, then 2 a second), so the operators' setting raises it.
+const introspectLimit = "1000000,1us"
+
+// gatewayBinary is how a gateway process is started: the binary, and
+// what to add to its environment.
+type gatewayBinary struct {
+	path string
+	env  []string
+}
+
+// env is a gateway serving on a loopback port in a process of its own,
+// with an approved app and the demo member alice.
 type env struct {
 	store    string
+	upstream string // the upstream FHIR base in upstream mode; empty: the embedded store serves
+	srv      *server
 	base     string
 	patient  string
 	conf     *oauth2.Config
 	password string
 	browser  *http.Client // alice's browser: signed in once, then every launch reuses the session
-	close    func()
+	cleanups []func()
 }
 
-// start starts a demo-mode gateway on 127.0.0.1 with the given store.
-func start(ctx context.Context, store, redisURL string, logger *slog.Logger) (*env, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// start starts a demo-mode gateway process on 127.0.0.1 with the given
+// store (and, when upstream is set, in front of that FHIR server), and
+// registers and approves the load test's app.
+func start(ctx context.Context, o options, store, upstream string) (*env, error) {
+	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
-	base := "http://" + ln.Addr().String()
-	e := &env{store: store, base: base, password: random(12)}
-	cfg := gateway.Config{Addr: ln.Addr().String(), BaseURL: base, Demo: true,
-		DemoPassword: e.password, AdminToken: random(16)}
-	opts := gateway.Options{Logger: logger}
-	var cleanups []func()
+	e := &env{store: store, upstream: upstream, base: "http://" + addr, patient: demoPatient, password: random(12)}
+	adminToken := random(16)
+	vars := []string{"GATEWAY_ADDR=" + addr, "GATEWAY_DEMO=true", "GATEWAY_DEMO_PASSWORD=" + e.password,
+		"GATEWAY_ADMIN_TOKEN=" + adminToken, "GATEWAY_LOG_LEVEL=ERROR", "GATEWAY_POLICY_WATCH_INTERVAL=off",
+		"GATEWAY_INTROSPECT_LIMIT=" + introspectLimit}
 	switch store {
 	case "memory":
 	case "redis":
 		prefix := "pagload:" + random(6) + ":"
-		st, client, err := redisstore.Open(ctx, redisURL, 2*time.Second, redisstore.WithPrefix(prefix))
-		if err != nil {
-			ln.Close()
-			return nil, fmt.Errorf("redis at %s: %w", redisURL, err)
-		}
-		opts.Store = st
-		cleanups = append(cleanups, func() {
-			for _, p := range []string{prefix, "rate:" + prefix} {
-				iter := client.Scan(ctx, 0, p+"*", 500).Iterator()
-				for iter.Next(ctx) {
-					client.Del(ctx, iter.Val())
-				}
-			}
-			client.Close()
-		})
+		vars = append(vars, "GATEWAY_REDIS_URL="+o.RedisURL, "GATEWAY_REDIS_KEY_PREFIX="+prefix)
+		del := func() { deleteRedisKeys(o.RedisURL, prefix) }
+		e.cleanups = append(e.cleanups, onInterrupt(del), del)
 	default:
-		ln.Close()
 		return nil, fmt.Errorf("unknown store %q (want memory or redis)", store)
 	}
-	gw, err := gateway.New(ctx, cfg, opts)
+	if upstream != "" {
+		vars = append(vars, "GATEWAY_FHIR_UPSTREAM_URL="+upstream)
+	}
+	cmd := o.pin.command(o.gateway.path, "serve")
+	cmd.Env = append(append(childEnv(), o.gateway.env...), vars...)
+	name := "gateway (" + store + " store)"
+	if upstream != "" {
+		name = "gateway (" + store + " store, upstream mode)"
+	}
+	proc, err := startChild(name, cmd)
 	if err != nil {
-		ln.Close()
+		e.close()
 		return nil, err
 	}
-	srv := &http.Server{Handler: gw.Handler, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	e.close = func() {
-		_ = srv.Close()
-		_ = gw.Close()
-		for _, c := range cleanups {
-			c()
-		}
+	e.srv = &server{name: "gateway", base: e.base, proc: proc}
+	if err := waitReady(ctx, e.base, proc); err != nil {
+		e.close()
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	for _, m := range gw.Demo.Members {
-		if m.Username == "alice" {
-			e.patient = m.PatientID
-		}
-	}
-	if e.conf, err = e.registerApp(cfg.AdminToken); err != nil {
+	if e.conf, err = e.registerApp(adminToken); err != nil {
 		e.close()
 		return nil, fmt.Errorf("register app: %w", err)
 	}
 	return e, nil
+}
+
+// close stops the gateway process, then deletes what it left in Redis.
+func (e *env) close() {
+	if e.srv != nil {
+		e.srv.proc.stop()
+	}
+	for _, c := range e.cleanups {
+		c()
+	}
+	e.cleanups = nil
+}
+
+// freeAddr finds a free loopback port: the gateway must know its address
+// (its issuer URL) before it listens.
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	addr := ln.Addr().String()
+	return addr, ln.Close()
+}
+
+// waitReady waits (at most a minute) until the gateway answers /readyz.
+func waitReady(ctx context.Context, base string, proc *child) error {
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		if proc.exited() {
+			return fmt.Errorf("exited: %s", proc.stderr.String())
+		}
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("not ready after a minute: %s", proc.stderr.String())
+}
+
+// deleteRedisKeys deletes the keys a gateway wrote under prefix, and its
+// rate limiter's (redis_rate puts "rate:" in front).
+func deleteRedisKeys(redisURL, prefix string) {
+	opt, err := goredis.ParseURL(redisURL)
+	if err != nil {
+		return
+	}
+	client := goredis.NewClient(opt)
+	defer client.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, p := range []string{prefix, "rate:" + prefix} {
+		iter := client.Scan(ctx, 0, p+"*", 500).Iterator()
+		for iter.Next(ctx) {
+			client.Del(ctx, iter.Val())
+		}
+	}
 }
 
 // registerApp registers a confidential app through the admin API and
@@ -193,6 +260,19 @@ func (e *env) mint(ctx context.Context) (*oauth2.Token, error) {
 		return nil, fmt.Errorf("the launch did not end with a code (status %d, %q)", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	return e.conf.Exchange(ctx, loc.Query().Get("code"), oauth2.VerifierOption(verifier))
+}
+
+// mintMany runs n launches and returns their tokens.
+func (e *env) mintMany(ctx context.Context, n int) ([]*oauth2.Token, error) {
+	toks := make([]*oauth2.Token, 0, n)
+	for range n {
+		tok, err := e.mint(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("mint a token: %w", err)
+		}
+		toks = append(toks, tok)
+	}
+	return toks, nil
 }
 
 // fetch sends a request (a form when form is not nil) and returns the body

@@ -1,19 +1,28 @@
-// Command loadtest drives a gateway it starts in this process, on loopback
-// only, with the vegeta load generator, and prints each figure as a ratio
-// to baselines measured in the same run: a plain handler serving the same
-// bytes, and a bare httputil.ReverseProxy in front of that handler.
+// Command loadtest drives the gateway with the vegeta load generator, on
+// loopback only, and prints each figure as a ratio to baselines measured
+// in the same run: a plain handler serving the same bytes, and a bare
+// httputil.ReverseProxy in front of that handler.
+//
+// Every server under test runs in a process of its own: the real gateway
+// binary (built from ./cmd/gateway into a temporary directory, or -gateway),
+// and the plain handler and the bare proxy (this binary, re-executed), so
+// that each one's CPU time (/proc/<pid>/stat) and peak RSS (VmHWM) are its
+// own. With -pin (the default on a machine with two CPUs and taskset) the
+// servers run on CPU 0 and the load generator on CPU 1.
 //
 // It mints real tokens through the real flow (an app registered and
 // approved through the admin API, a member signing in and consenting on the
 // gateway's pages, the code exchanged with PKCE), then runs, for a bounded
 // time each: a FHIR read by id, an ExplanationOfBenefit search by patient
-// (a page of 20) and refresh grants, on the embedded store and on Redis.
+// (a page of 20), introspection of live access tokens and refresh grants,
+// on the embedded store and on Redis.
 //
-//	go run ./cmd/loadtest -duration 5s -clients 32
+//	go run ./cmd/loadtest -duration 5s -clients 1,32
 //
 // Redis is GATEWAY_TEST_REDIS_URL (default redis://127.0.0.1:6379/15),
-// under a key prefix of its own that is deleted afterwards; -stores memory
-// skips it.
+// under a key prefix of its own (GATEWAY_REDIS_KEY_PREFIX) that is deleted
+// afterwards; -stores memory skips it. Every child process is killed when
+// the harness ends, is interrupted or dies.
 package main
 
 import (
@@ -22,58 +31,159 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"time"
+)
+
+// Bounds of a run.
+const (
+	maxDuration = time.Minute
+	maxClients  = 256
+	maxTokens   = 1000
 )
 
 // options bound a run.
 type options struct {
 	Duration time.Duration // of each attack
-	Clients  int           // concurrent clients (vegeta workers)
+	Clients  []int         // concurrent clients (vegeta workers); one table per count
+	Tokens   int           // live access tokens the introspection scenario cycles through
 	Stores   []string      // "memory", "redis"
 	RedisURL string
+	Pin      bool   // servers on CPU 0, the load generator on CPU 1
+	Gateway  string // gateway binary; empty: build ./cmd/gateway
 	Out      io.Writer
+
+	gateway gatewayBinary // what starts a gateway process (set by run, or by a test)
+	pin     *pinning
+	tmp     string // temporary directory of this run
 }
 
 func main() {
+	if serveRole() {
+		return
+	}
 	o := options{Out: os.Stdout}
 	stores := flag.String("stores", "memory,redis", "stores to run against: memory, redis or both")
+	clients := flag.String("clients", "32", "concurrent clients, 1 to 256; a comma-separated list runs each count (e.g. 1,32)")
 	flag.DurationVar(&o.Duration, "duration", 5*time.Second, "how long each attack runs (at most 1m)")
-	flag.IntVar(&o.Clients, "clients", 32, "concurrent clients (1 to 256)")
+	flag.IntVar(&o.Tokens, "tokens", 100, "live access tokens to introspect in turn (1 to 1000)")
+	flag.BoolVar(&o.Pin, "pin", canPin(), "pin servers under test to CPU 0 and the load generator to CPU 1 (default on with 2 CPUs and taskset)")
+	flag.StringVar(&o.Gateway, "gateway", "", "gateway binary to run (default: go build ./cmd/gateway into a temporary directory)")
 	flag.Parse()
 	o.Stores = strings.Split(*stores, ",")
+	for _, c := range strings.Split(*clients, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(c))
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "loadtest: -clients %q: %v\n", *clients, err)
+			os.Exit(2)
+		}
+		o.Clients = append(o.Clients, n)
+	}
 	o.RedisURL = os.Getenv("GATEWAY_TEST_REDIS_URL")
 	if o.RedisURL == "" {
 		o.RedisURL = "redis://127.0.0.1:6379/15"
 	}
-	if err := run(context.Background(), o); err != nil {
+	stop := killChildrenOnSignal()
+	err := run(context.Background(), o)
+	stop()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
 		os.Exit(1)
 	}
 }
 
-// run checks the bounds, then runs every scenario on every store.
-func run(ctx context.Context, o options) error {
-	if o.Duration <= 0 || o.Duration > time.Minute {
-		return errors.New("-duration must be between 0 and 1m")
+// check refuses an unbounded run.
+func (o options) check() error {
+	if o.Duration <= 0 || o.Duration > maxDuration {
+		return fmt.Errorf("-duration must be between 0 and %s", maxDuration)
 	}
-	if o.Clients < 1 || o.Clients > 256 {
-		return errors.New("-clients must be between 1 and 256")
+	if len(o.Clients) == 0 {
+		return errors.New("-clients names no count")
 	}
-	fmt.Fprintf(o.Out, "%d clients, %s per attack, loopback only; ratios are to the baseline named on the line above.\n\n", o.Clients, o.Duration)
-	for _, store := range o.Stores {
-		env, err := start(ctx, store, o.RedisURL, slog.New(slog.DiscardHandler))
-		if err != nil {
-			return fmt.Errorf("%s: %w", store, err)
-		}
-		err = scenarios(ctx, env, o)
-		env.close()
-		if err != nil {
-			return fmt.Errorf("%s: %w", store, err)
+	for _, c := range o.Clients {
+		if c < 1 || c > maxClients {
+			return fmt.Errorf("-clients must be between 1 and %d", maxClients)
 		}
 	}
-	fmt.Fprintf(o.Out, "\npeak RSS of this process (gateway, baselines and load generator): %.1f MB\n", peakRSSMB())
+	if o.Tokens < 1 || o.Tokens > maxTokens {
+		return fmt.Errorf("-tokens must be between 1 and %d", maxTokens)
+	}
+	for _, s := range o.Stores {
+		if s != "memory" && s != "redis" {
+			return fmt.Errorf("unknown store %q (want memory or redis)", s)
+		}
+	}
 	return nil
+}
+
+// run checks the bounds, starts the processes, and runs every scenario on
+// every store at every client count. Every process it started is gone when
+// it returns.
+func run(ctx context.Context, o options) error {
+	if err := o.check(); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "pag-loadtest-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	o.tmp = tmp
+	if o.gateway.path == "" {
+		o.gateway.path = o.Gateway
+	}
+	if o.gateway.path == "" {
+		fmt.Fprintln(o.Out, "building ./cmd/gateway …")
+		if o.gateway.path, err = buildGateway(ctx, tmp); err != nil {
+			return err
+		}
+	}
+	if o.Pin {
+		if o.pin, err = pin(); err != nil {
+			return err
+		}
+		defer o.pin.unpin()
+	}
+	fmt.Fprintf(o.Out, "clients %s, %s per attack, loopback only; %s.\n", joinInts(o.Clients), o.Duration, o.pin.describe())
+	fmt.Fprintln(o.Out, "Each server under test runs in its own process; CPU is that process's own (from /proc). Ratios are to the baseline named in the column.")
+	var rss []string
+	for _, store := range o.Stores {
+		peak, err := runStore(ctx, o, store)
+		if err != nil {
+			return fmt.Errorf("%s: %w", store, err)
+		}
+		rss = append(rss, fmt.Sprintf("%.1f MB (%s store)", peak, store))
+	}
+	fmt.Fprintf(o.Out, "\npeak RSS of the gateway process (VmHWM): %s; target ≤ %d MB\n", strings.Join(rss, ", "), rssTargetMB)
+	return nil
+}
+
+// rssTargetMB is the bound on the gateway's resident set under the
+// harness's heaviest run.
+const rssTargetMB = 64
+
+// runStore starts a gateway on store, runs the scenarios at every client
+// count, and returns the gateway process's peak RSS.
+func runStore(ctx context.Context, o options, store string) (float64, error) {
+	e, err := start(ctx, o, store, "")
+	if err != nil {
+		return 0, err
+	}
+	defer e.close()
+	toks, err := e.mintMany(ctx, o.Tokens)
+	if err != nil {
+		return 0, err
+	}
+	access := make([]string, len(toks))
+	for i, t := range toks {
+		access[i] = t.AccessToken
+	}
+	for _, clients := range o.Clients {
+		if _, err := scenarios(ctx, e, o, clients, access); err != nil {
+			return 0, err
+		}
+	}
+	return e.srv.proc.peakRSSMB(), nil
 }

@@ -3,22 +3,78 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/patientaccess/gateway/gateway"
 )
 
+// roleGateway runs the test binary as a gateway (the gateway package's
+// own New and Serve, as `gateway serve` does), so the smoke test need not
+// build cmd/gateway.
+const roleGateway = "gateway"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(roleEnv) == roleGateway {
+		os.Exit(serveGateway())
+	}
+	if serveRole() {
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// serveGateway is `gateway serve` without the banner and telemetry.
+func serveGateway() int {
+	cfg, err := gateway.ParseConfig(nil, os.Getenv, os.Stderr) // the "serve" argument is the test binary's to ignore
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gateway: configuration:", err)
+		return 2
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	ctx := context.Background()
+	g, err := gateway.New(ctx, cfg, gateway.Options{Logger: logger})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gateway:", err)
+		return 1
+	}
+	defer g.Close()
+	if err := g.Serve(ctx, logger); err != nil {
+		fmt.Fprintln(os.Stderr, "gateway:", err)
+		return 1
+	}
+	return 0
+}
+
+// smokeOptions is a run of a moment on the embedded store, with this test
+// binary as the gateway.
+func smokeOptions(out io.Writer) options {
+	self, _ := os.Executable()
+	return options{Duration: 150 * time.Millisecond, Clients: []int{2}, Tokens: 3, Stores: []string{"memory"}, Out: out,
+		Pin: canPin(), gateway: gatewayBinary{path: self, env: []string{roleEnv + "=" + roleGateway}}}
+}
+
 // TestSmoke runs the harness for a moment on the embedded store: it
-// starts, mints tokens through the real flow, drives every scenario and
-// prints a row for each target with no errors through the gateway.
+// starts the processes, mints tokens through the real flow, drives every
+// scenario and prints a row for each target with no errors through the
+// gateway; every process it started is gone when it returns.
 func TestSmoke(t *testing.T) {
 	var out bytes.Buffer
-	o := options{Duration: 300 * time.Millisecond, Clients: 2, Stores: []string{"memory"}, Out: &out}
-	if err := run(context.Background(), o); err != nil {
+	var pids []int
+	trackChildren = func(c *child) { pids = append(pids, c.pid()) }
+	defer func() { trackChildren = nil }()
+	if err := run(context.Background(), smokeOptions(&out)); err != nil {
 		t.Fatalf("run: %v\n%s", err, out.String())
 	}
 	text := out.String()
-	for _, want := range []string{"FHIR read by id", "EOB search by patient", "refresh grant", "bare ReverseProxy", "plain handler", "peak RSS"} {
+	for _, want := range []string{scenarioRead, scenarioSearch, scenarioIntrospect, scenarioRefresh, "bare ReverseProxy", "plain handler",
+		"peak RSS of the gateway process", "own process"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("output lacks %q:\n%s", want, text)
 		}
@@ -28,7 +84,31 @@ func TestSmoke(t *testing.T) {
 			t.Errorf("the gateway answered errors: %s", line)
 		}
 	}
-	if err := run(context.Background(), options{Duration: time.Hour, Clients: 2, Out: &out}); err == nil {
-		t.Error("an unbounded run was accepted")
+	if len(pids) < 3 {
+		t.Errorf("started %d processes, want the gateway and at least a plain handler and a proxy", len(pids))
+	}
+	for _, pid := range pids {
+		if err := syscall.Kill(pid, 0); err == nil {
+			t.Errorf("process %d still runs after run returned", pid)
+		}
+	}
+	if t.Failed() || testing.Verbose() {
+		t.Log(text)
+	}
+}
+
+// TestBounds: an unbounded run is refused before anything starts.
+func TestBounds(t *testing.T) {
+	for _, o := range []options{
+		{Duration: time.Hour, Clients: []int{2}, Tokens: 1},
+		{Duration: time.Second, Clients: []int{257}, Tokens: 1},
+		{Duration: time.Second, Clients: []int{0}, Tokens: 1},
+		{Duration: time.Second, Clients: []int{2}, Tokens: 5000},
+		{Duration: time.Second, Clients: []int{2}, Tokens: 1, Stores: []string{"etcd"}},
+	} {
+		o.Out = io.Discard
+		if err := run(context.Background(), o); err == nil {
+			t.Errorf("run(%+v) was accepted", o)
+		}
 	}
 }

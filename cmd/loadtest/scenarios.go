@@ -7,17 +7,22 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
+
+// server is one server under test: where it answers, and the process it
+// runs in (its CPU time and peak RSS are read from /proc). proc is nil for
+// a server the harness did not start; its CPU is then not reported.
+type server struct {
+	name string // as printed in the target column
+	base string // http://host:port
+	proc *child
+}
 
 // figures are what one attack measured.
 type figures struct {
@@ -26,42 +31,99 @@ type figures struct {
 	p50, p99 time.Duration
 	p999     time.Duration
 	errors   int
-	cpuPerK  float64 // CPU seconds of this process per 1,000 requests
+	cpuPerK  float64 // CPU seconds of the server's own process per 1,000 requests; negative: unknown
 	requests int
 }
 
-// scenarios runs every scenario against env and prints its table.
-func scenarios(ctx context.Context, e *env, o options) error {
-	fmt.Fprintf(o.Out, "\n## %s store\n\n", e.store)
+// table is what one store at one client count measured, by scenario.
+type table struct {
+	store   string
+	clients int
+	rows    map[string]comparison
+}
+
+// comparison is one scenario's three rows.
+type comparison struct {
+	plain, proxy, gw figures
+}
+
+// oauthTarget is an authorization server under test for the token and
+// introspection scenarios: where its endpoints are, the confidential
+// client that calls them and the tokens it was issued. The gateway is
+// one; another authorization server (ORY Hydra) plugs in the same way.
+type oauthTarget struct {
+	srv           *server
+	tokenURL      string
+	introspectURL string
+	clientID      string
+	clientSecret  string
+}
+
+// scenarios runs every scenario against e with the given number of
+// clients, prints its table and returns it.
+func scenarios(ctx context.Context, e *env, o options, clients int, access []string) (table, error) {
+	t := table{store: e.store, clients: clients, rows: map[string]comparison{}}
+	fmt.Fprintf(o.Out, "\n**%s store, %d clients**\n\n", e.store, clients)
 	fmt.Fprintln(o.Out, "| scenario | target | req/s | p50 | p99 | p99.9 | errors | CPU s / 1,000 req | vs bare proxy | vs plain handler |")
 	fmt.Fprintln(o.Out, "|---|---|---|---|---|---|---|---|---|---|")
-	tok, err := e.mint(ctx)
-	if err != nil {
-		return fmt.Errorf("mint a token: %w", err)
-	}
 	reads := []struct{ name, path string }{
-		{"FHIR read by id", "/fhir/Patient/" + e.patient},
-		{"EOB search by patient (20 a page)", "/fhir/ExplanationOfBenefit?patient=" + e.patient + "&_count=20"},
+		{scenarioRead, "/fhir/Patient/" + e.patient},
+		{scenarioSearch, "/fhir/ExplanationOfBenefit?patient=" + e.patient + "&_count=20"},
 	}
 	for _, r := range reads {
-		if err := readScenario(e, o, r.name, r.path, tok.AccessToken); err != nil {
-			return err
+		c, err := readScenario(ctx, o, clients, e.srv, r.path, access[0])
+		if err != nil {
+			return t, fmt.Errorf("%s: %w", r.name, err)
 		}
+		printRows(o, r.name, c)
+		t.rows[r.name] = c
 	}
-	return refreshScenario(ctx, e, o)
+	target := e.oauthTarget()
+	c, err := introspectScenario(ctx, o, clients, target, access)
+	if err != nil {
+		return t, fmt.Errorf("introspection: %w", err)
+	}
+	printRows(o, scenarioIntrospect, c)
+	t.rows[scenarioIntrospect] = c
+	seeds, err := e.mintMany(ctx, clients)
+	if err != nil {
+		return t, err
+	}
+	refresh := make([]string, len(seeds))
+	for i, s := range seeds {
+		refresh[i] = s.RefreshToken
+	}
+	if c, err = refreshScenario(ctx, o, clients, target, refresh); err != nil {
+		return t, fmt.Errorf("refresh grants: %w", err)
+	}
+	printRows(o, scenarioRefresh, c)
+	t.rows[scenarioRefresh] = c
+	return t, nil
+}
+
+// The scenarios' names, as printed.
+const (
+	scenarioRead       = "FHIR read by id"
+	scenarioSearch     = "EOB search by patient (20 a page)"
+	scenarioIntrospect = "introspection"
+	scenarioRefresh    = "refresh grant"
+)
+
+// oauthTarget is the gateway's token and introspection endpoints with the
+// load test's app.
+func (e *env) oauthTarget() oauthTarget {
+	return oauthTarget{srv: e.srv, tokenURL: e.base + "/oauth/token", introspectURL: e.base + "/oauth/introspect",
+		clientID: e.conf.ClientID, clientSecret: e.conf.ClientSecret}
 }
 
 // readScenario compares a token-bearing GET through the gateway with a
 // plain handler serving the same bytes and a bare ReverseProxy in front
-// of that handler.
-func readScenario(e *env, o options, name, path, token string) error {
-	body, ctype, err := capture(e.base+path, token)
+// of that handler, each in a process of its own.
+func readScenario(ctx context.Context, o options, clients int, gw *server, path, token string) (comparison, error) {
+	body, ctype, err := capture(gw.base+path, token)
 	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+		return comparison{}, err
 	}
-	plain, proxy := baselines(body, ctype)
-	defer plain.Close()
-	defer proxy.Close()
 	get := func(base string, bearer bool) vegeta.Targeter {
 		t := vegeta.Target{Method: "GET", URL: base + path, Header: http.Header{}}
 		if bearer {
@@ -69,40 +131,117 @@ func readScenario(e *env, o options, name, path, token string) error {
 		}
 		return vegeta.NewStaticTargeter(t)
 	}
-	p := attack(o, "plain handler", get(plain.URL, false), nil)
-	x := attack(o, "bare ReverseProxy", get(proxy.URL, false), nil)
-	g := attack(o, "gateway", get(e.base, true), nil)
-	printRows(o, name, p, x, g)
-	return nil
+	return withBaselines(ctx, o, []route{{Path: "*", ContentType: ctype, Body: body}}, func(plain, proxy *server) comparison {
+		return comparison{
+			plain: attack(o, clients, plain, get(plain.base, false), nil),
+			proxy: attack(o, clients, proxy, get(proxy.base, false), nil),
+			gw:    attack(o, clients, gw, get(gw.base, true), nil),
+		}
+	})
+}
+
+// withBaselines starts a plain handler serving routes and a bare
+// ReverseProxy in front of it, runs measure, and stops both.
+func withBaselines(ctx context.Context, o options, routes []route, measure func(plain, proxy *server) comparison) (comparison, error) {
+	plain, err := startPlain(ctx, o, "plain handler", routes)
+	if err != nil {
+		return comparison{}, err
+	}
+	defer plain.proc.stop()
+	proxy, err := startProxy(ctx, o, "bare ReverseProxy", plain.base)
+	if err != nil {
+		return comparison{}, err
+	}
+	defer proxy.proc.stop()
+	return measure(plain, proxy), nil
+}
+
+// introspectScenario has the app introspect its live access tokens in
+// turn, as a resource server checking the tokens it is shown, against a
+// plain handler answering the same bytes.
+func introspectScenario(ctx context.Context, o options, clients int, t oauthTarget, tokens []string) (comparison, error) {
+	g, sample := introspectAttack(o, clients, t, tokens)
+	if sample == nil {
+		return comparison{}, fmt.Errorf("no introspection answered an active token (%d errors)", g.errors)
+	}
+	hdr := formHeader(t.clientID, t.clientSecret)
+	post := func(base string) vegeta.Targeter {
+		return vegeta.NewStaticTargeter(vegeta.Target{Method: "POST", URL: base + "/oauth/introspect", Header: hdr,
+			Body: []byte(url.Values{"token": {tokens[0]}}.Encode())})
+	}
+	return withBaselines(ctx, o, []route{{Path: "*", ContentType: "application/json", Body: sample}}, func(plain, proxy *server) comparison {
+		return comparison{
+			plain: attack(o, clients, plain, post(plain.base), nil),
+			proxy: attack(o, clients, proxy, post(proxy.base), nil),
+			gw:    g,
+		}
+	})
+}
+
+// introspectAttack introspects tokens round-robin at t's introspection
+// endpoint. An answer that is not an active token counts as an error. It
+// returns the figures and one active answer's bytes.
+func introspectAttack(o options, clients int, t oauthTarget, tokens []string) (figures, []byte) {
+	hdr := formHeader(t.clientID, t.clientSecret)
+	targets := make([]vegeta.Target, len(tokens))
+	for i, tok := range tokens {
+		targets[i] = vegeta.Target{Method: "POST", URL: t.introspectURL, Header: hdr, Body: []byte(url.Values{"token": {tok}}.Encode())}
+	}
+	var sample []byte
+	active := func(r *vegeta.Result) {
+		var resp struct {
+			Active bool `json:"active"`
+		}
+		if r.Code == http.StatusOK && (json.Unmarshal(r.Body, &resp) != nil || !resp.Active) {
+			r.Code, r.Error = 0, "inactive token"
+		} else if r.Code == http.StatusOK && sample == nil {
+			sample = r.Body
+		}
+	}
+	return attack(o, clients, t.srv, vegeta.NewStaticTargeter(targets...), active), sample
 }
 
 // refreshScenario runs chains of refresh grants (each answer's refresh
 // token is the next request's), one chain per client, against a plain
 // handler answering the same bytes.
-func refreshScenario(ctx context.Context, e *env, o options) error {
-	chain := make(chan string, o.Clients)
+func refreshScenario(ctx context.Context, o options, clients int, t oauthTarget, seeds []string) (comparison, error) {
+	g, sample := refreshAttack(o, clients, t, seeds)
+	if sample == nil {
+		return comparison{}, fmt.Errorf("no refresh succeeded (%d errors)", g.errors)
+	}
+	hdr := formHeader(t.clientID, t.clientSecret)
+	post := func(base string) vegeta.Targeter {
+		return vegeta.NewStaticTargeter(vegeta.Target{Method: "POST", URL: base + "/oauth/token", Header: hdr,
+			Body: []byte("grant_type=refresh_token&refresh_token=x")})
+	}
+	return withBaselines(ctx, o, []route{{Path: "*", ContentType: "application/json", Body: sample}}, func(plain, proxy *server) comparison {
+		return comparison{
+			plain: attack(o, clients, plain, post(plain.base), nil),
+			proxy: attack(o, clients, proxy, post(proxy.base), nil),
+			gw:    g,
+		}
+	})
+}
+
+// refreshAttack runs refresh chains at t's token endpoint, one per seed
+// refresh token. It returns the figures and one successful answer's bytes.
+func refreshAttack(o options, clients int, t oauthTarget, seeds []string) (figures, []byte) {
+	chain := make(chan string, len(seeds))
+	for _, s := range seeds {
+		chain <- s
+	}
+	hdr := formHeader(t.clientID, t.clientSecret)
+	targeter := func(tgt *vegeta.Target) error {
+		select {
+		case rt := <-chain:
+			*tgt = vegeta.Target{Method: "POST", URL: t.tokenURL, Header: hdr,
+				Body: []byte(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}.Encode())}
+			return nil
+		case <-time.After(2 * time.Second):
+			return vegeta.ErrNoTargets
+		}
+	}
 	var sample []byte
-	for range o.Clients {
-		tok, err := e.mint(ctx)
-		if err != nil {
-			return fmt.Errorf("mint a token: %w", err)
-		}
-		chain <- tok.RefreshToken
-	}
-	hdr := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
-	hdr.Set("Authorization", "Basic "+basic(e.conf.ClientID, e.conf.ClientSecret))
-	targeter := func(base string) vegeta.Targeter {
-		return func(t *vegeta.Target) error {
-			select {
-			case rt := <-chain:
-				*t = vegeta.Target{Method: "POST", URL: base + "/oauth/token", Header: hdr,
-					Body: []byte(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}.Encode())}
-				return nil
-			case <-time.After(2 * time.Second):
-				return vegeta.ErrNoTargets
-			}
-		}
-	}
 	next := func(r *vegeta.Result) {
 		var resp struct {
 			RefreshToken string `json:"refresh_token"`
@@ -117,21 +256,14 @@ func refreshScenario(ctx context.Context, e *env, o options) error {
 			}
 		}
 	}
-	g := attack(o, "gateway", targeter(e.base), next)
-	if sample == nil {
-		return fmt.Errorf("refresh grants: no refresh succeeded (%d errors)", g.errors)
-	}
-	plain, proxy := baselines(sample, "application/json")
-	defer plain.Close()
-	defer proxy.Close()
-	post := func(base string) vegeta.Targeter {
-		return vegeta.NewStaticTargeter(vegeta.Target{Method: "POST", URL: base + "/oauth/token", Header: hdr,
-			Body: []byte("grant_type=refresh_token&refresh_token=x")})
-	}
-	p := attack(o, "plain handler", post(plain.URL), nil)
-	x := attack(o, "bare ReverseProxy", post(proxy.URL), nil)
-	printRows(o, "refresh grant", p, x, g)
-	return nil
+	return attack(o, clients, t.srv, targeter, next), sample
+}
+
+// formHeader is a form post's headers with HTTP Basic client credentials.
+func formHeader(id, secret string) http.Header {
+	hdr := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
+	hdr.Set("Authorization", "Basic "+basic(id, secret))
+	return hdr
 }
 
 // capture reads the bytes the gateway answers, for the baselines to serve.
@@ -153,60 +285,60 @@ func capture(u, token string) ([]byte, string, error) {
 	return body, resp.Header.Get("Content-Type"), nil
 }
 
-// baselines starts, on loopback, a plain handler serving body and a bare
-// ReverseProxy in front of it.
-func baselines(body []byte, ctype string) (plain, proxy *httptest.Server) {
-	plain = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", ctype)
-		_, _ = w.Write(body)
-	}))
-	target, _ := url.Parse(plain.URL)
-	proxy = httptest.NewServer(&httputil.ReverseProxy{
-		Rewrite:   func(r *httputil.ProxyRequest) { r.SetURL(target) },
-		Transport: &http.Transport{MaxIdleConnsPerHost: 256},
-	})
-	return plain, proxy
-}
-
-// attack runs a closed loop of o.Clients clients for o.Duration.
-func attack(o options, name string, t vegeta.Targeter, each func(*vegeta.Result)) figures {
-	a := vegeta.NewAttacker(vegeta.Workers(uint64(o.Clients)), vegeta.MaxWorkers(uint64(o.Clients)),
-		vegeta.Connections(o.Clients), vegeta.KeepAlive(true), vegeta.Timeout(10*time.Second))
-	cpu0 := cpuTime()
+// attack runs a closed loop of clients for o.Duration against srv and
+// reads the CPU time srv's process used meanwhile.
+func attack(o options, clients int, srv *server, t vegeta.Targeter, each func(*vegeta.Result)) figures {
+	a := vegeta.NewAttacker(vegeta.Workers(uint64(clients)), vegeta.MaxWorkers(uint64(clients)),
+		vegeta.Connections(clients), vegeta.KeepAlive(true), vegeta.Timeout(10*time.Second))
+	var cpu0 time.Duration
+	if srv.proc != nil {
+		cpu0 = srv.proc.cpu()
+	}
 	var m vegeta.Metrics
-	for r := range a.Attack(t, vegeta.Rate{Freq: 0}, o.Duration, name) {
+	for r := range a.Attack(t, vegeta.Rate{Freq: 0}, o.Duration, srv.name) {
 		if each != nil {
 			each(r)
 		}
 		m.Add(r)
 	}
 	m.Close()
-	cpu := cpuTime() - cpu0
-	f := figures{name: name, p50: m.Latencies.P50, p99: m.Latencies.P99, p999: m.Latencies.Quantile(0.999),
-		requests: int(m.Requests), errors: int(m.Requests) - int(float64(m.Requests)*m.Success+0.5)}
+	f := figures{name: srv.name, p50: m.Latencies.P50, p99: m.Latencies.P99, p999: m.Latencies.Quantile(0.999),
+		requests: int(m.Requests), errors: int(m.Requests) - int(float64(m.Requests)*m.Success+0.5), cpuPerK: -1}
 	f.rate = m.Throughput
-	if m.Requests > 0 {
-		f.cpuPerK = cpu.Seconds() / float64(m.Requests) * 1000
+	if srv.proc != nil && m.Requests > 0 {
+		f.cpuPerK = (srv.proc.cpu() - cpu0).Seconds() / float64(m.Requests) * 1000
 	}
 	return f
 }
 
 // printRows prints the plain handler, the bare proxy and the gateway,
 // each ratio to the line it names.
-func printRows(o options, scenario string, plain, proxy, gw figures) {
-	row := func(f figures, vsProxy, vsPlain string) {
-		fmt.Fprintf(o.Out, "| %s | %s | %.0f | %s | %s | %s | %d | %.3f | %s | %s |\n", scenario, f.name, f.rate,
-			ms(f.p50), ms(f.p99), ms(f.p999), f.errors, f.cpuPerK, vsProxy, vsPlain)
+func printRows(o options, scenario string, c comparison) {
+	printRow(o, scenario, c.plain, "", "")
+	printRow(o, scenario, c.proxy, "", ratio(c.proxy, c.plain))
+	printRow(o, scenario, c.gw, ratio(c.gw, c.proxy), ratio(c.gw, c.plain))
+}
+
+// printRow prints one measured line with its two ratio columns.
+func printRow(o options, scenario string, f figures, vsProxy, vsPlain string) {
+	cpu := "—"
+	if f.cpuPerK >= 0 {
+		cpu = strconv.FormatFloat(f.cpuPerK, 'f', 3, 64)
 	}
-	ratio := func(a, b figures) string {
-		if b.rate == 0 || b.p99 == 0 {
-			return "—"
-		}
-		return fmt.Sprintf("%.2f× req/s, p99 %.2f×, CPU %.2f×", a.rate/b.rate, float64(a.p99)/float64(b.p99), a.cpuPerK/max(b.cpuPerK, 1e-9))
+	fmt.Fprintf(o.Out, "| %s | %s | %.0f | %s | %s | %s | %d | %s | %s | %s |\n", scenario, f.name, f.rate,
+		ms(f.p50), ms(f.p99), ms(f.p999), f.errors, cpu, vsProxy, vsPlain)
+}
+
+// ratio is a's throughput, p99 and CPU as multiples of b's.
+func ratio(a, b figures) string {
+	if b.rate == 0 || b.p99 == 0 {
+		return "—"
 	}
-	row(plain, "", "")
-	row(proxy, "", ratio(proxy, plain))
-	row(gw, ratio(gw, proxy), ratio(gw, plain))
+	s := fmt.Sprintf("%.2f× req/s, p99 %.2f×", a.rate/b.rate, float64(a.p99)/float64(b.p99))
+	if a.cpuPerK >= 0 && b.cpuPerK > 0 {
+		s += fmt.Sprintf(", CPU %.2f×", a.cpuPerK/b.cpuPerK)
+	}
+	return s
 }
 
 func ms(d time.Duration) string {
@@ -217,26 +349,11 @@ func basic(id, secret string) string {
 	return base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(id) + ":" + url.QueryEscape(secret)))
 }
 
-// cpuTime is the CPU time this process has used (user and system).
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
+// joinInts prints a list of counts.
+func joinInts(v []int) string {
+	s := make([]string, len(v))
+	for i, n := range v {
+		s[i] = strconv.Itoa(n)
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// peakRSSMB is the process's peak resident set (VmHWM), in MB.
-func peakRSSMB() float64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-			return kb / 1024
-		}
-	}
-	return 0
+	return strings.Join(s, ",")
 }
