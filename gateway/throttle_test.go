@@ -16,6 +16,7 @@ import (
 	"github.com/patientaccess/gateway/gateway"
 	"github.com/patientaccess/gateway/gateway/store/memory"
 	"github.com/patientaccess/gateway/gateway/store/storetest"
+	"github.com/patientaccess/gateway/oauth"
 )
 
 // throttleCase is one store to run a throttling test on. The clock is set
@@ -202,5 +203,25 @@ func TestIntrospectionThrottledPerClient(t *testing.T) {
 				t.Fatalf("introspection after %s: %d %s", wait, status, body)
 			}
 		})
+	}
+}
+
+// TestIntrospectLimitSetting: the operator's introspection limit
+// (GATEWAY_INTROSPECT_LIMIT, Config.IntrospectLimit) is the one the
+// introspection endpoint applies: with a burst of 2 the third call in the
+// hour is refused.
+func TestIntrospectLimitSetting(t *testing.T) {
+	h := newHarnessWith(t, memoryStore, func(c *gateway.Config) { c.IntrospectLimit = oauth.Limit{Burst: 2, Every: time.Hour} })
+	conf := h.registerApp(false, "approved")
+	tok := h.launchAs(conf, "alice")
+	for n, want := range []int{http.StatusOK, http.StatusOK, http.StatusTooManyRequests} {
+		resp, err := h.clientPost(conf, h.endpoint("introspection_endpoint"), url.Values{"token": {tok.AccessToken}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Fatalf("introspection %d: %d, want %d", n+1, resp.StatusCode, want)
+		}
 	}
 }
