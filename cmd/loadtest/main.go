@@ -53,6 +53,7 @@ type options struct {
 	RedisURL string
 	Pin      bool   // servers on CPU 0, the load generator on CPU 1
 	Gateway  string // gateway binary; empty: build ./cmd/gateway
+	Hydra    string // ORY Hydra binary to compare with; empty: $HYDRA_BIN, else no comparison
 	Out      io.Writer
 
 	gateway gatewayBinary // what starts a gateway process (set by run, or by a test)
@@ -71,6 +72,7 @@ func main() {
 	flag.IntVar(&o.Tokens, "tokens", 100, "live access tokens to introspect in turn (1 to 1000)")
 	flag.BoolVar(&o.Pin, "pin", canPin(), "pin servers under test to CPU 0 and the load generator to CPU 1 (default on with 2 CPUs and taskset)")
 	flag.StringVar(&o.Gateway, "gateway", "", "gateway binary to run (default: go build ./cmd/gateway into a temporary directory)")
+	flag.StringVar(&o.Hydra, "hydra", "", "ORY Hydra "+hydraVersion+" binary to compare refresh grants and introspection with (default $"+hydraEnvVar+"; none: the comparison is skipped)")
 	flag.Parse()
 	o.Stores = strings.Split(*stores, ",")
 	for _, c := range strings.Split(*clients, ",") {
@@ -149,15 +151,23 @@ func run(ctx context.Context, o options) error {
 	fmt.Fprintf(o.Out, "clients %s, %s per attack, loopback only; %s.\n", joinInts(o.Clients), o.Duration, o.pin.describe())
 	fmt.Fprintln(o.Out, "Each server under test runs in its own process; CPU is that process's own (from /proc). Ratios are to the baseline named in the column.")
 	var rss []string
+	var tables []table
 	for _, store := range o.Stores {
-		peak, err := runStore(ctx, o, store)
+		peak, t, err := runStore(ctx, o, store)
 		if err != nil {
 			return fmt.Errorf("%s: %w", store, err)
 		}
 		rss = append(rss, fmt.Sprintf("%.1f MB (%s store)", peak, store))
+		tables = append(tables, t...)
 	}
 	fmt.Fprintf(o.Out, "\npeak RSS of the gateway process (VmHWM): %s; target ≤ %d MB\n", strings.Join(rss, ", "), rssTargetMB)
-	return nil
+	fmt.Fprintf(o.Out, "\n### Against ORY Hydra %s\n\n", hydraVersion)
+	bin, skip := hydraBinary(o.Hydra, os.Getenv)
+	if bin == "" {
+		fmt.Fprintln(o.Out, skip)
+		return nil
+	}
+	return compareHydra(ctx, o, bin, tables)
 }
 
 // rssTargetMB is the bound on the gateway's resident set under the
@@ -165,25 +175,28 @@ func run(ctx context.Context, o options) error {
 const rssTargetMB = 64
 
 // runStore starts a gateway on store, runs the scenarios at every client
-// count, and returns the gateway process's peak RSS.
-func runStore(ctx context.Context, o options, store string) (float64, error) {
+// count, and returns the gateway process's peak RSS and the tables.
+func runStore(ctx context.Context, o options, store string) (float64, []table, error) {
 	e, err := start(ctx, o, store, "")
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	defer e.close()
 	toks, err := e.mintMany(ctx, o.Tokens)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	access := make([]string, len(toks))
 	for i, t := range toks {
 		access[i] = t.AccessToken
 	}
+	var tables []table
 	for _, clients := range o.Clients {
-		if _, err := scenarios(ctx, e, o, clients, access); err != nil {
-			return 0, err
+		t, err := scenarios(ctx, e, o, clients, access)
+		if err != nil {
+			return 0, nil, err
 		}
+		tables = append(tables, t)
 	}
-	return e.srv.proc.peakRSSMB(), nil
+	return e.srv.proc.peakRSSMB(), tables, nil
 }
