@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"time"
@@ -151,22 +152,46 @@ func waitReady(ctx context.Context, base string, proc *child) error {
 }
 
 // deleteRedisKeys deletes the keys a gateway wrote under prefix, and its
-// rate limiter's (redis_rate puts "rate:" in front).
+// rate limiter's (redis_rate puts "rate:" in front), scanning again until
+// none is left; what it could not delete is reported on stderr.
 func deleteRedisKeys(redisURL, prefix string) {
+	if err := deleteKeys(redisURL, prefix); err != nil {
+		fmt.Fprintf(os.Stderr, "loadtest: Redis keys under %s* and rate:%s* may remain: %v\n", prefix, prefix, err)
+	}
+}
+
+func deleteKeys(redisURL, prefix string) error {
 	opt, err := goredis.ParseURL(redisURL)
 	if err != nil {
-		return
+		return err
 	}
 	client := goredis.NewClient(opt)
 	defer client.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	for _, p := range []string{prefix, "rate:" + prefix} {
-		iter := client.Scan(ctx, 0, p+"*", 500).Iterator()
-		for iter.Next(ctx) {
-			client.Del(ctx, iter.Val())
+	for range 5 {
+		var keys []string
+		for _, p := range []string{prefix, "rate:" + prefix} {
+			iter := client.Scan(ctx, 0, p+"*", 1000).Iterator()
+			for iter.Next(ctx) {
+				keys = append(keys, iter.Val())
+			}
+			if err := iter.Err(); err != nil {
+				return fmt.Errorf("scan: %w", err)
+			}
+		}
+		if len(keys) == 0 {
+			return nil
+		}
+		for len(keys) > 0 {
+			n := min(len(keys), 500)
+			if err := client.Del(ctx, keys[:n]...).Err(); err != nil {
+				return fmt.Errorf("del: %w", err)
+			}
+			keys = keys[n:]
 		}
 	}
+	return errors.New("keys still appear after five passes")
 }
 
 // registerApp registers a confidential app through the admin API and

@@ -150,17 +150,17 @@ func run(ctx context.Context, o options) error {
 	}
 	fmt.Fprintf(o.Out, "clients %s, %s per attack, loopback only; %s.\n", joinInts(o.Clients), o.Duration, o.pin.describe())
 	fmt.Fprintln(o.Out, "Each server under test runs in its own process; CPU is that process's own (from /proc). Ratios are to the baseline named in the column.")
-	var rss []string
+	var peaks []rss
 	var tables []table
 	for _, store := range o.Stores {
-		peak, t, err := runStore(ctx, o, store)
+		p, t, err := runStore(ctx, o, store)
 		if err != nil {
 			return fmt.Errorf("%s: %w", store, err)
 		}
-		rss = append(rss, fmt.Sprintf("%.1f MB (%s store)", peak, store))
+		peaks = append(peaks, p...)
 		tables = append(tables, t...)
 	}
-	fmt.Fprintf(o.Out, "\npeak RSS of the gateway process (VmHWM): %s; target ≤ %d MB\n", strings.Join(rss, ", "), rssTargetMB)
+	printRSS(o, peaks)
 	fmt.Fprintf(o.Out, "\n### Against ORY Hydra %s\n\n", hydraVersion)
 	bin, skip := hydraBinary(o.Hydra, os.Getenv)
 	if bin == "" {
@@ -174,29 +174,43 @@ func run(ctx context.Context, o options) error {
 // harness's heaviest run.
 const rssTargetMB = 64
 
-// runStore starts a gateway on store, runs the scenarios at every client
-// count, and returns the gateway process's peak RSS and the tables.
-func runStore(ctx context.Context, o options, store string) (float64, []table, error) {
+// runStore starts a gateway on store, and the upstream rig (an upstream
+// server, a bare proxy and a gateway in upstream mode in front of it), runs
+// the scenarios at every client count, prints each table's targets, and
+// returns the gateway processes' peak RSS and the tables.
+func runStore(ctx context.Context, o options, store string) ([]rss, []table, error) {
 	e, err := start(ctx, o, store, "")
 	if err != nil {
-		return 0, nil, err
+		return nil, nil, err
 	}
 	defer e.close()
 	toks, err := e.mintMany(ctx, o.Tokens)
 	if err != nil {
-		return 0, nil, err
+		return nil, nil, err
 	}
 	access := make([]string, len(toks))
 	for i, t := range toks {
 		access[i] = t.AccessToken
 	}
+	rig, err := startUpstream(ctx, o, e, access[0])
+	if err != nil {
+		return nil, nil, fmt.Errorf("upstream mode: %w", err)
+	}
+	defer rig.close()
 	var tables []table
 	for _, clients := range o.Clients {
 		t, err := scenarios(ctx, e, o, clients, access)
 		if err != nil {
-			return 0, nil, err
+			return nil, nil, err
 		}
+		if err := rig.scenarios(o, clients, &t); err != nil {
+			return nil, nil, fmt.Errorf("upstream mode: %w", err)
+		}
+		printTargets(o, t)
 		tables = append(tables, t)
 	}
-	return e.srv.proc.peakRSSMB(), tables, nil
+	return []rss{
+		{name: "gateway, " + store + " store", mb: e.srv.proc.peakRSSMB()},
+		{name: "gateway, " + store + " store, upstream mode", mb: rig.gw.srv.proc.peakRSSMB()},
+	}, tables, nil
 }

@@ -63,7 +63,7 @@ type oauthTarget struct {
 // clients, prints its table and returns it.
 func scenarios(ctx context.Context, e *env, o options, clients int, access []string) (table, error) {
 	t := table{store: e.store, clients: clients, rows: map[string]comparison{}}
-	fmt.Fprintf(o.Out, "\n**%s store, %d clients**\n\n", e.store, clients)
+	fmt.Fprintf(o.Out, "\n**%s store, %s**\n\n", e.store, countOf(clients, "client"))
 	fmt.Fprintln(o.Out, "| scenario | target | req/s | p50 | p99 | p99.9 | errors | CPU s / 1,000 req | vs bare proxy | vs plain handler |")
 	fmt.Fprintln(o.Out, "|---|---|---|---|---|---|---|---|---|---|")
 	reads := []struct{ name, path string }{
@@ -356,4 +356,12 @@ func joinInts(v []int) string {
 		s[i] = strconv.Itoa(n)
 	}
 	return strings.Join(s, ",")
+}
+
+// countOf is n and the noun, with an s unless n is 1.
+func countOf(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
 }
