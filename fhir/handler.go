@@ -42,6 +42,9 @@ type Handler struct {
 	once   sync.Once
 	served access.Types
 	key    []byte
+	// late is Tokens as a LateChecker when the Source is a LocalSource
+	// (the token's liveness is then confirmed with the call's record).
+	late LateChecker
 }
 
 // Mount registers the FHIR routes. It does not register OPTIONS (the CORS
@@ -71,6 +74,11 @@ func (h *Handler) init() {
 		if len(h.key) == 0 {
 			h.key = make([]byte, 32)
 			_, _ = rand.Read(h.key)
+		}
+		if late, ok := h.Tokens.(LateChecker); ok {
+			if _, local := h.Source.(LocalSource); local {
+				h.late = late
+			}
 		}
 	})
 }
@@ -122,30 +130,47 @@ func (h *Handler) now() time.Time {
 }
 
 // authenticate checks the bearer token (RFC 6750 section 3) and answers
-// the request itself when it does not pass.
-func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (Access, bool) {
+// the request itself when it does not pass. With a LateChecker that knows
+// the token it only peeks: pending is then the token, whose liveness the
+// call's record must confirm (call.settle) before anything is answered.
+func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (a Access, pending string, ok bool) {
 	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !strings.EqualFold(scheme, "Bearer") {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="fhir"`)
 		writeOutcome(w, http.StatusUnauthorized, "login", "a bearer token is required")
-		return Access{}, false
+		return Access{}, "", false
 	}
-	a, err := h.checkToken(r.Context(), strings.TrimSpace(token))
+	token = strings.TrimSpace(token)
+	if h.late != nil && token != "" {
+		if a, ok := h.late.PeekToken(token); ok {
+			return a, token, true
+		}
+	}
+	a, err := h.checkToken(r.Context(), token)
 	switch {
 	case errors.Is(err, ErrInvalidToken):
-		w.Header().Set("WWW-Authenticate", `Bearer realm="fhir", error="invalid_token"`)
-		writeOutcome(w, http.StatusUnauthorized, "login", "the access token is invalid, expired or revoked")
-		return Access{}, false
+		writeInvalidToken(w)
+		return Access{}, "", false
 	case errors.Is(err, ErrUnavailable):
 		h.logger().WarnContext(r.Context(), "fhir: token check unavailable, answered 503", "err", err)
-		writeUnavailable(w, "the service cannot check the access token right now; retry later")
-		return Access{}, false
+		writeUnavailable(w, tokenUnavailable)
+		return Access{}, "", false
 	case err != nil:
 		h.logger().ErrorContext(r.Context(), "fhir: token check failed", "err", err)
 		writeOutcome(w, http.StatusInternalServerError, "exception", "")
-		return Access{}, false
+		return Access{}, "", false
 	}
-	return a, true
+	return a, "", true
+}
+
+// tokenUnavailable is the diagnostics of a 503 for a token that could not
+// be checked.
+const tokenUnavailable = "the service cannot check the access token right now; retry later"
+
+// writeInvalidToken answers a token that is not (or no longer) valid.
+func writeInvalidToken(w http.ResponseWriter) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="fhir", error="invalid_token"`)
+	writeOutcome(w, http.StatusUnauthorized, "login", "the access token is invalid, expired or revoked")
 }
 
 // writeUnavailable answers 503 with Retry-After and a transient issue.
@@ -163,12 +188,15 @@ func (h *Handler) checkToken(ctx context.Context, token string) (Access, error) 
 
 // call is one authenticated request on its way to exactly one audit event.
 type call struct {
-	h          *Handler
-	w          http.ResponseWriter
-	r          *http.Request
-	typ        *catalog.Type // nil when the path names a type not served
-	name       string        // the type named in the path
-	token      Access
+	h     *Handler
+	w     http.ResponseWriter
+	r     *http.Request
+	typ   *catalog.Type // nil when the path names a type not served
+	name  string        // the type named in the path
+	token Access
+	// pending is the bearer token while its liveness is yet to be
+	// confirmed with the call's record (LateChecker); "" once checked.
+	pending    string
 	constraint access.Constraint
 	event      Event
 }
@@ -180,11 +208,11 @@ func (h *Handler) begin(w http.ResponseWriter, r *http.Request, action string) (
 // beginType authenticates a request on the type name.
 func (h *Handler) beginType(w http.ResponseWriter, r *http.Request, action, name string) (*call, bool) {
 	h.init()
-	a, ok := h.authenticate(w, r)
+	a, pending, ok := h.authenticate(w, r)
 	if !ok {
 		return nil, false
 	}
-	c := &call{h: h, w: w, r: r, name: name, typ: h.served[name], token: a, event: Event{
+	c := &call{h: h, w: w, r: r, name: name, typ: h.served[name], token: a, pending: pending, event: Event{
 		Action: action, Patient: a.Patient, ClientID: a.ClientID, Member: a.Member, ClientIP: h.clientIP(r),
 	}}
 	if c.typ != nil {
@@ -211,19 +239,27 @@ func (c *call) decide(i smart.Interaction, query map[string][]string) bool {
 	return true
 }
 
-// deny renders a refusal and records it.
+// deny records a refusal and renders it.
 func (c *call) deny(d access.Decision) {
+	if !c.settle(string(d.Outcome), d.Reason, 0) {
+		return
+	}
 	if d.Status == http.StatusForbidden {
 		c.w.Header().Set("WWW-Authenticate", `Bearer realm="fhir", error="insufficient_scope"`)
 	}
 	writeOutcome(c.w, d.Status, string(d.Issue), d.Message)
-	c.finish(string(d.Outcome), d.Reason, 0)
 }
 
-// fail answers with an OperationOutcome and records the failure.
+// fail records a failure and answers it with an OperationOutcome (a 503
+// with Retry-After).
 func (c *call) fail(status int, code, diagnostics, reason string) {
+	if !c.settle(outcomeFor(status), reason, 0) {
+		return
+	}
+	if status == http.StatusServiceUnavailable {
+		c.w.Header().Set("Retry-After", retryAfterSeconds)
+	}
 	writeOutcome(c.w, status, code, diagnostics)
-	c.finish(outcomeFor(status), reason, 0)
 }
 
 // sourceFailed answers a Source error: the upstream's faults as 502, 503
@@ -232,9 +268,6 @@ func (c *call) fail(status int, code, diagnostics, reason string) {
 func (c *call) sourceFailed(msg string, err error) {
 	c.h.logger().ErrorContext(c.r.Context(), msg, "type", c.name, "err", err)
 	status, text := sourceStatus(err)
-	if status == http.StatusServiceUnavailable {
-		c.w.Header().Set("Retry-After", retryAfterSeconds)
-	}
 	code := "exception"
 	if status == http.StatusGatewayTimeout {
 		code = "timeout"
@@ -250,33 +283,59 @@ func (c *call) upstreamFault(why error) {
 	c.fail(http.StatusBadGateway, "exception", "The member data source gave an answer that could not be used.", "upstream fault: "+why.Error())
 }
 
-// finish records the call's audit event. A refusal is answered whether or
-// not it could be recorded (it discloses nothing); the failure is logged.
-func (c *call) finish(outcome, reason string, count int) {
-	if err := c.record(outcome, reason, count); err != nil {
-		c.h.logger().ErrorContext(c.r.Context(), "fhir: audit event not recorded", "outcome", outcome, "err", err)
-	}
-}
-
 func (c *call) record(outcome, reason string, count int) error {
 	c.event.Outcome, c.event.Reason, c.event.Count = outcome, reason, count
+	if c.pending != "" {
+		return c.h.late.CheckAndRecord(c.r.Context(), c.pending, c.event)
+	}
 	if c.h.Audit == nil {
 		return nil
 	}
 	return c.h.Audit.RecordFHIR(c.r.Context(), c.event)
 }
 
-// disclosed records a successful access of count resources (reason saying
-// what was withheld, if anything) before anything is written; it reports
-// false, having answered 503, when the record could not be made, so that
-// nothing is disclosed without an audit record.
-func (c *call) disclosed(reason string, count int) bool {
-	if err := c.record("success", reason, count); err != nil {
+// settle records the call's audit event before its answer is written and
+// reports whether the caller may write it. A disclosure (outcome
+// "success") that cannot be recorded is answered 503 instead, so that
+// nothing is disclosed without an audit record; a refusal is answered
+// whether or not it could be recorded (it discloses nothing), and the
+// failure is logged. A call whose token is pending is confirmed in the
+// same step: a token no longer live is answered 401 (and that refusal
+// recorded), a token that could not be checked 503, whatever the call
+// would have answered.
+func (c *call) settle(outcome, reason string, count int) bool {
+	pending := c.pending != ""
+	err := c.record(outcome, reason, count)
+	switch {
+	case err == nil:
+		return true
+	case pending && errors.Is(err, ErrInvalidToken):
+		c.pending = ""
+		writeInvalidToken(c.w)
+		c.event.Count = 0
+		if err := c.record("denied", "access token no longer valid", 0); err != nil {
+			c.h.logger().ErrorContext(c.r.Context(), "fhir: audit event not recorded", "outcome", "denied", "err", err)
+		}
+		return false
+	case pending:
+		c.h.logger().WarnContext(c.r.Context(), "fhir: token check and audit record unavailable, answered 503", "type", c.name, "err", err)
+		writeUnavailable(c.w, tokenUnavailable)
+		return false
+	case outcome == "success":
 		c.h.logger().ErrorContext(c.r.Context(), "fhir: audit event not recorded, nothing served (503)", "type", c.name, "err", err)
 		writeUnavailable(c.w, "the access could not be recorded in the audit trail, so nothing was served; retry later")
 		return false
 	}
+	c.h.logger().ErrorContext(c.r.Context(), "fhir: audit event not recorded", "outcome", outcome, "err", err)
 	return true
+}
+
+// disclosed records a successful access of count resources (reason saying
+// what was withheld, if anything) before anything is written; it reports
+// false, having answered otherwise (see settle), when the caller must not
+// disclose.
+func (c *call) disclosed(reason string, count int) bool {
+	return c.settle("success", reason, count)
 }
 
 func outcomeFor(status int) string {

@@ -27,6 +27,9 @@ type MemorySource struct {
 	shared map[string]map[string]*stored // type → id → resource (shared types)
 }
 
+// ReadsStayLocal marks the MemorySource as a LocalSource.
+func (*MemorySource) ReadsStayLocal() {}
+
 var _ Source = (*MemorySource)(nil)
 
 // stored is one resource and the fields it is indexed by.

@@ -137,7 +137,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Gateway, error) {
 		g.Demo = demo
 	}
 	fhirHandler := &fhir.Handler{
-		BaseURL: cfg.FHIRBaseURL(), Tokens: tokenChecker{oauthServer}, Source: fhirSource,
+		BaseURL: cfg.FHIRBaseURL(), Tokens: tokenChecker{s: oauthServer, audit: auditor}, Source: fhirSource,
 		Audit: auditor, Logger: opts.Logger, Now: opts.Now,
 		Types: types, CursorKey: deriveKey(cfg.TokenSecret, "fhir-cursor"),
 		Sensitive: cfg.Plan.sensitive(), ClientIP: web.ClientIP(cfg.Plan.TrustedProxies),

@@ -54,27 +54,38 @@ func (m *measuredRedis) open(t testing.TB) gateway.Store {
 	return redisstore.New(m.client, redisstore.WithPrefix(m.prefix))
 }
 
-// TestFHIRReadRedisRoundTrips counts the Redis round trips of a
-// token-bearing FHIR read once the token has been seen: the token check
-// (record, grant and app in one pipeline) and the audit event.
+// TestFHIRReadRedisRoundTrips counts the Redis round trips of
+// token-bearing FHIR calls once the token has been seen: one each, the
+// check that the token is still live (record, grant and app) and the
+// audit event in one pipeline, for a read, an EOB search and a refusal
+// decided from the token's claims (a resource not in the member's data).
 func TestFHIRReadRedisRoundTrips(t *testing.T) {
 	m := &measuredRedis{}
 	rt := &m.rt
 	h := newHarness(t, m.open)
 	tok := h.launchAs(h.registerApp(false, "approved"), "alice")
-	path := "/Patient/" + h.patient["alice"]
-	if code, _ := h.fhirGet(tok.AccessToken, path); code != 200 {
+	alice := h.patient["alice"]
+	if code, _ := h.fhirGet(tok.AccessToken, "/Patient/"+alice); code != 200 {
 		t.Fatalf("first read: %d", code)
 	}
-	const reads, perRead = 20, 2
-	rt.n.Store(0)
-	for range reads {
-		if code, _ := h.fhirGet(tok.AccessToken, path); code != 200 {
-			t.Fatalf("read: %d", code)
+	const calls, perCall = 20, 1
+	for _, c := range []struct {
+		path string
+		code int
+	}{
+		{"/Patient/" + alice, 200},
+		{"/ExplanationOfBenefit?patient=" + alice, 200},
+		{"/Patient/" + h.patient["bob"], 404},
+	} {
+		rt.n.Store(0)
+		for range calls {
+			if code, _ := h.fhirGet(tok.AccessToken, c.path); code != c.code {
+				t.Fatalf("GET %s: %d, want %d", c.path, code, c.code)
+			}
 		}
-	}
-	if got := rt.n.Load(); got != reads*perRead {
-		t.Errorf("%d reads made %d Redis round trips, want %d each", reads, got, perRead)
+		if got := rt.n.Load(); got != calls*perCall {
+			t.Errorf("%d calls of GET %s made %d Redis round trips, want %d each", calls, c.path, got, perCall)
+		}
 	}
 }
 

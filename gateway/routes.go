@@ -178,20 +178,55 @@ func (g *Gateway) appOrigin(ctx context.Context, origin string) bool {
 	return approvedOrigins(list)[origin]
 }
 
-// tokenChecker adapts the authorization server to the FHIR API's TokenChecker.
-type tokenChecker struct{ s *oauth.Server }
+// tokenChecker adapts the authorization server to the FHIR API's
+// TokenChecker and LateChecker: a token whose claims it knows is confirmed
+// in the store step that records the call (oauth.Server.ConfirmToken).
+type tokenChecker struct {
+	s     *oauth.Server
+	audit storeAuditor
+}
 
 func (t tokenChecker) CheckToken(ctx context.Context, token string) (fhir.Access, error) {
 	info, err := t.s.CheckToken(ctx, token)
+	if err != nil {
+		return fhir.Access{}, fhirTokenError(err)
+	}
+	return fhirAccess(info), nil
+}
+
+// PeekToken implements fhir.LateChecker.
+func (t tokenChecker) PeekToken(token string) (fhir.Access, bool) {
+	info, ok := t.s.PeekToken(token)
+	return fhirAccess(info), ok
+}
+
+// CheckAndRecord implements fhir.LateChecker.
+func (t tokenChecker) CheckAndRecord(ctx context.Context, token string, e fhir.Event) error {
+	if err := t.s.ConfirmToken(ctx, token, t.audit.stamp(ctx, fhirEvent(e))); err != nil {
+		return fhirTokenError(err)
+	}
+	t.audit.noteCall(ctx, e)
+	return nil
+}
+
+// fhirTokenError is an oauth token check's error as the FHIR API knows it.
+func fhirTokenError(err error) error {
 	switch {
 	case errors.Is(err, oauth.ErrInvalidToken):
-		return fhir.Access{}, fhir.ErrInvalidToken
+		return fhir.ErrInvalidToken
 	case errors.Is(err, oauth.ErrUnavailable):
-		return fhir.Access{}, fmt.Errorf("%w: %w", fhir.ErrUnavailable, err)
-	case err != nil:
-		return fhir.Access{}, err
+		return fmt.Errorf("%w: %w", fhir.ErrUnavailable, err)
 	}
-	return fhir.Access{Patient: info.Patient, Scopes: info.Scopes, ClientID: info.ClientID, Member: info.Member, Sensitive: info.Sensitive}, nil
+	return err
+}
+
+func fhirAccess(info oauth.TokenInfo) fhir.Access {
+	return fhir.Access{Patient: info.Patient, Scopes: info.Scopes, ClientID: info.ClientID, Member: info.Member, Sensitive: info.Sensitive}
+}
+
+func fhirEvent(e fhir.Event) apps.Event {
+	return apps.Event{Action: e.Action, Outcome: e.Outcome, Member: e.Member, Patient: e.Patient,
+		ClientID: e.ClientID, ResourceTypes: e.ResourceTypes, Count: e.Count, Reason: e.Reason, ClientIP: e.ClientIP}
 }
 
 // storeAuditor persists audit events, from the OAuth side and the FHIR side.
@@ -202,27 +237,38 @@ type storeAuditor struct {
 	calls *callNoter
 }
 
-// Record implements apps.Auditor.
-func (a storeAuditor) Record(ctx context.Context, e apps.Event) error {
+// stamp gives an event its request id and, if it has none, its time.
+func (a storeAuditor) stamp(ctx context.Context, e apps.Event) apps.Event {
 	e.RequestID = web.RequestIDFrom(ctx)
 	if e.Time.IsZero() {
 		e.Time = a.now()
 	}
-	return a.store.AppendEvent(ctx, e)
+	return e
+}
+
+// Record implements apps.Auditor.
+func (a storeAuditor) Record(ctx context.Context, e apps.Event) error {
+	return a.store.AppendEvent(ctx, a.stamp(ctx, e))
 }
 
 // RecordFHIR implements fhir.Auditor. A store that is unavailable is
 // fhir.ErrUnavailable to the FHIR API.
 func (a storeAuditor) RecordFHIR(ctx context.Context, e fhir.Event) error {
-	err := a.Record(ctx, apps.Event{Action: e.Action, Outcome: e.Outcome, Member: e.Member, Patient: e.Patient,
-		ClientID: e.ClientID, ResourceTypes: e.ResourceTypes, Count: e.Count, Reason: e.Reason, ClientIP: e.ClientIP})
+	err := a.Record(ctx, fhirEvent(e))
 	if errors.Is(err, apps.ErrUnavailable) {
 		return fmt.Errorf("%w: %w", fhir.ErrUnavailable, err)
 	}
-	if err == nil && e.ClientID != "" && e.Outcome == "success" && a.calls != nil {
-		a.calls.note(ctx, e.ClientID)
+	if err == nil {
+		a.noteCall(ctx, e)
 	}
 	return err
+}
+
+// noteCall notes a recorded successful FHIR call as its app's last.
+func (a storeAuditor) noteCall(ctx context.Context, e fhir.Event) {
+	if e.ClientID != "" && e.Outcome == "success" && a.calls != nil {
+		a.calls.note(ctx, e.ClientID)
+	}
 }
 
 // callNoter records when each app last called the FHIR API (shown to

@@ -162,13 +162,25 @@ var ErrInvalidToken = errors.New("oauth: invalid token")
 // token's request. A record stored before records had claims is
 // read from its request projection.
 func (s *Server) CheckToken(ctx context.Context, token string) (TokenInfo, error) {
+	c, _, err := s.checkLive(ctx, token, nil)
+	if err != nil {
+		return TokenInfo{}, err
+	}
+	return c.info(), nil
+}
+
+// checkLive checks token as CheckToken describes and, when events is not
+// nil, appends them in the same store step (CheckAccessAppend). It
+// returns the token's claims and the refs of what was appended, with any
+// error, so that the caller can withdraw them.
+func (s *Server) checkLive(ctx context.Context, token string, events []apps.Event) (claims, EventRefs, error) {
 	if token == "" {
-		return TokenInfo{}, ErrInvalidToken
+		return claims{}, nil, ErrInvalidToken
 	}
 	c, cached := s.claims.get(token)
 	if !cached {
 		if err := s.tokenStrategy.Enigma.Validate(ctx, strings.TrimPrefix(token, accessTokenPrefix)); err != nil {
-			return TokenInfo{}, ErrInvalidToken
+			return claims{}, nil, ErrInvalidToken
 		}
 	}
 	sig := s.tokenStrategy.AccessTokenSignature(ctx, token)
@@ -176,28 +188,81 @@ func (s *Server) CheckToken(ctx context.Context, token string) (TokenInfo, error
 	if cached {
 		q.RequestID, q.ClientID = c.GrantID, c.ClientID
 	}
-	ac, err := s.deps.Storage.CheckAccess(ctx, q)
+	var (
+		ac   AccessCheck
+		refs EventRefs
+		err  error
+	)
+	if events == nil {
+		ac, err = s.deps.Storage.CheckAccess(ctx, q)
+	} else {
+		ac, refs, err = s.deps.Storage.CheckAccessAppend(ctx, q, events)
+	}
 	if isNotFound(err) {
 		s.claims.drop(token)
-		return TokenInfo{}, ErrInvalidToken
+		return claims{}, refs, ErrInvalidToken
 	}
 	if err != nil {
-		return TokenInfo{}, fmt.Errorf("check token: %w", err)
+		return claims{}, refs, fmt.Errorf("check token: %w", err)
 	}
 	if !cached {
 		if c, err = claimsOf(ac.Record); err != nil {
 			s.deps.Logger.ErrorContext(ctx, "check token: unreadable record, token refused", "err", err)
-			return TokenInfo{}, ErrInvalidToken
+			return claims{}, refs, ErrInvalidToken
 		}
 		s.claims.put(token, c)
 	}
 	now := s.now()
 	if !ac.Record.Active || !now.Before(c.ExpiresAt) || c.Patient == "" || c.ClientID != ac.App.ClientID ||
 		!live(ac.App, ac.Grant) || ac.Grant.Expired(now) {
-		return TokenInfo{}, ErrInvalidToken
+		return c, refs, ErrInvalidToken
 	}
+	return c, refs, nil
+}
+
+// info is what the claims allow, for the FHIR API.
+func (c claims) info() TokenInfo {
 	return TokenInfo{ClientID: c.ClientID, Member: c.Member, Patient: c.Patient,
-		Scopes: slices.Clone(c.Scopes), GrantID: c.GrantID, Sensitive: c.Sensitive}, nil
+		Scopes: slices.Clone(c.Scopes), GrantID: c.GrantID, Sensitive: c.Sensitive}
+}
+
+// PeekToken returns what token allows from the claims a CheckToken kept
+// for it, without asking the store whether it is still live: false when
+// none are kept (the token was not checked on this replica, or was
+// forgotten) or they say it has expired. A caller that peeks must confirm
+// the token (ConfirmToken) before it discloses anything; until then it
+// may only look at data that stays in the process.
+func (s *Server) PeekToken(token string) (TokenInfo, bool) {
+	c, ok := s.claims.get(token)
+	if !ok || c.Patient == "" || !s.now().Before(c.ExpiresAt) {
+		return TokenInfo{}, false
+	}
+	return c.info(), true
+}
+
+// ConfirmToken records e in the one store step that checks that token is
+// still live, as CheckToken checks it (TokenStore.CheckAccessAppend): nil
+// when it is, and e is then in the audit trail. When it is not, e is
+// withdrawn and the error is ErrInvalidToken; if the withdrawal fails the
+// error wraps that failure instead, since e would otherwise stand for a
+// call that was refused. When the store fails, whatever was appended is
+// withdrawn if possible and the error wraps the failure (ErrUnavailable
+// when the store could not be reached).
+func (s *Server) ConfirmToken(ctx context.Context, token string, e apps.Event) error {
+	_, refs, err := s.checkLive(ctx, token, []apps.Event{e})
+	if err == nil {
+		return nil
+	}
+	if len(refs) > 0 {
+		if werr := s.deps.Storage.WithdrawEvents(ctx, refs); werr != nil {
+			s.deps.Logger.ErrorContext(ctx, "confirm token: the refused call's audit event could not be withdrawn",
+				"action", e.Action, "err", werr)
+			if errors.Is(err, ErrInvalidToken) {
+				return fmt.Errorf("confirm token: withdraw the refused call's event: %w", werr)
+			}
+		}
+	}
+	return err
 }
 
 // accessTokenPrefix starts every access token fosite's HMAC strategy
