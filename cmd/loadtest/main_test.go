@@ -7,6 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -21,13 +24,54 @@ import (
 const roleGateway = "gateway"
 
 func TestMain(m *testing.M) {
-	if os.Getenv(roleEnv) == roleGateway {
+	switch os.Getenv(roleEnv) {
+	case roleGateway:
 		os.Exit(serveGateway())
+	case roleHarness:
+		os.Exit(harnessWithChildren())
 	}
 	if serveRole() {
 		return
 	}
 	os.Exit(m.Run())
+}
+
+// roleHarness runs the test binary as a harness that has started a plain
+// handler and a bare proxy and then waits to be interrupted or killed.
+const roleHarness = "test-harness"
+
+// harnessWithChildren starts two children as run does, writes their pids
+// to LOADTEST_PIDS, and waits; on SIGINT its interrupt cleanup writes
+// LOADTEST_CLEANED before it exits.
+func harnessWithChildren() int {
+	stop := killChildrenOnSignal()
+	defer stop()
+	defer onInterrupt(func() { _ = os.WriteFile(os.Getenv("LOADTEST_CLEANED"), []byte("cleaned"), 0o600) })()
+	tmp, err := os.MkdirTemp("", "pag-loadtest-")
+	if err != nil {
+		return 1
+	}
+	defer os.RemoveAll(tmp)
+	o := options{tmp: tmp}
+	if canPin() {
+		o.pin = &pinning{on: true, taskset: "taskset"}
+	}
+	plain, err := startPlain(context.Background(), o, "plain handler", []route{{Path: "*", Body: []byte("ok")}})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	proxy, err := startProxy(context.Background(), o, "bare ReverseProxy", plain.base)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	pids := fmt.Sprintf("%d %d\n", plain.proc.pid(), proxy.proc.pid())
+	if err := os.WriteFile(os.Getenv("LOADTEST_PIDS"), []byte(pids), 0o600); err != nil {
+		return 1
+	}
+	time.Sleep(time.Minute)
+	return 0
 }
 
 // serveGateway is `gateway serve` without the banner and telemetry.
@@ -112,4 +156,71 @@ func TestBounds(t *testing.T) {
 			t.Errorf("run(%+v) was accepted", o)
 		}
 	}
+}
+
+// TestChildrenDieWithHarness: the servers a harness started do not outlive
+// it, whether it is interrupted (it kills them and runs its cleanups, such
+// as deleting its Redis keys) or killed outright (the kernel kills them:
+// PR_SET_PDEATHSIG).
+func TestChildrenDieWithHarness(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGKILL} {
+		t.Run(sig.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			pidFile, cleaned := filepath.Join(dir, "pids"), filepath.Join(dir, "cleaned")
+			cmd := exec.Command(self)
+			cmd.Env = append(childEnv(), roleEnv+"="+roleHarness, "LOADTEST_PIDS="+pidFile, "LOADTEST_CLEANED="+cleaned)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = cmd.Process.Kill() }()
+			var pids []int
+			for deadline := time.Now().Add(30 * time.Second); len(pids) < 2; time.Sleep(20 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("the harness started no children: %s", stderr.String())
+				}
+				b, _ := os.ReadFile(pidFile)
+				pids = nil
+				for _, f := range strings.Fields(string(b)) {
+					pid, _ := strconv.Atoi(f)
+					pids = append(pids, pid)
+				}
+			}
+			for _, pid := range pids {
+				if !alive(pid) {
+					t.Fatalf("child %d is not running before the signal", pid)
+				}
+			}
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			_ = cmd.Wait()
+			for _, pid := range pids {
+				for deadline := time.Now().Add(10 * time.Second); alive(pid); time.Sleep(20 * time.Millisecond) {
+					if time.Now().After(deadline) {
+						t.Fatalf("child %d still runs 10 s after the harness got %s", pid, sig)
+					}
+				}
+			}
+			if _, err := os.Stat(cleaned); sig == syscall.SIGINT && err != nil {
+				t.Errorf("the interrupted harness did not run its cleanups: %v (%s)", err, stderr.String())
+			}
+		})
+	}
+}
+
+// alive reports whether pid runs (a zombie, dead but not yet reaped,
+// does not count).
+func alive(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(b, ')')
+	return i > 0 && i+2 < len(b) && b[i+2] != 'Z' && b[i+2] != 'X'
 }
