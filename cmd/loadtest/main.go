@@ -67,7 +67,7 @@ func main() {
 	}
 	o := options{Out: os.Stdout}
 	stores := flag.String("stores", "memory,redis", "stores to run against: memory, redis or both")
-	clients := flag.String("clients", "32", "concurrent clients, 1 to 256; a comma-separated list runs each count (e.g. 1,32)")
+	clients := flag.String("clients", "1,32", "concurrent clients, 1 to 256; a comma-separated list runs each count (e.g. 1,32)")
 	flag.DurationVar(&o.Duration, "duration", 5*time.Second, "how long each attack runs (at most 1m)")
 	flag.IntVar(&o.Tokens, "tokens", 100, "live access tokens to introspect in turn (1 to 1000)")
 	flag.BoolVar(&o.Pin, "pin", canPin(), "pin servers under test to CPU 0 and the load generator to CPU 1 (default on with 2 CPUs and taskset)")
