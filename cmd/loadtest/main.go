@@ -150,6 +150,7 @@ func run(ctx context.Context, o options) error {
 	}
 	fmt.Fprintf(o.Out, "clients %s, %s per attack, loopback only; %s.\n", joinInts(o.Clients), o.Duration, o.pin.describe())
 	fmt.Fprintln(o.Out, "Each server under test runs in its own process; CPU is that process's own (from /proc). Ratios are to the baseline named in the column.")
+	fmt.Fprintf(o.Out, "Load average at start (1, 5, 15 min): %s.\n", loadAverage())
 	var peaks []rss
 	var tables []table
 	for _, store := range o.Stores {
@@ -161,6 +162,7 @@ func run(ctx context.Context, o options) error {
 		tables = append(tables, t...)
 	}
 	printRSS(o, peaks)
+	fmt.Fprintf(o.Out, "\nLoad average at the end (1, 5, 15 min): %s.\n", loadAverage())
 	fmt.Fprintf(o.Out, "\n### Against ORY Hydra %s\n\n", hydraVersion)
 	bin, skip := hydraBinary(o.Hydra, os.Getenv)
 	if bin == "" {
@@ -213,4 +215,18 @@ func runStore(ctx context.Context, o options, store string) ([]rss, []table, err
 		{name: "gateway, " + store + " store", mb: e.srv.proc.peakRSSMB()},
 		{name: "gateway, " + store + " store, upstream mode", mb: rig.gw.srv.proc.peakRSSMB()},
 	}, tables, nil
+}
+
+// loadAverage is the machine's load average (/proc/loadavg): other work on
+// the machine shows in the figures.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], ", ")
 }

@@ -119,7 +119,7 @@ func TestSmoke(t *testing.T) {
 	text := out.String()
 	for _, want := range []string{scenarioRead, scenarioSearch, scenarioIntrospect, scenarioRefresh, "bare ReverseProxy", "plain handler",
 		scenarioUpstreamRead, scenarioUpstreamSearch, "upstream FHIR server", "gateway in upstream mode",
-		"Peak RSS", "own process", "Targets, memory store, 2 clients", "FHIR read ≥ 0.9× bare proxy req/s"} {
+		"Peak RSS", "own process", "Load average at start", "Targets, memory store, 2 clients", "FHIR read ≥ 0.9× bare proxy req/s"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("output lacks %q:\n%s", want, text)
 		}
