@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel"
 	semconv "go.opentelemetry.io/otel/semconv/v1.39.0"
 	"go.opentelemetry.io/otel/trace"
 
@@ -37,7 +38,39 @@ type originalKey struct{}
 // once the ServeMux behind has matched a route (r.Pattern, which holds no
 // values); the route is also recorded as http.route. The raw URL never
 // names a span.
+//
+// Without opts, the middleware traces through the global providers, and
+// only once something is installed there (Setup with an endpoint, or any
+// global tracer or meter provider or propagator): until then a request
+// goes straight to next, since a span, metrics and a context nobody
+// receives would only cost the request about 3 KB of allocations.
 func Middleware(next http.Handler, operation string, opts ...otelhttp.Option) http.Handler {
+	observed := installed
+	if len(opts) > 0 {
+		observed = func() bool { return true }
+	}
+	return middleware(next, operation, observed, opts...)
+}
+
+// The global OpenTelemetry providers and propagator as the process starts,
+// before anything is installed: the no-op ones.
+var (
+	defaultTracerProvider = otel.GetTracerProvider()
+	defaultMeterProvider  = otel.GetMeterProvider()
+	defaultPropagator     = otel.GetTextMapPropagator()
+)
+
+// installed reports whether a global tracer or meter provider or
+// propagator has been installed since the process started. (The defaults
+// are pointers, so the comparisons cannot panic.)
+func installed() bool {
+	return otel.GetTracerProvider() != defaultTracerProvider || otel.GetMeterProvider() != defaultMeterProvider ||
+		otel.GetTextMapPropagator() != defaultPropagator
+}
+
+// middleware is Middleware that traces a request only when observed says
+// something receives its span.
+func middleware(next http.Handler, operation string, observed func() bool, opts ...otelhttp.Option) http.Handler {
 	restore := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if o, ok := r.Context().Value(originalKey{}).(*original); ok {
 			r.URL, r.RequestURI, r.RemoteAddr, r.Header = o.url, o.requestURI, o.remoteAddr, o.header
@@ -50,6 +83,10 @@ func Middleware(next http.Handler, operation string, opts ...otelhttp.Option) ht
 	opts = append(opts, otelhttp.WithSpanNameFormatter(spanName))
 	traced := otelhttp.NewHandler(restore, operation, opts...)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !observed() {
+			next.ServeHTTP(w, r)
+			return
+		}
 		o := &original{url: r.URL, requestURI: r.RequestURI, remoteAddr: r.RemoteAddr, header: r.Header}
 		traced.ServeHTTP(w, sanitized(r.WithContext(context.WithValue(r.Context(), originalKey{}, o))))
 	})

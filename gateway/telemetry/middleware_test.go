@@ -93,3 +93,28 @@ func TestSpansCarryNoSecretsOrIDs(t *testing.T) {
 		})
 	}
 }
+
+// TestMiddlewareIdleUntilObserved: while nothing receives spans, the
+// middleware hands the request itself to the handler and allocates
+// nothing; once something does (Setup, or a provider given as an option),
+// it traces.
+func TestMiddlewareIdleUntilObserved(t *testing.T) {
+	var got *http.Request
+	next := http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { got = r })
+	h := middleware(next, "gateway", func() bool { return false })
+	r := httptest.NewRequest("GET", "/fhir/Patient/alice-1001", nil)
+	w := httptest.NewRecorder()
+	if n := testing.AllocsPerRun(100, func() { h.ServeHTTP(w, r) }); n != 0 {
+		t.Errorf("idle middleware: %v allocations per request, want 0", n)
+	}
+	if got != r {
+		t.Error("idle middleware did not hand the request itself to the handler")
+	}
+
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	Middleware(next, "gateway", otelhttp.WithTracerProvider(tp)).ServeHTTP(w, r)
+	if len(exp.GetSpans()) != 1 {
+		t.Fatalf("%d spans with a provider given, want 1", len(exp.GetSpans()))
+	}
+}

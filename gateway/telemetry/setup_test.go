@@ -41,7 +41,7 @@ func TestSetupOff(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			keepGlobals(t)
-			before := otel.GetTracerProvider()
+			before, wasInstalled := otel.GetTracerProvider(), installed()
 			shutdown, err := Setup(context.Background(), "test", func(k string) string { return tc.env[k] })
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("Setup error %v, want error %v", err, tc.wantErr)
@@ -49,7 +49,7 @@ func TestSetupOff(t *testing.T) {
 			if shutdown == nil || shutdown(context.Background()) != nil {
 				t.Error("shutdown is not a working no-op")
 			}
-			if otel.GetTracerProvider() != before {
+			if otel.GetTracerProvider() != before || installed() != wasInstalled {
 				t.Error("Setup registered a tracer provider while tracing is off")
 			}
 		})
@@ -94,6 +94,9 @@ func TestSetupExports(t *testing.T) {
 			}
 			if _, ok := otel.GetTracerProvider().(*sdktrace.TracerProvider); !ok {
 				t.Fatalf("global provider is %T", otel.GetTracerProvider())
+			}
+			if !installed() {
+				t.Error("the middleware does not see the provider Setup installed")
 			}
 			if !slices.Contains(otel.GetTextMapPropagator().Fields(), "traceparent") {
 				t.Errorf("propagator fields %v lack traceparent", otel.GetTextMapPropagator().Fields())

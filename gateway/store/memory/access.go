@@ -32,7 +32,7 @@ func (s *Store) WithdrawEvents(_ context.Context, refs oauth.EventRefs) error {
 		if err != nil {
 			continue // not one of this store's refs: nothing of ours to remove
 		}
-		if i, found := slices.BinarySearchFunc(s.events, seq, func(e storedEvent, seq uint64) int {
+		if i, found := slices.BinarySearchFunc(s.events, seq, func(e *storedEvent, seq uint64) int {
 			return cmp.Compare(e.seq, seq)
 		}); found {
 			s.events = slices.Delete(s.events, i, i+1)

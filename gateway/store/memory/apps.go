@@ -180,7 +180,8 @@ func (s *Store) AppendEvent(_ context.Context, e apps.Event) error {
 // appendEvent appends under the lock and returns the event's seq.
 func (s *Store) appendEvent(e apps.Event) uint64 {
 	s.eventSeq++
-	s.events = append(s.events, storedEvent{Event: copyEvent(e.Bounded()), seq: s.eventSeq})
+	// Bounded copies ResourceTypes: the caller's slice is not kept.
+	s.events = append(s.events, &storedEvent{Event: e.Bounded(), seq: s.eventSeq})
 	// Events arrive in about time order: drop the old ones at the front.
 	cut := s.now().Add(-s.retention)
 	n := 0

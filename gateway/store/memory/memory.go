@@ -37,13 +37,15 @@ type Store struct {
 	leases     map[string]time.Time
 	grants     map[string]apps.Grant
 	byMember   map[string][]string // member -> grant ids
-	events     []storedEvent
-	eventSeq   uint64 // the seq of the last event appended
-	members    map[string]oauth.Member
-	links      map[string]oauth.MemberLink
-	sessions   map[string]oauth.LoginSession
-	tokens     map[tokenKey]oauth.TokenRecord
-	byRequest  map[string]map[tokenKey]struct{} // request id -> its token keys
+	// events are kept by pointer: appending then moves 8 bytes per kept
+	// event as the slice grows, not the whole event.
+	events    []*storedEvent
+	eventSeq  uint64 // the seq of the last event appended
+	members   map[string]oauth.Member
+	links     map[string]oauth.MemberLink
+	sessions  map[string]oauth.LoginSession
+	tokens    map[tokenKey]oauth.TokenRecord
+	byRequest map[string]map[tokenKey]struct{} // request id -> its token keys
 	// retired are used records kept only until then (UseToken).
 	retired map[tokenKey]time.Time
 	// assertions are used client assertion ids and their expiry.
