@@ -2,8 +2,11 @@ package gateway_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/patientaccess/gateway/oauth"
 )
@@ -14,8 +17,9 @@ func accessSignature(token string) string {
 }
 
 // TestTokenStoredWithoutClaimsStillReads: an access token stored before
-// records carried the token check's compact claims (as an older gateway
-// wrote it) still reads, and is still refused once revoked.
+// records carried the token check's compact claims and their compact
+// request (as an older gateway wrote it: the request as JSON) still
+// reads, and is still refused once revoked.
 func TestTokenStoredWithoutClaimsStillReads(t *testing.T) {
 	for name, open := range stores(t) {
 		t.Run(name, func(t *testing.T) {
@@ -30,7 +34,21 @@ func TestTokenStoredWithoutClaimsStillReads(t *testing.T) {
 			if len(rec.Claims) == 0 {
 				t.Fatal("a new access token has no claims")
 			}
-			rec.Claims = nil
+			// As an older gateway stored it: the request projection as JSON
+			// (the session's facts in it), no claims.
+			scopes := strings.Fields(fmt.Sprint(tok.Extra("scope")))
+			legacy, err := json.Marshal(map[string]any{
+				"id": rec.RequestID, "requested_at": time.Now().UTC(), "client_id": rec.ClientID,
+				"requested_scopes": scopes, "granted_scopes": scopes,
+				"session": map[string]any{
+					"oidc":   map[string]any{"expires_at": map[string]any{"access_token": rec.ExpiresAt}, "subject": "pairwise"},
+					"member": "alice", "patient": h.patient["alice"], "grant_id": rec.RequestID,
+				},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec.Claims, rec.Request = nil, legacy
 			if err := h.gw.Store.CreateToken(ctx, oauth.KindAccess, sig, rec); err != nil {
 				t.Fatal(err)
 			}

@@ -56,6 +56,8 @@ type storedRequest struct {
 	GrantedAudience   []string        `json:"granted_audience,omitempty"`
 	Form              url.Values      `json:"form,omitempty"`
 	Session           json.RawMessage `json:"session"`
+
+	sess fosite.Session // the session, encoded with the rest by encodeRequest
 }
 
 // GetClient returns an approved app as a fosite client. Any other app is
@@ -126,24 +128,21 @@ func (s *fositeStore) create(ctx context.Context, kind TokenKind, sig, accessSig
 	return s.createProjected(ctx, kind, sig, accessSig, proj, exp, sess)
 }
 
-// project is the stored projection of a request.
+// project is the stored projection of a request (encoded by
+// encodeRequest).
 func project(r fosite.Requester) (storedRequest, error) {
-	sess, err := json.Marshal(r.GetSession())
-	if err != nil {
-		return storedRequest{}, err
-	}
 	return storedRequest{
 		ID: r.GetID(), RequestedAt: r.GetRequestedAt(), ClientID: r.GetClient().GetID(),
 		RequestedScopes: r.GetRequestedScopes(), GrantedScopes: r.GetGrantedScopes(),
 		RequestedAudience: r.GetRequestedAudience(), GrantedAudience: r.GetGrantedAudience(),
-		Form: r.GetRequestForm(), Session: sess,
+		Form: r.GetRequestForm(), sess: r.GetSession(),
 	}, nil
 }
 
 // createProjected stores a record of proj. An access token issued under a
 // gateway Session also gets its claims (see CheckToken).
 func (s *fositeStore) createProjected(ctx context.Context, kind TokenKind, sig, accessSig string, proj storedRequest, exp time.Time, sess *Session) error {
-	data, err := json.Marshal(proj)
+	data, err := s.encodeRequest(kind, proj)
 	if err != nil {
 		return fmt.Errorf("encode %s request: %w", kind, err)
 	}
@@ -154,8 +153,7 @@ func (s *fositeStore) createProjected(ctx context.Context, kind TokenKind, sig, 
 		ExpiresAt: exp, AccessSignature: accessSig, Request: data}
 	if kind == KindAccess && sess != nil {
 		rec.Claims = claims{GrantID: proj.ID, ClientID: proj.ClientID, Member: sess.Member, Patient: sess.Patient,
-			Scopes: proj.GrantedScopes, Sensitive: sess.Sensitive, ExpiresAt: exp, IssuedAt: proj.RequestedAt,
-			FHIRAudience: len(proj.GrantedAudience) == 1 && proj.GrantedAudience[0] == s.audience}.encode()
+			Scopes: proj.GrantedScopes, Sensitive: sess.Sensitive, ExpiresAt: exp}.encode()
 	}
 	if w := workOf(ctx); w != nil && (kind == KindAccess || kind == KindRefresh) {
 		w.add(kind, sig, rec) // stored by commit, with the rest of the token request
@@ -188,14 +186,14 @@ func (s *fositeStore) get(ctx context.Context, kind TokenKind, sig string, sessi
 	if err != nil {
 		return loaded{}, fmt.Errorf("load %s: %w", kind, err)
 	}
-	var proj storedRequest
-	if err := json.Unmarshal(rec.Request, &proj); err != nil {
-		return loaded{}, fmt.Errorf("decode %s request: %w", kind, err)
+	proj, err := s.decodeRequest(rec, session)
+	if errors.Is(err, errTombstone) && !rec.Active {
+		// A used code or a rotated refresh token: enough to name its
+		// request and client, so that fosite revokes the grant on reuse.
+		proj, err = storedRequest{ID: rec.RequestID, ClientID: rec.ClientID}, nil
 	}
-	if session != nil {
-		if err := json.Unmarshal(proj.Session, session); err != nil {
-			return loaded{}, fmt.Errorf("decode %s session: %w", kind, err)
-		}
+	if err != nil {
+		return loaded{}, fmt.Errorf("decode %s request: %w", kind, err)
 	}
 	app, grant, err := s.appAndGrant(ctx, proj.ClientID, proj.ID)
 	if err != nil {

@@ -47,6 +47,12 @@ type TokenRecord struct {
 // ExpiresAt+InactiveTail, so that a used code or a rotated refresh token is
 // still recognised (and its reuse detected) for a while after its expiry.
 //
+// A record made inactive by DeactivateToken or UseToken (a used code, a
+// rotated refresh token) becomes a tombstone: it keeps RequestID,
+// ClientID and ExpiresAt, which is what detecting its reuse and revoking
+// its grant need, and loses its AccessSignature, Request and Claims. A
+// record stored inactive by CreateToken is kept whole.
+//
 // Multi-key operations are atomic: DeactivateToken is a check-and-set,
 // RevokeRequest removes every record of the request or none, and UseToken
 // applies all of its changes or none.

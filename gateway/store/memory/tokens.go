@@ -61,8 +61,7 @@ func (s *Store) UseToken(_ context.Context, u oauth.TokenUse) (oauth.TokenRecord
 		}
 	}
 	was := copyRecord(rec)
-	rec.Active = false
-	s.tokens[k] = rec
+	s.tokens[k] = tombstone(rec)
 	s.retire(k)
 	for _, d := range drop {
 		s.removeToken(tokenKey{d.Kind, d.Signature})
@@ -139,8 +138,7 @@ func (s *Store) DeactivateToken(_ context.Context, kind oauth.TokenKind, signatu
 		return copyRecord(rec), fmt.Errorf("deactivate %s token: %w", kind, oauth.ErrInactive)
 	}
 	was := copyRecord(rec)
-	rec.Active = false
-	s.tokens[k] = rec
+	s.tokens[k] = tombstone(rec)
 	s.wrote()
 	return was, nil
 }
@@ -256,4 +254,10 @@ func copyRecord(rec oauth.TokenRecord) oauth.TokenRecord {
 	rec.Request = slices.Clone(rec.Request)
 	rec.Claims = slices.Clone(rec.Claims)
 	return rec
+}
+
+// tombstone is what is kept of a record once it is used up: inactive, and
+// without its access signature, request or claims (see oauth.TokenStore).
+func tombstone(rec oauth.TokenRecord) oauth.TokenRecord {
+	return oauth.TokenRecord{RequestID: rec.RequestID, ClientID: rec.ClientID, ExpiresAt: rec.ExpiresAt}
 }

@@ -28,8 +28,8 @@
 //	events                        stream of audit events, no client IP  XADD MINID now-retention
 //	mevents:<member key>          stream of one member's events, with client IP (their access history)  XADD MINID now-retention
 //	marker                        when the store was first used   no expiry; gone means Redis lost its data
-//	tok:<kind>:<signature>        the request id (a pointer; for an access token, NUL and its client id)  PEXPIREAT ExpiresAt+InactiveTail
-//	{req:<id>}:tok:<kind>:<sig>   hash: rec (JSON), active; an access token also chk (its claims) and exp (ms)  PEXPIREAT ExpiresAt+InactiveTail
+//	tok:<kind>:<signature>        the request id (a pointer; for an access token, NUL and its client id)  PEXPIREAT ExpiresAt+InactiveTail (a used record's: InactiveTail after the use; a dropped record's is deleted)
+//	{req:<id>}:tok:<kind>:<sig>   hash: rec (binary, see Records), active; an access token also chk (its claims) and exp (ms)  PEXPIREAT ExpiresAt+InactiveTail (used: InactiveTail after the use)
 //	{req:<id>}:toks               set of "<kind>:<sig>"           the latest of its records' deadlines
 //	whook:<id>                    a revocation notice (webhook.Delivery JSON)  no expiry
 //	whooks:due                    sorted set: pending notices by when due (or leased until)
@@ -90,7 +90,31 @@
 //     can see changes before the script, and the script changes all or
 //     nothing: a failure anywhere leaves the code or refresh token usable
 //     for the client's retry. If the script refuses (the token was used
-//     meanwhile), the new pointers are deleted again.
+//     meanwhile), the new pointers are deleted again; if it succeeds, the
+//     pointers of the dropped records are deleted after it (best effort:
+//     a leftover expires).
+//
+// # Records
+//
+// A record's "rec" field is binary (encodeRecord): a version byte, the
+// lengths of the two parts of its header, the part a tombstone keeps (the
+// expiry and the client id), the rest (the access signature), then the
+// request as oauth stores it (its own compact binary projection, see
+// oauth's projection.go), opaque here. The request id is not repeated:
+// it is in the key and the pointer. The active flag ("active") and an
+// access token's claims ("chk") and expiry ("exp", read by the token
+// check) are fields of their own. A record written by a gateway before
+// this form holds JSON (starting with '{') and is read as before until it
+// expires.
+//
+// A used-up record (a code, a rotated refresh token) becomes a tombstone:
+// the scripts that deactivate it write the hash anew with only "rec"
+// (version byte, lengths, the tombstone's part: some 35 bytes) and
+// "active" = 0, keeping its expiry. That is what detecting its reuse
+// needs (it exists, it is used, its request and client, so that the grant
+// is revoked), and written anew the hash is small enough for Redis's
+// compact encoding (a hash that once held a value over
+// hash-max-listpack-value, 64 bytes by default, keeps the large one).
 //
 // # Expiry
 //

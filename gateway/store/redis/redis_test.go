@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -361,5 +363,101 @@ func TestOldAttestationMigrates(t *testing.T) {
 	raw, _ := c.Get(ctx, prefix+"{apps}:app:old1").Result()
 	if !strings.Contains(raw, `"attestation":{"answers":{`) {
 		t.Fatalf("rewritten app keeps the old form: %s", raw)
+	}
+}
+
+// TestJSONRecordStillReads: a record stored before records had their
+// binary form (its "rec" a JSON TokenRecord, as an older gateway wrote
+// it) still reads, is still checked, and is still used up once: it keeps
+// working until it expires.
+func TestJSONRecordStillReads(t *testing.T) {
+	ctx := context.Background()
+	c := testClient(t)
+	s, prefix := newStore(t, c)
+	exp := time.Now().Add(time.Hour).UTC()
+	old := oauth.TokenRecord{RequestID: "req1", ClientID: "app1", Active: true, ExpiresAt: exp,
+		AccessSignature: "at1", Request: []byte(`{"id":"req1"}`)}
+	data, err := json.Marshal(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := exp.Add(oauth.InactiveTail)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(c.HSet(ctx, prefix+"{req:req1}:tok:refresh:rt1", "rec", data, "active", "1").Err())
+	must(c.PExpireAt(ctx, prefix+"{req:req1}:tok:refresh:rt1", deadline).Err())
+	must(c.SAdd(ctx, prefix+"{req:req1}:toks", "refresh:rt1").Err())
+	must(c.PExpireAt(ctx, prefix+"{req:req1}:toks", deadline).Err())
+	must(c.Set(ctx, prefix+"tok:refresh:rt1", "req1", 0).Err())
+	must(c.PExpireAt(ctx, prefix+"tok:refresh:rt1", deadline).Err())
+
+	got, err := s.GetToken(ctx, oauth.KindRefresh, "rt1")
+	if err != nil || !reflect.DeepEqual(got, old) {
+		t.Fatalf("GetToken of a JSON record = %+v, %v; want %+v", got, err, old)
+	}
+	next := oauth.TokenRecord{RequestID: "req1", ClientID: "app1", Active: true, ExpiresAt: exp, Request: []byte{2, 0}}
+	was, err := s.UseToken(ctx, oauth.TokenUse{TokenRef: oauth.TokenRef{Kind: oauth.KindRefresh, Signature: "rt1"},
+		Issue: []oauth.IssuedToken{{TokenRef: oauth.TokenRef{Kind: oauth.KindRefresh, Signature: "rt2"}, Record: next}}})
+	if err != nil || !reflect.DeepEqual(was, old) {
+		t.Fatalf("UseToken of a JSON record = %+v, %v", was, err)
+	}
+	inactive := old
+	inactive.Active = false
+	if got, err := s.GetToken(ctx, oauth.KindRefresh, "rt1"); err != nil || !reflect.DeepEqual(got, inactive) {
+		t.Fatalf("the used JSON record = %+v, %v; want it inactive", got, err)
+	}
+	if got, err := s.GetToken(ctx, oauth.KindRefresh, "rt2"); err != nil || !reflect.DeepEqual(got, next) {
+		t.Fatalf("the record issued in the binary form = %+v, %v; want %+v", got, err, next)
+	}
+}
+
+// TestTombstonesAreSmall: a used code keeps its header only (no request,
+// no claims), and the pointers of the records its use dropped (its PKCE
+// and OpenID sessions) go with them rather than lingering for a day.
+func TestTombstonesAreSmall(t *testing.T) {
+	ctx := context.Background()
+	c := testClient(t)
+	s, prefix := newStore(t, c)
+	rec := oauth.TokenRecord{RequestID: "req1", ClientID: "app1", Active: true, ExpiresAt: time.Now().Add(time.Minute),
+		Request: make([]byte, 1000), Claims: []byte("claims")}
+	for _, kind := range []oauth.TokenKind{oauth.KindCode, oauth.KindPKCE, oauth.KindOIDC} {
+		if err := s.CreateToken(ctx, kind, "c1", rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := s.UseToken(ctx, oauth.TokenUse{TokenRef: oauth.TokenRef{Kind: oauth.KindCode, Signature: "c1"},
+		Drop: []oauth.TokenRef{{Kind: oauth.KindPKCE, Signature: "c1"}, {Kind: oauth.KindOIDC, Signature: "c1"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"tok:pkce:c1", "tok:oidc:c1"} {
+		if n, err := c.Exists(ctx, prefix+key).Result(); err != nil || n != 0 {
+			t.Errorf("pointer %s of a dropped record: exists %d, %v; want gone", key, n, err)
+		}
+	}
+	fields, err := c.HGetAll(ctx, prefix+"{req:req1}:tok:code:c1").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fields["rec"]) > 40 || fields["chk"] != "" || fields["active"] != "0" {
+		t.Fatalf("the used code keeps %d bytes of record, claims %q, active %q; want a header of at most 40 bytes and no claims",
+			len(fields["rec"]), fields["chk"], fields["active"])
+	}
+	// Written anew, so that Redis keeps it in its compact encoding, and
+	// still expiring.
+	if enc, err := c.ObjectEncoding(ctx, prefix+"{req:req1}:tok:code:c1").Result(); err != nil || enc != "listpack" && enc != "ziplist" {
+		t.Errorf("the used code's hash is encoded as %q (%v), want listpack", enc, err)
+	}
+	if ttl, err := c.PTTL(ctx, prefix+"{req:req1}:tok:code:c1").Result(); err != nil || ttl <= 0 {
+		t.Errorf("the used code's PTTL %v %v, want it to expire", ttl, err)
+	}
+	got, err := s.GetToken(ctx, oauth.KindCode, "c1")
+	want := oauth.TokenRecord{RequestID: "req1", ClientID: "app1", ExpiresAt: rec.ExpiresAt.UTC()}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("the used code reads as %+v, %v; want %+v", got, err, want)
 	}
 }

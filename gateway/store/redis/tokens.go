@@ -2,9 +2,11 @@ package redis
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,6 +34,27 @@ local function extend(index, deadline)
 end
 `
 
+// retireLua defines retire(key, rec): what is kept of a record once it is
+// used up (a tombstone). A record in the binary form keeps only the part
+// of its header a tombstone needs (its expiry and client; its request is
+// in its key), not its access signature, request or claims; the hash is
+// written anew, so that Redis keeps it in its compact encoding (a hash
+// that once held a long value stays in the large one), with the same
+// expiry. A JSON record (stored by an older gateway) only loses its claims.
+const retireLua = `
+local function retire(key, rec)
+  if string.byte(rec, 1) == 2 then
+    local ttl = redis.call('PTTL', key)
+    local tomb = string.sub(rec, 1, 2) .. '\0\0' .. string.sub(rec, 5, 4 + string.byte(rec, 2))
+    redis.call('DEL', key)
+    redis.call('HSET', key, 'rec', tomb, 'active', '0')
+    if ttl > 0 then redis.call('PEXPIRE', key, ttl) end
+  else
+    redis.call('HDEL', key, 'chk', 'exp')
+  end
+end
+`
+
 // The token scripts. Scripts are immutable values; Run sends EVALSHA and
 // falls back to EVAL when the server does not have the script yet.
 var (
@@ -51,11 +74,12 @@ return 1`)
 	// deactivateScript is the check-and-set on one record key. It returns
 	// nil if there is no record, else {1, rec} if this call deactivated it
 	// or {0, rec} if it was already inactive. KEYS: record.
-	deactivateScript = goredis.NewScript(`
+	deactivateScript = goredis.NewScript(retireLua + `
 local v = redis.call('HMGET', KEYS[1], 'rec', 'active')
 if not v[1] then return false end
 if v[2] == '1' then
   redis.call('HSET', KEYS[1], 'active', '0')
+  retire(KEYS[1], v[1])
   return {1, v[1]}
 end
 return {0, v[1]}`)
@@ -113,7 +137,7 @@ func (s *Store) CreateToken(ctx context.Context, kind oauth.TokenKind, signature
 // GetToken returns the record, active or not, or oauth.ErrNotFound when it
 // is absent or past its expiry plus oauth.InactiveTail.
 func (s *Store) GetToken(ctx context.Context, kind oauth.TokenKind, signature string) (oauth.TokenRecord, error) {
-	key, err := s.recordKey(ctx, kind, signature)
+	requestID, key, err := s.recordKey(ctx, kind, signature)
 	if err != nil {
 		return oauth.TokenRecord{}, fmt.Errorf("redis: get %s token: %w", kind, err)
 	}
@@ -125,7 +149,7 @@ func (s *Store) GetToken(ctx context.Context, kind oauth.TokenKind, signature st
 	if !ok {
 		return oauth.TokenRecord{}, fmt.Errorf("redis: get %s token: %w", kind, oauth.ErrNotFound)
 	}
-	rec, err := s.decodeRecord(kind, data, v[1] == "1")
+	rec, err := s.decodeRecord(kind, data, requestID, v[1] == "1")
 	if chk, ok := v[2].(string); ok && err == nil {
 		rec.Claims = []byte(chk)
 	}
@@ -224,11 +248,103 @@ func parsePointer(v string) (requestID, clientID string) {
 	return requestID, clientID
 }
 
-// encodeRecord is the JSON kept in a record's "rec" field: the claims are
-// kept in a field of their own ("chk"), not twice.
+// recordV2 is the first byte of a record's binary form. A record stored
+// before it holds JSON (starting with '{') and is still read.
+const recordV2 = 0x02
+
+// encodeRecord is what a record's "rec" field holds:
+//
+//	0x02, t (1 byte) and r (2 bytes, big-endian), the lengths of the two
+//	parts of the header; the tombstone's part (t bytes): the expiry
+//	(uvarint: 0 for none, else 1 + Unix nanoseconds) and the client id;
+//	the rest (r bytes): the access signature; then the request (oauth's
+//	projection, opaque here) to the end.
+//
+// A string is a uvarint length and its bytes. The request id is not
+// kept: it is in the record's key and its pointer. The active flag is a
+// field of its own ("active"), and so are the claims ("chk"). A used-up
+// record keeps 0x02, t, two zero bytes and the tombstone's part
+// (retireLua). A client id too long for t leaves the tombstone's part
+// empty and goes with the rest.
 func encodeRecord(rec oauth.TokenRecord) ([]byte, error) {
-	rec.Claims = nil
-	return json.Marshal(rec)
+	exp := uint64(0)
+	if !rec.ExpiresAt.IsZero() {
+		ns := rec.ExpiresAt.UnixNano()
+		if ns < 0 || rec.ExpiresAt.After(time.Unix(0, math.MaxInt64-1)) {
+			return nil, fmt.Errorf("expiry %v out of range", rec.ExpiresAt)
+		}
+		exp = uint64(ns) + 1
+	}
+	b := make([]byte, 4, 4+2*binary.MaxVarintLen64+len(rec.ClientID)+len(rec.AccessSignature)+len(rec.Request))
+	b[0] = recordV2
+	b = binary.AppendUvarint(b, exp)
+	b = appendField(b, rec.ClientID)
+	t := len(b) - 4
+	if t > math.MaxUint8 {
+		b, t = b[:4], 0
+		b = binary.AppendUvarint(b, exp)
+		b = appendField(b, rec.ClientID)
+	}
+	b = appendField(b, rec.AccessSignature)
+	r := len(b) - 4 - t
+	if r > math.MaxUint16 {
+		return nil, errors.New("record header too long")
+	}
+	b[1] = byte(t)
+	binary.BigEndian.PutUint16(b[2:4], uint16(r))
+	return append(b, rec.Request...), nil
+}
+
+func appendField(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// parseRecord reads a record's "rec" field in either form (without its
+// active flag and claims). requestID is the record's, from its pointer:
+// the binary form does not repeat it.
+func parseRecord(data, requestID string) (oauth.TokenRecord, error) {
+	var rec oauth.TokenRecord
+	if len(data) == 0 || data[0] != recordV2 {
+		err := json.Unmarshal([]byte(data), &rec)
+		return rec, err
+	}
+	if len(data) < 4 {
+		return rec, errors.New("record truncated")
+	}
+	t, r := int(data[1]), int(binary.BigEndian.Uint16([]byte(data[2:4])))
+	if len(data) < 4+t+r {
+		return rec, errors.New("record truncated")
+	}
+	h := []byte(data[4 : 4+t+r])
+	exp, k := binary.Uvarint(h)
+	if k <= 0 || exp > math.MaxInt64 {
+		return rec, errors.New("record expiry malformed")
+	}
+	if exp != 0 {
+		rec.ExpiresAt = time.Unix(0, int64(exp-1)).UTC()
+	}
+	h = h[k:]
+	fields := []*string{&rec.ClientID}
+	if r > 0 {
+		fields = append(fields, &rec.AccessSignature)
+	}
+	for _, f := range fields {
+		l, k := binary.Uvarint(h)
+		if k <= 0 || l > uint64(len(h)-k) {
+			return rec, errors.New("record header malformed")
+		}
+		*f = string(h[k : k+int(l)])
+		h = h[k+int(l):]
+	}
+	if len(h) != 0 {
+		return rec, errors.New("record header has trailing bytes")
+	}
+	rec.RequestID = requestID
+	if body := data[4+t+r:]; body != "" {
+		rec.Request = []byte(body)
+	}
+	return rec, nil
 }
 
 // DeleteToken removes a record; removing a missing record is not an error.
@@ -256,7 +372,7 @@ func (s *Store) DeleteToken(ctx context.Context, kind oauth.TokenKind, signature
 // as it was: oauth.ErrInactive if it was already inactive, oauth.ErrNotFound
 // if there is none (or it expired).
 func (s *Store) DeactivateToken(ctx context.Context, kind oauth.TokenKind, signature string) (oauth.TokenRecord, error) {
-	key, err := s.recordKey(ctx, kind, signature)
+	requestID, key, err := s.recordKey(ctx, kind, signature)
 	if err != nil {
 		return oauth.TokenRecord{}, fmt.Errorf("redis: deactivate %s token: %w", kind, err)
 	}
@@ -269,7 +385,7 @@ func (s *Store) DeactivateToken(ctx context.Context, kind oauth.TokenKind, signa
 	}
 	won, _ := res[0].(int64)
 	data, _ := res[1].(string)
-	rec, err := s.decodeRecord(kind, data, won == 1)
+	rec, err := s.decodeRecord(kind, data, requestID, won == 1)
 	if err != nil {
 		return oauth.TokenRecord{}, err
 	}
@@ -355,24 +471,24 @@ func (s *Store) expireTime(ctx context.Context, key string) (int64, error) {
 	return int64(ms / time.Millisecond), nil
 }
 
-// recordKey follows a signature's pointer to its record key.
-func (s *Store) recordKey(ctx context.Context, kind oauth.TokenKind, signature string) (string, error) {
+// recordKey follows a signature's pointer to its request id and record key.
+func (s *Store) recordKey(ctx context.Context, kind oauth.TokenKind, signature string) (requestID, key string, err error) {
 	v, err := s.c.Get(ctx, s.pointerKey(kind, signature)).Result()
 	if errors.Is(err, goredis.Nil) {
-		return "", oauth.ErrNotFound
+		return "", "", oauth.ErrNotFound
 	}
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	requestID, _ := parsePointer(v)
-	return s.recordPrefix(requestID) + member(kind, signature), nil
+	requestID, _ = parsePointer(v)
+	return requestID, s.recordPrefix(requestID) + member(kind, signature), nil
 }
 
 // decodeRecord decodes a stored record, sets its active flag and applies
 // the read-side expiry check.
-func (s *Store) decodeRecord(kind oauth.TokenKind, data string, active bool) (oauth.TokenRecord, error) {
-	var rec oauth.TokenRecord
-	if err := json.Unmarshal([]byte(data), &rec); err != nil {
+func (s *Store) decodeRecord(kind oauth.TokenKind, data, requestID string, active bool) (oauth.TokenRecord, error) {
+	rec, err := parseRecord(data, requestID)
+	if err != nil {
 		return oauth.TokenRecord{}, fmt.Errorf("redis: decode %s token: %w", kind, err)
 	}
 	rec.Active = active

@@ -2,7 +2,6 @@ package redis
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -22,11 +21,12 @@ import (
 // its index member, JSON, active flag, deadline (ms), claims (may be
 // empty) and expiry (ms), and last the retirement deadline (ms): the used
 // record is kept no later than that (see UseToken).
-var useScript = goredis.NewScript(extendIndexLua + `
+var useScript = goredis.NewScript(extendIndexLua + retireLua + `
 local v = redis.call('HMGET', KEYS[2], 'rec', 'active')
 if not v[1] then return false end
 if v[2] ~= '1' then return {0, v[1]} end
 redis.call('HSET', KEYS[2], 'active', '0')
+retire(KEYS[2], v[1])
 local retire = tonumber(ARGV[#ARGV])
 local left = redis.call('PTTL', KEYS[2])
 local t = redis.call('TIME')
@@ -96,11 +96,21 @@ func (s *Store) UseToken(ctx context.Context, u oauth.TokenUse) (oauth.TokenReco
 	if err != nil || res[0] != int64(1) {
 		s.dropPointers(context.WithoutCancel(ctx), pointers) // best effort: they point at nothing
 	}
-	rec, err := s.used(u.Kind, res, err)
-	if err == nil && tokenDeadline(rec) > retire {
-		// The used record now goes at retire; so does its pointer (best
-		// effort: a pointer without its record reads as not found).
-		s.c.PExpireAt(context.WithoutCancel(ctx), s.pointerKey(u.Kind, u.Signature), time.UnixMilli(retire))
+	rec, err := s.used(u.Kind, requestID, res, err)
+	if err == nil {
+		// The used record now goes at retire, so does its pointer, and
+		// the pointers of the records dropped go now (best effort: a
+		// pointer without its record reads as not found, and expires).
+		bg := context.WithoutCancel(ctx)
+		_, _ = s.c.Pipelined(bg, func(p goredis.Pipeliner) error {
+			if tokenDeadline(rec) > retire {
+				p.PExpireAt(bg, s.pointerKey(u.Kind, u.Signature), time.UnixMilli(retire))
+			}
+			for _, d := range drop {
+				p.Del(bg, s.pointerKey(d.Kind, d.Signature))
+			}
+			return nil
+		})
 	}
 	return rec, err
 }
@@ -147,8 +157,8 @@ func (s *Store) useTargets(ctx context.Context, u oauth.TokenUse) (string, []oau
 	if err != nil {
 		return "", nil, err
 	}
-	var rec oauth.TokenRecord
-	if err := json.Unmarshal([]byte(data), &rec); err != nil {
+	rec, err := parseRecord(data, requestID)
+	if err != nil {
 		return "", nil, fmt.Errorf("decode: %w", err)
 	}
 	if rec.AccessSignature != "" {
@@ -158,7 +168,7 @@ func (s *Store) useTargets(ctx context.Context, u oauth.TokenUse) (string, []oau
 }
 
 // used turns useScript's answer into UseToken's result.
-func (s *Store) used(kind oauth.TokenKind, res []any, err error) (oauth.TokenRecord, error) {
+func (s *Store) used(kind oauth.TokenKind, requestID string, res []any, err error) (oauth.TokenRecord, error) {
 	if errors.Is(err, goredis.Nil) {
 		return oauth.TokenRecord{}, fmt.Errorf("redis: use %s token: %w", kind, oauth.ErrNotFound)
 	}
@@ -167,7 +177,7 @@ func (s *Store) used(kind oauth.TokenKind, res []any, err error) (oauth.TokenRec
 	}
 	won, _ := res[0].(int64)
 	data, _ := res[1].(string)
-	rec, err := s.decodeRecord(kind, data, won == 1)
+	rec, err := s.decodeRecord(kind, data, requestID, won == 1)
 	if err != nil {
 		return oauth.TokenRecord{}, err
 	}
