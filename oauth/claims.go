@@ -20,6 +20,13 @@ type claims struct {
 	Scopes    []string
 	Sensitive bool
 	ExpiresAt time.Time // the access token's own expiry
+	// IssuedAt is when the token was issued (the request's RequestedAt),
+	// and FHIRAudience says that its granted audience is exactly the FHIR
+	// base URL: with them introspection answers from the claims as fosite
+	// would from the request (serveIntrospect). Zero and false in claims
+	// of version 1.
+	IssuedAt     time.Time
+	FHIRAudience bool
 }
 
 // claimsV1 is the first byte of the version-1 encoding:
@@ -32,6 +39,12 @@ type claims struct {
 // version is checked from its request projection instead (claimsOf).
 const claimsV1 = 0x01
 
+// claimsV2 is the first byte of the version-2 encoding, the one written:
+// version 1 with flag bit 1 (the granted audience is the FHIR base URL)
+// and the issue time (uvarint, Unix milliseconds) after the expiry. A
+// replica that knows only version 1 reads such a record's projection.
+const claimsV2 = 0x02
+
 // maxClaimsFields bounds what decodeClaims accepts, so that a corrupt
 // record cannot make it allocate without limit.
 const maxClaimsFields = 1 << 10
@@ -40,9 +53,9 @@ const maxClaimsFields = 1 << 10
 // gateway does not know (by a newer replica).
 var errClaimsVersion = errors.New("token claims: unknown version")
 
-// encode returns the version-1 encoding.
+// encode returns the version-2 encoding.
 func (c claims) encode() []byte {
-	n := 1 + 1 + binary.MaxVarintLen64 + 5*binary.MaxVarintLen32 +
+	n := 1 + 1 + 2*binary.MaxVarintLen64 + 5*binary.MaxVarintLen32 +
 		len(c.GrantID) + len(c.ClientID) + len(c.Member) + len(c.Patient)
 	for _, s := range c.Scopes {
 		n += binary.MaxVarintLen32 + len(s)
@@ -52,8 +65,12 @@ func (c claims) encode() []byte {
 	if c.Sensitive {
 		flags |= 1
 	}
-	b = append(b, claimsV1, flags)
+	if c.FHIRAudience {
+		flags |= 2
+	}
+	b = append(b, claimsV2, flags)
 	b = binary.AppendUvarint(b, uint64(max(c.ExpiresAt.UnixMilli(), 0)))
+	b = binary.AppendUvarint(b, uint64(max(c.IssuedAt.UnixMilli(), 0)))
 	for _, s := range []string{c.GrantID, c.ClientID, c.Member, c.Patient} {
 		b = appendString(b, s)
 	}
@@ -75,13 +92,19 @@ func decodeClaims(b []byte) (claims, error) {
 	if len(b) == 0 {
 		return claims{}, errors.New("token claims: empty")
 	}
-	if b[0] != claimsV1 {
+	if b[0] != claimsV1 && b[0] != claimsV2 {
 		return claims{}, fmt.Errorf("%w %d", errClaimsVersion, b[0])
 	}
 	d := claimsDecoder{b: b[1:]}
 	flags := d.byte()
 	exp := d.uvarint()
 	c := claims{Sensitive: flags&1 != 0, ExpiresAt: time.UnixMilli(int64(min(exp, 1<<62)))}
+	if b[0] == claimsV2 {
+		c.FHIRAudience = flags&2 != 0
+		if iat := d.uvarint(); iat > 0 {
+			c.IssuedAt = time.UnixMilli(int64(min(iat, 1<<62)))
+		}
+	}
 	c.GrantID, c.ClientID, c.Member, c.Patient = d.string(), d.string(), d.string(), d.string()
 	n := d.uvarint()
 	if n > maxClaimsFields {

@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"encoding/binary"
 	"errors"
 	"reflect"
 	"testing"
@@ -18,6 +19,8 @@ func TestClaimsRoundTrip(t *testing.T) {
 		{"typical", claims{GrantID: "0b7f1c3e-2d4a-4f5e-9a6b-7c8d9e0f1a2b", ClientID: "app-1", Member: "alice",
 			Patient: "pat-alice", Scopes: []string{"launch/patient", "patient/Patient.rs", "offline_access"}, Sensitive: true, ExpiresAt: exp}},
 		{"no scopes", claims{GrantID: "g", ClientID: "c", Member: "m", Patient: "p", ExpiresAt: exp}},
+		{"issued, FHIR audience", claims{GrantID: "g", ClientID: "c", Member: "m", Patient: "p", ExpiresAt: exp,
+			IssuedAt: exp.Add(-time.Hour), FHIRAudience: true}},
 		{"empty strings and unicode", claims{Member: "oidc:ñandú", Scopes: []string{""}, ExpiresAt: exp}},
 	}
 	for _, tt := range tests {
@@ -26,10 +29,10 @@ func TestClaimsRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !got.ExpiresAt.Equal(tt.c.ExpiresAt) {
-				t.Errorf("expiry %v, want %v", got.ExpiresAt, tt.c.ExpiresAt)
+			if !got.ExpiresAt.Equal(tt.c.ExpiresAt) || !got.IssuedAt.Equal(tt.c.IssuedAt) {
+				t.Errorf("expiry %v, issued %v, want %v, %v", got.ExpiresAt, got.IssuedAt, tt.c.ExpiresAt, tt.c.IssuedAt)
 			}
-			got.ExpiresAt = tt.c.ExpiresAt
+			got.ExpiresAt, got.IssuedAt = tt.c.ExpiresAt, tt.c.IssuedAt
 			if !reflect.DeepEqual(got, tt.c) {
 				t.Errorf("got %+v\nwant %+v", got, tt.c)
 			}
@@ -37,7 +40,31 @@ func TestClaimsRoundTrip(t *testing.T) {
 	}
 }
 
-// TestClaimsRefused: bytes that are not version-1 claims are refused, and
+// TestClaimsVersion1: claims written before version 2 (by an older
+// replica) still decode, without an issue time or audience.
+func TestClaimsVersion1(t *testing.T) {
+	exp := time.UnixMilli(1_800_000_000_123)
+	b := binary.AppendUvarint([]byte{claimsV1, 1}, uint64(exp.UnixMilli()))
+	for _, s := range []string{"g", "c", "m", "p"} {
+		b = appendString(b, s)
+	}
+	b = appendString(binary.AppendUvarint(b, 1), "patient/Patient.rs")
+	got, err := decodeClaims(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := claims{GrantID: "g", ClientID: "c", Member: "m", Patient: "p", Scopes: []string{"patient/Patient.rs"},
+		Sensitive: true, ExpiresAt: exp}
+	if !got.ExpiresAt.Equal(exp) || !got.IssuedAt.IsZero() || got.FHIRAudience {
+		t.Errorf("expiry %v issued %v audience %v", got.ExpiresAt, got.IssuedAt, got.FHIRAudience)
+	}
+	got.ExpiresAt = exp
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %+v\nwant %+v", got, want)
+	}
+}
+
+// TestClaimsRefused: bytes that are not version-1 or version-2 claims are refused, and
 // another version is told apart (so the check falls back to the request
 // projection rather than refusing a newer replica's token).
 func TestClaimsRefused(t *testing.T) {
@@ -48,7 +75,7 @@ func TestClaimsRefused(t *testing.T) {
 		version bool
 	}{
 		{"empty", nil, false},
-		{"version 2", append([]byte{0x02}, good[1:]...), true},
+		{"version 3", append([]byte{0x03}, good[1:]...), true},
 		{"truncated", good[:len(good)-1], false},
 		{"trailing", append(append([]byte{}, good...), 0), false},
 		{"huge length", []byte{claimsV1, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x0f}, false},

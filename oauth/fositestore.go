@@ -153,7 +153,8 @@ func (s *fositeStore) createProjected(ctx context.Context, kind TokenKind, sig, 
 		ExpiresAt: exp, AccessSignature: accessSig, Request: data}
 	if kind == KindAccess && sess != nil {
 		rec.Claims = claims{GrantID: proj.ID, ClientID: proj.ClientID, Member: sess.Member, Patient: sess.Patient,
-			Scopes: proj.GrantedScopes, Sensitive: sess.Sensitive, ExpiresAt: exp}.encode()
+			Scopes: proj.GrantedScopes, Sensitive: sess.Sensitive, ExpiresAt: exp, IssuedAt: proj.RequestedAt,
+			FHIRAudience: len(proj.GrantedAudience) == 1 && proj.GrantedAudience[0] == s.audience}.encode()
 	}
 	if w := workOf(ctx); w != nil && (kind == KindAccess || kind == KindRefresh) {
 		w.add(kind, sig, rec) // stored by commit, with the rest of the token request
