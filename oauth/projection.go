@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ory/fosite"
@@ -45,7 +46,8 @@ import (
 // After the username it ends with the issuer (with projClaims).
 //
 // A string is a uvarint length and its bytes, a list a uvarint count and
-// its strings, a time 0 for the zero time or 1 + Unix nanoseconds. The
+// its strings (scope lists are written shorter: see simpleScopes), a time
+// 0 for the zero time or 1 + Unix nanoseconds. The
 // request id and client id are not repeated: they are the record's. The
 // client itself is rebuilt from the registry on every read.
 const requestV2 = 0x02
@@ -151,10 +153,10 @@ func (s *fositeStore) compactRequest(kind TokenKind, proj storedRequest, sess *S
 	e.b = binary.AppendUvarint(e.b, flags)
 	e.time(proj.RequestedAt)
 	if !access || flags&projSameScopes == 0 {
-		e.list(proj.RequestedScopes)
+		e.scopes(proj.RequestedScopes)
 	}
 	if !access && flags&projSameScopes == 0 {
-		e.list(proj.GrantedScopes)
+		e.scopes(proj.GrantedScopes)
 	}
 	if flags&projAudience == 0 {
 		e.list(proj.RequestedAudience)
@@ -183,7 +185,7 @@ func (s *fositeStore) compactRequest(kind TokenKind, proj storedRequest, sess *S
 	if flags&projGrantIsRequest == 0 {
 		e.string(sess.GrantID)
 	}
-	e.list(sess.GrantScopes)
+	e.scopes(sess.GrantScopes)
 	e.time(sess.GrantEnds)
 	e.string(sess.Subject)
 	e.string(sess.Username)
@@ -289,13 +291,13 @@ func (s *fositeStore) readCompact(rec TokenRecord, sess *Session) (storedRequest
 		proj.GrantedScopes = c.Scopes
 		proj.RequestedScopes = c.Scopes
 		if flags&projSameScopes == 0 {
-			proj.RequestedScopes = d.list()
+			proj.RequestedScopes = d.scopes()
 		}
 	} else {
-		proj.RequestedScopes = d.list()
+		proj.RequestedScopes = d.scopes()
 		proj.GrantedScopes = proj.RequestedScopes
 		if flags&projSameScopes == 0 {
-			proj.GrantedScopes = d.list()
+			proj.GrantedScopes = d.scopes()
 		}
 	}
 	proj.RequestedAudience, proj.GrantedAudience = []string{s.audience}, []string{s.audience}
@@ -333,7 +335,7 @@ func (s *fositeStore) readCompact(rec TokenRecord, sess *Session) (storedRequest
 	if flags&projGrantIsRequest == 0 {
 		sess.GrantID = d.string()
 	}
-	sess.GrantScopes = d.list()
+	sess.GrantScopes = d.scopes()
 	sess.GrantEnds = d.time()
 	sess.Sensitive = flags&projSensitive != 0
 	sess.Subject, sess.Username = d.string(), d.string()
@@ -453,6 +455,96 @@ func (e *projEncoder) json(v any) {
 		e.err = err
 	}
 	e.b = appendString(e.b, string(b))
+}
+
+// A scope list is written as a uvarint count and each scope as a tag
+// byte: 0 and the scope as a string; 1 + an index into simpleScopes; or
+// 0x40 + an index into scopeContexts for a scope of the form
+// context/Type.rest, followed by Type and rest, each as 1 + an index into
+// scopeTypes (scopePerms) or 0 and the string. The tables only grow: an
+// index once written keeps its meaning.
+var (
+	simpleScopes  = []string{"openid", "fhirUser", "profile", "offline_access", "online_access", "launch", "launch/patient", "launch/encounter"}
+	scopeContexts = []string{"patient", "user", "system"}
+	scopeTypes    = []string{"*", "Patient", "Coverage", "ExplanationOfBenefit", "RelatedPerson", "Organization", "Practitioner",
+		"PractitionerRole", "Location", "Medication", "AllergyIntolerance", "CarePlan", "CareTeam", "Condition", "Device",
+		"DiagnosticReport", "DocumentReference", "Encounter", "Goal", "Immunization", "MedicationRequest", "Observation",
+		"Procedure", "Provenance", "InsurancePlan", "MedicationKnowledge", "List", "Basic"}
+	scopePerms = []string{"read", "rs", "*", "write", "r", "s", "cruds", "c", "u", "d", "cud", "search"}
+)
+
+// scopeContext is the tag of a context/Type.rest scope.
+const scopeContext = 0x40
+
+func (e *projEncoder) scopes(l []string) {
+	e.b = binary.AppendUvarint(e.b, uint64(len(l)))
+	for _, sc := range l {
+		if i := slices.Index(simpleScopes, sc); i >= 0 {
+			e.b = append(e.b, byte(1+i))
+			continue
+		}
+		ctx, rest, ok := strings.Cut(sc, "/")
+		typ, perm, dot := strings.Cut(rest, ".")
+		c := slices.Index(scopeContexts, ctx)
+		if !ok || !dot || c < 0 {
+			e.b = append(e.b, 0)
+			e.string(sc)
+			continue
+		}
+		e.b = append(e.b, byte(scopeContext+c))
+		e.indexed(scopeTypes, typ)
+		e.indexed(scopePerms, perm)
+	}
+}
+
+// indexed writes s as 1 + its index in table, or 0 and s.
+func (e *projEncoder) indexed(table []string, s string) {
+	if i := slices.Index(table, s); i >= 0 && i < 255 {
+		e.b = append(e.b, byte(1+i))
+		return
+	}
+	e.b = append(e.b, 0)
+	e.string(s)
+}
+
+func (d *projDecoder) scopes() []string {
+	n := d.uvarint()
+	if n > maxClaimsFields {
+		d.fail(errors.New("scope list too long"))
+		return nil
+	}
+	if n == 0 || d.err != nil {
+		return nil
+	}
+	l := make([]string, 0, n)
+	for range n {
+		tag := int(d.byte())
+		switch {
+		case tag == 0:
+			l = append(l, d.string())
+		case tag <= len(simpleScopes):
+			l = append(l, simpleScopes[tag-1])
+		case tag >= scopeContext && tag < scopeContext+len(scopeContexts):
+			typ := d.indexed(scopeTypes)
+			l = append(l, scopeContexts[tag-scopeContext]+"/"+typ+"."+d.indexed(scopePerms))
+		default:
+			d.fail(errors.New("unknown scope tag"))
+		}
+	}
+	return l
+}
+
+// indexed reads what projEncoder.indexed wrote.
+func (d *projDecoder) indexed(table []string) string {
+	i := int(d.byte())
+	switch {
+	case i == 0:
+		return d.string()
+	case i <= len(table):
+		return table[i-1]
+	}
+	d.fail(errors.New("unknown table index"))
+	return ""
 }
 
 // projDecoder reads the compact form's parts, keeping the first error.

@@ -170,3 +170,24 @@ func TestCompactRequestRefusesGarbage(t *testing.T) {
 		}
 	}
 }
+
+// TestCompactScopes: every scope list reads back exactly, whether its
+// scopes are in the tables, partly in them, or not at all.
+func TestCompactScopes(t *testing.T) {
+	lists := [][]string{
+		nil,
+		{"openid", "fhirUser", "launch/patient", "offline_access"},
+		{"patient/Patient.read", "user/Coverage.rs", "system/*.*", "patient/ExplanationOfBenefit.rs"},
+		{"patient/Observation.rs?category=laboratory", "patient/Unknown.read", "patient/Patient.xyz", "patient/", "patient/Patient",
+			"other/Patient.read", "", "launch/unknown", "a/b.c.d", "patient/.read"},
+	}
+	for _, l := range lists {
+		e := projEncoder{}
+		e.scopes(l)
+		d := projDecoder{claimsDecoder{b: e.b}}
+		got := d.scopes()
+		if err := d.end(); err != nil || !reflect.DeepEqual(got, l) {
+			t.Errorf("scopes %q read back as %q, %v", l, got, err)
+		}
+	}
+}

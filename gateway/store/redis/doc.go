@@ -30,7 +30,7 @@
 //	marker                        when the store was first used   no expiry; gone means Redis lost its data
 //	tok:<kind>:<signature>        the request id (a pointer; for an access token, NUL and its client id)  PEXPIREAT ExpiresAt+InactiveTail (a used record's: InactiveTail after the use; a dropped record's is deleted)
 //	{req:<id>}:tok:<kind>:<sig>   hash: rec (binary, see Records), active; an access token also chk (its claims) and exp (ms)  PEXPIREAT ExpiresAt+InactiveTail (used: InactiveTail after the use)
-//	{req:<id>}:toks               set of "<kind>:<sig>"           the latest of its records' deadlines
+//	{req:<id>}:toks               hash: its records, "<kind>:<sig>" → "" (a set, from older gateways)  the latest of its records' deadlines
 //	whook:<id>                    a revocation notice (webhook.Delivery JSON)  no expiry
 //	whooks:due                    sorted set: pending notices by when due (or leased until)
 //	whooks:all, whooks:app:<id>   sorted sets: notices by creation time, all and per app

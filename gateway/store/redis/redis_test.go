@@ -413,6 +413,27 @@ func TestJSONRecordStillReads(t *testing.T) {
 	if got, err := s.GetToken(ctx, oauth.KindRefresh, "rt2"); err != nil || !reflect.DeepEqual(got, next) {
 		t.Fatalf("the record issued in the binary form = %+v, %v; want %+v", got, err, next)
 	}
+	// The index, a set as older gateways wrote it, is now a hash with the
+	// same members and an expiry.
+	if typ, _ := c.Type(ctx, prefix+"{req:req1}:toks").Result(); typ != "hash" {
+		t.Errorf("the index after a use is a %s, want a hash", typ)
+	}
+	if ms, err := c.HKeys(ctx, prefix+"{req:req1}:toks").Result(); err != nil || len(ms) != 2 {
+		t.Errorf("the index's members after a use: %q, %v; want the two refresh tokens", ms, err)
+	}
+	if ttl, _ := c.PTTL(ctx, prefix+"{req:req1}:toks").Result(); ttl <= 0 {
+		t.Errorf("the index after a use: PTTL %v, want an expiry", ttl)
+	}
+	// A request whose index is still a set is revoked whole.
+	must(c.HSet(ctx, prefix+"{req:req2}:tok:access:at9", "rec", data, "active", "1").Err())
+	must(c.SAdd(ctx, prefix+"{req:req2}:toks", "access:at9").Err())
+	must(c.Set(ctx, prefix+"tok:access:at9", "req2", time.Hour).Err())
+	must(c.PExpire(ctx, prefix+"{req:req2}:toks", time.Hour).Err())
+	must(c.PExpire(ctx, prefix+"{req:req2}:tok:access:at9", time.Hour).Err())
+	must(s.RevokeRequest(ctx, "req2"))
+	if _, err := s.GetToken(ctx, oauth.KindAccess, "at9"); !errors.Is(err, oauth.ErrNotFound) {
+		t.Errorf("a record of a set-indexed request after revoking it: %v, want not found", err)
+	}
 }
 
 // TestTombstonesAreSmall: a used code keeps its header only (no request,

@@ -55,6 +55,31 @@ local function retire(key, rec)
 end
 `
 
+// indexLua defines the request index's operations. The index is a hash
+// (members "<kind>:<sig>", values empty), which Redis keeps in its compact
+// encoding while it is small; an index written by an older gateway is a
+// set, and is read and changed as one until compact() rewrites it.
+// compact(index) writes the index anew as a hash with the same members
+// and expiry: a hash that once held a long member (an OpenID record's,
+// 69 bytes, over hash-max-listpack-value) keeps the large encoding
+// otherwise.
+const indexLua = `
+local function idx_set(k) return redis.call('TYPE', k).ok == 'set' end
+local function idx_add(k, m) if idx_set(k) then redis.call('SADD', k, m) else redis.call('HSET', k, m, '') end end
+local function idx_rem(k, m) if idx_set(k) then redis.call('SREM', k, m) else redis.call('HDEL', k, m) end end
+local function idx_members(k) if idx_set(k) then return redis.call('SMEMBERS', k) end return redis.call('HKEYS', k) end
+local function compact(k)
+  local ms = idx_members(k)
+  if #ms == 0 then return end
+  local ttl = redis.call('PTTL', k)
+  redis.call('DEL', k)
+  local args = {}
+  for _, m in ipairs(ms) do args[#args + 1] = m; args[#args + 1] = '' end
+  redis.call('HSET', k, unpack(args))
+  if ttl > 0 then redis.call('PEXPIRE', k, ttl) end
+end
+`
+
 // The token scripts. Scripts are immutable values; Run sends EVALSHA and
 // falls back to EVAL when the server does not have the script yet.
 var (
@@ -62,12 +87,12 @@ var (
 	// keeping the index alive as long as its longest-lived record.
 	// KEYS: record, index. ARGV: record JSON, active flag, deadline (ms),
 	// index member, claims (may be empty) and expiry (ms).
-	createTokenScript = goredis.NewScript(extendIndexLua + `
+	createTokenScript = goredis.NewScript(extendIndexLua + indexLua + `
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'rec', ARGV[1], 'active', ARGV[2])
 if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'chk', ARGV[5], 'exp', ARGV[6]) end
 redis.call('PEXPIREAT', KEYS[1], ARGV[3])
-redis.call('SADD', KEYS[2], ARGV[4])
+idx_add(KEYS[2], ARGV[4])
 extend(KEYS[2], tonumber(ARGV[3]))
 return 1`)
 
@@ -86,10 +111,14 @@ return {0, v[1]}`)
 
 	// deleteTokenScript removes a record and its index entry.
 	// KEYS: record, index. ARGV: index member.
-	deleteTokenScript = goredis.NewScript(`
+	deleteTokenScript = goredis.NewScript(indexLua + `
 redis.call('DEL', KEYS[1])
-redis.call('SREM', KEYS[2], ARGV[1])
+idx_rem(KEYS[2], ARGV[1])
 return 1`)
+
+	// indexMembersScript returns the members of a request's index, a hash
+	// or (written by an older gateway) a set. KEYS: index.
+	indexMembersScript = goredis.NewScript(indexLua + `return idx_members(KEYS[1])`)
 
 	// revokeScript deletes the records it is given and their index
 	// entries, but only if they are every record of the wanted kinds the
@@ -97,18 +126,18 @@ return 1`)
 	// the index) it changes nothing and returns 0, and the caller retries.
 	// KEYS: index, records... ARGV: number of kinds k, k kinds (none: all),
 	// then the index member of each record, in KEYS order.
-	revokeScript = goredis.NewScript(`
+	revokeScript = goredis.NewScript(indexLua + `
 local k = tonumber(ARGV[1])
 local want, given = {}, {}
 for i = 2, k + 1 do want[ARGV[i]] = true end
 for i = k + 2, #ARGV do given[ARGV[i]] = true end
-for _, m in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+for _, m in ipairs(idx_members(KEYS[1])) do
   local kind = string.match(m, '^([^:]*):')
   if (k == 0 or want[kind]) and not given[m] then return 0 end
 end
 for i = 2, #KEYS do
   redis.call('DEL', KEYS[i])
-  redis.call('SREM', KEYS[1], ARGV[k + i])
+  idx_rem(KEYS[1], ARGV[k + i])
 end
 return 1`)
 )
@@ -402,7 +431,7 @@ func (s *Store) DeactivateToken(ctx context.Context, kind oauth.TokenKind, signa
 func (s *Store) RevokeRequest(ctx context.Context, requestID string, kinds ...oauth.TokenKind) error {
 	index := s.indexKey(requestID)
 	for range maxTxAttempts {
-		members, err := s.c.SMembers(ctx, index).Result()
+		members, err := indexMembersScript.Run(ctx, s.c, []string{index}).StringSlice()
 		if err != nil {
 			return fmt.Errorf("redis: revoke request: %w", err)
 		}

@@ -13,7 +13,9 @@ import (
 
 // useScript is UseToken's one atomic step, in the request's slot: the
 // check-and-set of the used record, the removal of the dropped records and
-// the writing of the issued ones. It returns nil if there is no used
+// the writing of the issued ones; then the index is written anew
+// (compact), so that it returns to Redis's compact encoding once a code's
+// OpenID record has left it. It returns nil if there is no used
 // record, {0, rec} if it was already inactive (nothing changed), else
 // {1, rec}.
 // KEYS: index, used record, the nd records to drop, the issued records.
@@ -21,7 +23,7 @@ import (
 // its index member, JSON, active flag, deadline (ms), claims (may be
 // empty) and expiry (ms), and last the retirement deadline (ms): the used
 // record is kept no later than that (see UseToken).
-var useScript = goredis.NewScript(extendIndexLua + retireLua + `
+var useScript = goredis.NewScript(extendIndexLua + retireLua + indexLua + `
 local v = redis.call('HMGET', KEYS[2], 'rec', 'active')
 if not v[1] then return false end
 if v[2] ~= '1' then return {0, v[1]} end
@@ -35,7 +37,7 @@ if left < 0 or now + left > retire then redis.call('PEXPIREAT', KEYS[2], retire)
 local nd = tonumber(ARGV[1])
 for i = 1, nd do
   redis.call('DEL', KEYS[2 + i])
-  redis.call('SREM', KEYS[1], ARGV[1 + i])
+  idx_rem(KEYS[1], ARGV[1 + i])
 end
 local a = 2 + nd
 for i = 3 + nd, #KEYS do
@@ -43,10 +45,11 @@ for i = 3 + nd, #KEYS do
   redis.call('HSET', KEYS[i], 'rec', ARGV[a + 1], 'active', ARGV[a + 2])
   if ARGV[a + 4] ~= '' then redis.call('HSET', KEYS[i], 'chk', ARGV[a + 4], 'exp', ARGV[a + 5]) end
   redis.call('PEXPIREAT', KEYS[i], ARGV[a + 3])
-  redis.call('SADD', KEYS[1], ARGV[a])
+  idx_add(KEYS[1], ARGV[a])
   extend(KEYS[1], tonumber(ARGV[a + 3]))
   a = a + 6
 end
+compact(KEYS[1])
 return {1, v[1]}`)
 
 // UseToken applies u all at once. The used record (a code, or a rotated
