@@ -583,3 +583,22 @@ func (d *projDecoder) json(v any) {
 		d.fail(err)
 	}
 }
+
+// AppendScopes appends a scope list in the compact form stored requests
+// use (see simpleScopes), for a backend that stores scope lists of its own.
+func AppendScopes(b []byte, scopes []string) []byte {
+	e := projEncoder{b: b}
+	e.scopes(scopes)
+	return e.b
+}
+
+// ReadScopes reads a scope list written by AppendScopes from the start of
+// b and returns it with the bytes after it.
+func ReadScopes(b []byte) ([]string, []byte, error) {
+	d := projDecoder{claimsDecoder{b: b}}
+	l := d.scopes()
+	if d.err != nil {
+		return nil, nil, fmt.Errorf("scope list: %w", d.err)
+	}
+	return l, d.b, nil
+}

@@ -216,7 +216,7 @@ func (s *Store) grantDeadline(g apps.Grant) int64 {
 // at its apps.Grant.KeepUntil (the audit retention after its end), and
 // each index lives at least as long as the grants it lists.
 func (s *Store) CreateGrant(ctx context.Context, g apps.Grant) error {
-	data, err := json.Marshal(g)
+	data, err := encodeGrant(g)
 	if err != nil {
 		return fmt.Errorf("redis: create grant: %w", err)
 	}
@@ -251,8 +251,8 @@ func (s *Store) CreateGrant(ctx context.Context, g apps.Grant) error {
 // it is past its apps.Grant.KeepUntil by the store's clock, which Redis
 // may not have dropped yet).
 func (s *Store) GetGrant(ctx context.Context, id string) (apps.Grant, error) {
-	var g apps.Grant
-	if err := s.getJSON(ctx, s.grantKey(id), &g); err != nil {
+	g, err := getGrant(ctx, s.c, s.grantKey(id))
+	if err != nil {
 		return apps.Grant{}, fmt.Errorf("redis: get grant: %w", err)
 	}
 	if !g.Kept(s.now(), s.retention) {
@@ -317,7 +317,7 @@ func (s *Store) indexedGrants(ctx context.Context, index string) ([]apps.Grant, 
 		}
 		var g apps.Grant
 		if err == nil {
-			err = json.Unmarshal(data, &g)
+			g, err = decodeGrant(data)
 		}
 		if err != nil {
 			return nil, err
@@ -342,15 +342,15 @@ const maxTxAttempts = 10
 func (s *Store) RevokeGrant(ctx context.Context, id string, at time.Time) error {
 	key := s.grantKey(id)
 	revoke := func(tx *goredis.Tx) error {
-		var g apps.Grant
-		if err := getJSON(ctx, tx, key, &g); err != nil {
+		g, err := getGrant(ctx, tx, key)
+		if err != nil {
 			return err
 		}
 		if g.RevokedAt != nil {
 			return nil
 		}
 		g.RevokedAt = &at
-		data, err := json.Marshal(g)
+		data, err := encodeGrant(g)
 		if err != nil {
 			return err
 		}

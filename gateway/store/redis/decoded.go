@@ -53,8 +53,8 @@ func (d *decoded) grant(key, raw string) (apps.Grant, error) {
 	if v, ok := d.get(key, raw); ok {
 		return cloneGrant(v.grant), nil
 	}
-	var g apps.Grant
-	if err := json.Unmarshal([]byte(raw), &g); err != nil {
+	g, err := decodeGrant([]byte(raw))
+	if err != nil {
 		return apps.Grant{}, err
 	}
 	d.put(key, decodedValue{raw: raw, grant: g})

@@ -482,3 +482,43 @@ func TestTombstonesAreSmall(t *testing.T) {
 		t.Fatalf("the used code reads as %+v, %v; want %+v", got, err, want)
 	}
 }
+
+// TestJSONGrantStillReads: a grant stored as JSON (by an older gateway)
+// still reads, lists and revokes; the revocation writes it in the binary
+// form, which reads back the same.
+func TestJSONGrantStillReads(t *testing.T) {
+	ctx := context.Background()
+	c := testClient(t)
+	s, prefix := newStore(t, c)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	g := apps.Grant{ID: "g1", Member: "alice", Patient: "alice-1001", ClientID: "app1",
+		Scopes: []string{"launch/patient", "patient/Coverage.rs", "patient/Unknown.read"}, Sensitive: true,
+		ExpiresAt: now.AddDate(0, 13, 0), CreatedAt: now}
+	data, err := json.Marshal(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Set(ctx, prefix+"grant:g1", data, time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ZAdd(ctx, prefix+"grants:alice", goredis.Z{Score: 1, Member: "g1"}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.GetGrant(ctx, "g1"); err != nil || !reflect.DeepEqual(got, g) {
+		t.Fatalf("GetGrant of a JSON grant = %+v, %v; want %+v", got, err, g)
+	}
+	if list, err := s.ListGrants(ctx, "alice"); err != nil || len(list) != 1 || !reflect.DeepEqual(list[0], g) {
+		t.Fatalf("ListGrants with a JSON grant = %+v, %v", list, err)
+	}
+	if err := s.RevokeGrant(ctx, "g1", now); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := c.Get(ctx, prefix+"grant:g1").Bytes()
+	if err != nil || raw[0] == '{' || len(raw)*2 > len(data) {
+		t.Fatalf("the revoked grant is stored as %d bytes starting %q (%v); want the binary form, under half its JSON's %d", len(raw), raw[:1], err, len(data))
+	}
+	g.RevokedAt = &now
+	if got, err := s.GetGrant(ctx, "g1"); err != nil || !reflect.DeepEqual(got, g) {
+		t.Fatalf("GetGrant of the revoked grant = %+v, %v; want %+v", got, err, g)
+	}
+}
