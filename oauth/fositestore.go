@@ -74,6 +74,9 @@ func (s *fositeStore) GetClient(ctx context.Context, id string) (fosite.Client, 
 	if !app.Approved() {
 		return nil, fosite.ErrNotFound
 	}
+	if w := workOf(ctx); w != nil {
+		w.rememberClient(app)
+	}
 	return s.client(app), nil
 }
 
@@ -218,8 +221,20 @@ func (s *fositeStore) get(ctx context.Context, kind TokenKind, sig string, sessi
 
 // appAndGrant reads the token's app and grant at the same time (two store
 // round trips in the time of one). A missing app or grant comes back as the
-// zero value, which live refuses.
+// zero value, which live refuses. In a token request the app its client
+// authentication just read is used again rather than read a second time
+// (a refresh: one Redis round trip and one decoding fewer; a code
+// exchange, which reads the code, its PKCE and OpenID sessions, three).
 func (s *fositeStore) appAndGrant(ctx context.Context, clientID, grantID string) (apps.App, apps.Grant, error) {
+	if w := workOf(ctx); w != nil {
+		if app, ok := w.clientApp(clientID); ok {
+			grant, err := s.apps.GetGrant(ctx, grantID)
+			if err != nil && !errors.Is(err, apps.ErrNotFound) {
+				return apps.App{}, apps.Grant{}, err
+			}
+			return app, grant, nil
+		}
+	}
 	var (
 		grant    apps.Grant
 		grantErr error

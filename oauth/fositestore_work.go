@@ -7,6 +7,8 @@ import (
 	"sync"
 
 	"github.com/ory/fosite"
+
+	"github.com/patientaccess/gateway/apps"
 )
 
 // tokenWork is what one token request writes, collected while fosite
@@ -24,6 +26,27 @@ type tokenWork struct {
 	dropAccess bool
 	drop       []TokenRef
 	issue      []IssuedToken
+	// client is the app the request's client authentication read (an
+	// approved one), so that rebuilding the requests of the code or
+	// refresh token it presents does not read it again.
+	client *apps.App
+}
+
+// rememberClient keeps the app client authentication read.
+func (w *tokenWork) rememberClient(app apps.App) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.client = &app
+}
+
+// clientApp returns the app client authentication read, if it is clientID.
+func (w *tokenWork) clientApp(clientID string) (apps.App, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.client == nil || w.client.ClientID != clientID {
+		return apps.App{}, false
+	}
+	return *w.client, true
 }
 
 type workKey struct{}
