@@ -199,6 +199,12 @@ func runStore(ctx context.Context, o options, store string) ([]rss, []table, err
 		return nil, nil, fmt.Errorf("upstream mode: %w", err)
 	}
 	defer rig.close()
+	peaks := func() []rss {
+		return []rss{
+			{name: "gateway, " + store + " store", mb: e.srv.proc.peakRSSMB()},
+			{name: "gateway, " + store + " store, upstream mode", mb: rig.gw.srv.proc.peakRSSMB()},
+		}
+	}
 	var tables []table
 	for _, clients := range o.Clients {
 		t, err := scenarios(ctx, e, o, clients, access)
@@ -208,13 +214,11 @@ func runStore(ctx context.Context, o options, store string) ([]rss, []table, err
 		if err := rig.scenarios(o, clients, &t); err != nil {
 			return nil, nil, fmt.Errorf("upstream mode: %w", err)
 		}
+		t.peaks = peaks()
 		printTargets(o, t)
 		tables = append(tables, t)
 	}
-	return []rss{
-		{name: "gateway, " + store + " store", mb: e.srv.proc.peakRSSMB()},
-		{name: "gateway, " + store + " store, upstream mode", mb: rig.gw.srv.proc.peakRSSMB()},
-	}, tables, nil
+	return peaks(), tables, nil
 }
 
 // loadAverage is the machine's load average (/proc/loadavg): other work on

@@ -40,6 +40,7 @@ type table struct {
 	store   string
 	clients int
 	rows    map[string]comparison
+	peaks   []rss // the gateway processes' peak RSS once the table was measured
 }
 
 // comparison is one scenario's three rows.

@@ -61,6 +61,10 @@ func targets(t table) []verdict {
 	}
 	check(targetReadScenario, "FHIR read")
 	check(targetUpstreamRead, "FHIR read in upstream mode")
+	for _, p := range t.peaks {
+		vs = append(vs, verdict{what: fmt.Sprintf("peak RSS so far ≤ %d MB (%s)", rssTargetMB, p.name),
+			measured: fmt.Sprintf("%.1f MB", p.mb), met: p.mb <= rssTargetMB})
+	}
 	return vs
 }
 
