@@ -45,6 +45,12 @@ const claimsV1 = 0x01
 // replica that knows only version 1 reads such a record's projection.
 const claimsV2 = 0x02
 
+// claimsV3 is the first byte of the version-3 encoding, the one written:
+// version 2 with the scopes as a stored request writes them (table
+// indexes, see simpleScopes) instead of their text, which is most of an
+// access token's claims and of its record in Redis.
+const claimsV3 = 0x03
+
 // maxClaimsFields bounds what decodeClaims accepts, so that a corrupt
 // record cannot make it allocate without limit.
 const maxClaimsFields = 1 << 10
@@ -53,7 +59,7 @@ const maxClaimsFields = 1 << 10
 // gateway does not know (by a newer replica).
 var errClaimsVersion = errors.New("token claims: unknown version")
 
-// encode returns the version-2 encoding.
+// encode returns the version-3 encoding.
 func (c claims) encode() []byte {
 	n := 1 + 1 + 2*binary.MaxVarintLen64 + 5*binary.MaxVarintLen32 +
 		len(c.GrantID) + len(c.ClientID) + len(c.Member) + len(c.Patient)
@@ -68,17 +74,13 @@ func (c claims) encode() []byte {
 	if c.FHIRAudience {
 		flags |= 2
 	}
-	b = append(b, claimsV2, flags)
+	b = append(b, claimsV3, flags)
 	b = binary.AppendUvarint(b, uint64(max(c.ExpiresAt.UnixMilli(), 0)))
 	b = binary.AppendUvarint(b, uint64(max(c.IssuedAt.UnixMilli(), 0)))
 	for _, s := range []string{c.GrantID, c.ClientID, c.Member, c.Patient} {
 		b = appendString(b, s)
 	}
-	b = binary.AppendUvarint(b, uint64(len(c.Scopes)))
-	for _, s := range c.Scopes {
-		b = appendString(b, s)
-	}
-	return b
+	return AppendScopes(b, c.Scopes)
 }
 
 func appendString(b []byte, s string) []byte {
@@ -92,20 +94,28 @@ func decodeClaims(b []byte) (claims, error) {
 	if len(b) == 0 {
 		return claims{}, errors.New("token claims: empty")
 	}
-	if b[0] != claimsV1 && b[0] != claimsV2 {
+	if b[0] != claimsV1 && b[0] != claimsV2 && b[0] != claimsV3 {
 		return claims{}, fmt.Errorf("%w %d", errClaimsVersion, b[0])
 	}
 	d := claimsDecoder{b: b[1:]}
 	flags := d.byte()
 	exp := d.uvarint()
 	c := claims{Sensitive: flags&1 != 0, ExpiresAt: time.UnixMilli(int64(min(exp, 1<<62)))}
-	if b[0] == claimsV2 {
+	if b[0] >= claimsV2 {
 		c.FHIRAudience = flags&2 != 0
 		if iat := d.uvarint(); iat > 0 {
 			c.IssuedAt = time.UnixMilli(int64(min(iat, 1<<62)))
 		}
 	}
 	c.GrantID, c.ClientID, c.Member, c.Patient = d.string(), d.string(), d.string(), d.string()
+	if b[0] == claimsV3 {
+		pd := projDecoder{d}
+		c.Scopes = pd.scopes()
+		if err := pd.end(); err != nil {
+			return claims{}, fmt.Errorf("token claims: %w", err)
+		}
+		return c, nil
+	}
 	n := d.uvarint()
 	if n > maxClaimsFields {
 		return claims{}, errors.New("token claims: too many scopes")

@@ -75,7 +75,7 @@ func TestClaimsRefused(t *testing.T) {
 		version bool
 	}{
 		{"empty", nil, false},
-		{"version 3", append([]byte{0x03}, good[1:]...), true},
+		{"version 4 (unknown)", append([]byte{0x04}, good[1:]...), true},
 		{"truncated", good[:len(good)-1], false},
 		{"trailing", append(append([]byte{}, good...), 0), false},
 		{"huge length", []byte{claimsV1, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x0f}, false},
