@@ -108,15 +108,26 @@ type TokenStore interface {
 	WithdrawEvents(ctx context.Context, refs EventRefs) error
 }
 
-// EventRefs name audit events a store appended (CheckAccessAppend), in a
-// form only that store reads, so that it can withdraw them.
-type EventRefs []string
+// EventRefs name audit events a store appended (CheckAccessAppend), so
+// that it can withdraw them.
+type EventRefs []EventRef
+
+// EventRef names one appended event in the store's own terms: the log it
+// went to (a Redis stream's key; "" for a store with one log) and its id
+// there.
+type EventRef struct {
+	Log, ID string
+}
 
 // AccessQuery names the access token CheckAccess reads.
 type AccessQuery struct {
 	Signature string
 	RequestID string // optional: the record's request id, if known
 	ClientID  string // optional: the record's client id, if known
+	// KnownClaims says the caller holds the token's claims already (they
+	// never change), so the store may leave Record.Claims out of a record
+	// that has them; the rest of the check is read as always.
+	KnownClaims bool
 }
 
 // AccessCheck is what CheckAccess returns.

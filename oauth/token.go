@@ -247,7 +247,7 @@ func (s *Server) checkLiveAccess(ctx context.Context, token string, events []app
 	sig := s.tokenStrategy.AccessTokenSignature(ctx, token)
 	q := AccessQuery{Signature: sig}
 	if cached {
-		q.RequestID, q.ClientID = c.GrantID, c.ClientID
+		q.RequestID, q.ClientID, q.KnownClaims = c.GrantID, c.ClientID, true
 	}
 	var (
 		ac   AccessCheck

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 
@@ -127,7 +128,13 @@ func Decide(r Request) Decision {
 // The user of a member's token is the member, and what a member may see is
 // their own compartment and shared reference data, so user/ never reaches
 // further than patient/ here. Other scopes are kept as they are.
+//
+// When no scope needs reading so, the result is scopes itself (a Decision
+// is made on every FHIR call: this spares it a copy).
 func MemberScopes(scopes []string) []string {
+	if !slices.ContainsFunc(scopes, func(s string) bool { return strings.HasPrefix(s, string(smart.ContextUser)+"/") }) {
+		return scopes
+	}
 	out := make([]string, 0, len(scopes))
 	for _, raw := range scopes {
 		if rest, ok := strings.CutPrefix(raw, string(smart.ContextUser)+"/"); ok {

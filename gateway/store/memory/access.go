@@ -17,7 +17,7 @@ func (s *Store) CheckAccessAppend(_ context.Context, q oauth.AccessQuery, events
 	defer s.mu.Unlock()
 	refs := make(oauth.EventRefs, 0, len(events))
 	for _, e := range events {
-		refs = append(refs, strconv.FormatUint(s.appendEvent(e), 10))
+		refs = append(refs, oauth.EventRef{ID: strconv.FormatUint(s.appendEvent(e), 10)})
 	}
 	c, err := s.checkAccess(q)
 	return c, refs, err
@@ -28,7 +28,7 @@ func (s *Store) WithdrawEvents(_ context.Context, refs oauth.EventRefs) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, ref := range refs {
-		seq, err := strconv.ParseUint(ref, 10, 64)
+		seq, err := strconv.ParseUint(ref.ID, 10, 64)
 		if err != nil {
 			continue // not one of this store's refs: nothing of ours to remove
 		}

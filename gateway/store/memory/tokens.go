@@ -101,6 +101,9 @@ func (s *Store) checkAccess(q oauth.AccessQuery) (oauth.AccessCheck, error) {
 	}
 	if len(rec.Claims) > 0 {
 		rec.Request = nil
+		if q.KnownClaims {
+			rec.Claims = nil
+		}
 	}
 	rec = copyRecord(rec)
 	var c oauth.AccessCheck

@@ -3,7 +3,6 @@ package redis
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -16,22 +15,17 @@ import (
 // request and client. The pipeline spans Cluster slots (the token's
 // request, the grant, the app and the streams) and is not a transaction:
 // the appends happen whatever the reads find, and the caller withdraws
-// them (WithdrawEvents) if it refuses the token. A ref is the stream's key
-// and the entry's id, after a NUL byte.
+// them (WithdrawEvents) if it refuses the token.
 func (s *Store) CheckAccessAppend(ctx context.Context, q oauth.AccessQuery, events []apps.Event) (oauth.AccessCheck, oauth.EventRefs, error) {
-	type payload struct{ plan, own []byte }
-	payloads := make([]payload, len(events))
-	for i, e := range events {
-		plan, own, err := eventPayloads(e)
-		if err != nil {
-			return oauth.AccessCheck{}, nil, fmt.Errorf("redis: check access and append: %w", err)
-		}
-		payloads[i] = payload{plan, own}
+	enc, err := encodeEvents(events)
+	if err != nil {
+		return oauth.AccessCheck{}, nil, fmt.Errorf("redis: check access and append: %w", err)
 	}
-	var appends []eventAppend
+	defer enc.release()
+	appends := make([]eventAppend, 0, 2*len(events))
 	c, err := s.checkAccess(ctx, q, func(p goredis.Pipeliner) {
-		for i, e := range events {
-			appends = s.queueEvent(ctx, p, e.Member, payloads[i].plan, payloads[i].own, appends)
+		for _, e := range enc.payloads {
+			appends = s.queueEvent(ctx, p, e, appends)
 		}
 	})
 	refs := make(oauth.EventRefs, 0, len(appends))
@@ -42,7 +36,7 @@ func (s *Store) CheckAccessAppend(ctx context.Context, q oauth.AccessQuery, even
 			appendErr = err
 			continue
 		}
-		refs = append(refs, a.stream+"\x00"+id)
+		refs = append(refs, oauth.EventRef{Log: a.stream, ID: id})
 	}
 	if err != nil {
 		return oauth.AccessCheck{}, refs, err
@@ -62,11 +56,7 @@ func (s *Store) WithdrawEvents(ctx context.Context, refs oauth.EventRefs) error 
 	}
 	_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		for _, ref := range refs {
-			stream, id, ok := cutLast(ref, "\x00")
-			if !ok {
-				continue // not a ref this store made: nothing to remove
-			}
-			p.XDel(ctx, stream, id)
+			p.XDel(ctx, ref.Log, ref.ID)
 		}
 		return nil
 	})
@@ -74,13 +64,4 @@ func (s *Store) WithdrawEvents(ctx context.Context, refs oauth.EventRefs) error 
 		return fmt.Errorf("redis: withdraw events: %w", err)
 	}
 	return nil
-}
-
-// cutLast is strings.Cut at the last sep.
-func cutLast(s, sep string) (before, after string, found bool) {
-	i := strings.LastIndex(s, sep)
-	if i < 0 {
-		return s, "", false
-	}
-	return s[:i], s[i+len(sep):], true
 }

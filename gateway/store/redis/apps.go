@@ -393,12 +393,13 @@ return redis.call('XADD', KEYS[1], 'MINID', now - tonumber(ARGV[1]), '*', 'e', A
 // streams live in different Cluster slots): if either fails the error is
 // returned.
 func (s *Store) AppendEvent(ctx context.Context, e apps.Event) error {
-	plan, own, err := eventPayloads(e)
+	enc, err := encodeEvents([]apps.Event{e})
 	if err != nil {
 		return fmt.Errorf("redis: append event: %w", err)
 	}
+	defer enc.release()
 	_, err = s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
-		s.queueEvent(ctx, p, e.Member, plan, own, nil)
+		s.queueEvent(ctx, p, enc.payloads[0], nil)
 		return nil
 	})
 	if err != nil {
@@ -407,22 +408,57 @@ func (s *Store) AppendEvent(ctx context.Context, e apps.Event) error {
 	return nil
 }
 
-// eventPayloads returns what AppendEvent stores of an event, bounded: the
+// eventPayload is what AppendEvent stores of an event, bounded: the
 // plan's copy, without the ClientIP, and, when it names a member, the
 // member's own copy with it (own is nil otherwise).
-func eventPayloads(e apps.Event) (plan, own []byte, err error) {
-	e = e.Bounded()
-	p := e
-	p.ClientIP = ""
-	if plan, err = json.Marshal(p); err != nil {
-		return nil, nil, err
-	}
-	if e.Member != "" {
-		if own, err = json.Marshal(e); err != nil {
-			return nil, nil, err
+type eventPayload struct {
+	member    string
+	plan, own []byte
+}
+
+// encodedEvents are events encoded into one pooled buffer.
+type encodedEvents struct {
+	buf      *[]byte
+	payloads []eventPayload
+}
+
+// encodeEvents encodes events (appendEventJSON). Their payloads are
+// slices of a pooled buffer: call release once they have been sent.
+func encodeEvents(events []apps.Event) (encodedEvents, error) {
+	enc := encodedEvents{buf: eventBuffers.Get().(*[]byte), payloads: make([]eventPayload, len(events))}
+	b := (*enc.buf)[:0]
+	ends := make([][2]int, len(events))
+	var err error
+	for i, e := range events {
+		e = e.Bounded()
+		enc.payloads[i].member = e.Member
+		if b, err = appendEventJSON(b, e, false); err != nil {
+			enc.release()
+			return encodedEvents{}, err
 		}
+		ends[i][0] = len(b)
+		if e.Member != "" {
+			b, _ = appendEventJSON(b, e, true) // the time passed above
+		}
+		ends[i][1] = len(b)
 	}
-	return plan, own, nil
+	start := 0
+	for i, end := range ends {
+		enc.payloads[i].plan = b[start:end[0]:end[0]]
+		if end[1] > end[0] {
+			enc.payloads[i].own = b[end[0]:end[1]:end[1]]
+		}
+		start = end[1]
+	}
+	*enc.buf = b
+	return enc, nil
+}
+
+// release gives the buffer back; the payloads must not be used after.
+func (enc encodedEvents) release() {
+	if cap(*enc.buf) <= 64<<10 { // keep no buffer a huge event grew
+		eventBuffers.Put(enc.buf)
+	}
 }
 
 // eventAppend is one queued append of an event to a stream: the command
@@ -432,15 +468,15 @@ type eventAppend struct {
 	cmd    *goredis.Cmd
 }
 
-// queueEvent queues the appends of an event's payloads (eventPayloads) to
-// the plan's stream and the member's, and adds them to out.
-func (s *Store) queueEvent(ctx context.Context, p goredis.Pipeliner, member string, plan, own []byte, out []eventAppend) []eventAppend {
+// queueEvent queues the appends of an event's payloads to the plan's
+// stream and the member's, and adds them to out.
+func (s *Store) queueEvent(ctx context.Context, p goredis.Pipeliner, e eventPayload, out []eventAppend) []eventAppend {
 	retention := s.retention.Milliseconds()
 	key := s.eventsKey()
-	out = append(out, eventAppend{key, p.Eval(ctx, appendEventSource, []string{key}, retention, plan)})
-	if own != nil {
-		key = s.memberEventsKey(member)
-		out = append(out, eventAppend{key, p.Eval(ctx, appendEventSource, []string{key}, retention, own)})
+	out = append(out, eventAppend{key, p.Eval(ctx, appendEventSource, []string{key}, retention, e.plan)})
+	if e.own != nil {
+		key = s.memberEventsKey(e.member)
+		out = append(out, eventAppend{key, p.Eval(ctx, appendEventSource, []string{key}, retention, e.own)})
 	}
 	return out
 }

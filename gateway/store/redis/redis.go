@@ -23,6 +23,7 @@ type Store struct {
 	prefix    string
 	now       func() time.Time
 	retention time.Duration // of audit events
+	events    string        // the plan's audit stream's key, made once (every FHIR call appends to it)
 	// decoded keeps the apps and grants the token check read last.
 	decoded decoded
 }
@@ -61,6 +62,7 @@ func New(c goredis.UniversalClient, opts ...Option) *Store {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.events = s.prefix + "events"
 	return s
 }
 
@@ -90,7 +92,7 @@ func (s *Store) grantsKey(member string) string  { return s.prefix + "grants:" +
 func (s *Store) memberKey(name string) string    { return s.prefix + "member:" + name }
 func (s *Store) linkKey(member string) string    { return s.prefix + "mlink:" + member }
 func (s *Store) sessionKey(id string) string     { return s.prefix + "sess:" + id }
-func (s *Store) eventsKey() string               { return s.prefix + "events" }
+func (s *Store) eventsKey() string               { return s.events }
 func (s *Store) memberEventsKey(m string) string { return s.prefix + "mevents:" + m }
 func (s *Store) deliveryKey(id string) string    { return s.prefix + "whook:" + id }
 func (s *Store) dueKey() string                  { return s.prefix + "whooks:due" }
@@ -118,6 +120,12 @@ func (s *Store) indexKey(requestID string) string {
 
 // member is a record's entry in its request's index.
 func member(kind oauth.TokenKind, sig string) string { return string(kind) + ":" + sig }
+
+// recordKeyIn is recordPrefix(requestID)+member(kind, sig) made in one
+// allocation, for the token check every FHIR call makes.
+func (s *Store) recordKeyIn(requestID string, kind oauth.TokenKind, sig string) string {
+	return s.prefix + "{req:" + requestID + "}:tok:" + string(kind) + ":" + sig
+}
 
 // cond returns s when ok, else "".
 func cond(ok bool, s string) string {

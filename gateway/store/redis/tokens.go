@@ -186,8 +186,8 @@ func (s *Store) GetToken(ctx context.Context, kind oauth.TokenKind, signature st
 }
 
 // CheckAccess reads the access token's pointer (unless q already names
-// its request and client), then, in one pipeline, the record's claims,
-// active flag and expiry, the grant and the app (decoded again only when
+// its request and client), then, in one pipeline, the record's claims
+// (unless q.KnownClaims), active flag and expiry, the grant and the app (decoded again only when
 // their JSON changed since the last check: see decoded). A record stored before
 // records had claims is read whole, and its app after it.
 func (s *Store) CheckAccess(ctx context.Context, q oauth.AccessQuery) (oauth.AccessCheck, error) {
@@ -208,16 +208,21 @@ func (s *Store) checkAccess(ctx context.Context, q oauth.AccessQuery, also func(
 		}
 		requestID, clientID = parsePointer(v)
 	}
-	key := s.recordPrefix(requestID) + member(oauth.KindAccess, q.Signature)
+	key := s.recordKeyIn(requestID, oauth.KindAccess, q.Signature)
 	var (
 		fields     *goredis.SliceCmd
-		grant, app *goredis.StringCmd
+		grant, app pendingRead
+		hasApp     bool
 	)
 	_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
-		fields = p.HMGet(ctx, key, "chk", "active", "exp")
-		grant = p.Get(ctx, s.grantKey(requestID))
+		if q.KnownClaims {
+			fields = p.HMGet(ctx, key, "active", "exp")
+		} else {
+			fields = p.HMGet(ctx, key, "active", "exp", "chk")
+		}
+		grant = s.decoded.read(ctx, p, s.grantKey(requestID))
 		if clientID != "" {
-			app = p.Get(ctx, s.appKey(clientID))
+			app, hasApp = s.decoded.read(ctx, p, s.appKey(clientID)), true
 		}
 		if also != nil {
 			also(p)
@@ -229,31 +234,38 @@ func (s *Store) checkAccess(ctx context.Context, q oauth.AccessQuery, also func(
 	}
 	var c oauth.AccessCheck
 	v := fields.Val()
-	chk, hasClaims := v[0].(string)
-	exp, _ := v[2].(string)
+	var chk string
+	hasClaims := q.KnownClaims // a record with claims has an expiry field too
+	if !q.KnownClaims {
+		chk, hasClaims = v[2].(string)
+	}
+	exp, _ := v[1].(string)
 	expMS, expErr := strconv.ParseInt(exp, 10, 64)
 	if !hasClaims || expErr != nil || clientID == "" {
 		if c.Record, err = s.GetToken(ctx, oauth.KindAccess, q.Signature); err != nil {
 			return oauth.AccessCheck{}, fmt.Errorf("redis: check access token: %w", err)
 		}
 		if c.Record.ClientID != clientID {
-			app = nil
+			hasApp = false
 			if c.App, err = s.GetApp(ctx, c.Record.ClientID); err != nil && !errors.Is(err, apps.ErrNotFound) {
 				return oauth.AccessCheck{}, fmt.Errorf("redis: check access token: %w", err)
 			}
 		}
 	} else {
-		c.Record = oauth.TokenRecord{RequestID: requestID, ClientID: clientID, Active: v[1] == "1",
-			ExpiresAt: time.UnixMilli(expMS).UTC(), Claims: []byte(chk)}
+		c.Record = oauth.TokenRecord{RequestID: requestID, ClientID: clientID, Active: v[0] == "1",
+			ExpiresAt: time.UnixMilli(expMS).UTC()}
+		if !q.KnownClaims {
+			c.Record.Claims = []byte(chk)
+		}
 		if !s.now().Before(c.Record.ExpiresAt.Add(oauth.InactiveTail)) {
 			return oauth.AccessCheck{}, fmt.Errorf("redis: check access token: %w", oauth.ErrNotFound)
 		}
 	}
-	if c.Grant, err = s.decoded.grant(s.grantKey(requestID), grant.Val()); err != nil {
+	if c.Grant, err = s.decoded.grant(grant); err != nil {
 		return oauth.AccessCheck{}, fmt.Errorf("redis: check access token: grant: %w", err)
 	}
-	if app != nil {
-		if c.App, err = s.decoded.app(s.appKey(clientID), app.Val()); err != nil {
+	if hasApp {
+		if c.App, err = s.decoded.app(app); err != nil {
 			return oauth.AccessCheck{}, fmt.Errorf("redis: check access token: app: %w", err)
 		}
 	}

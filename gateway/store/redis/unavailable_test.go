@@ -51,7 +51,7 @@ func everyMethod(s *redis.Store) map[string]error {
 				[]apps.Event{{Time: now, Action: "fhir.read", Member: "alice"}})
 			return err
 		},
-		"WithdrawEvents":   func() error { return s.WithdrawEvents(ctx, oauth.EventRefs{"events\x000-1"}) },
+		"WithdrawEvents":   func() error { return s.WithdrawEvents(ctx, oauth.EventRefs{{Log: "events", ID: "0-1"}}) },
 		"UseAssertion":     func() error { return s.UseAssertion(ctx, "jti1", now.Add(time.Minute)) },
 		"AssertionUsed":    func() error { return second(s.AssertionUsed(ctx, "jti1")) },
 		"PutMemberLink":    func() error { return s.PutMemberLink(ctx, oauth.MemberLink{Member: "m1"}) },

@@ -89,3 +89,12 @@ func TestUseTokenFailsWhole(t *testing.T) {
 		t.Fatalf("new access token after the retry: %v", err)
 	}
 }
+
+// TestRecordKeyIn: the token check's one-allocation record key is the key
+// every other method uses.
+func TestRecordKeyIn(t *testing.T) {
+	s := &Store{prefix: "p:"}
+	if got, want := s.recordKeyIn("req1", oauth.KindAccess, "sig"), s.recordPrefix("req1")+member(oauth.KindAccess, "sig"); got != want {
+		t.Fatalf("recordKeyIn = %q, want %q", got, want)
+	}
+}

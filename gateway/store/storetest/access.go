@@ -49,7 +49,20 @@ func testCheckAccess(t *testing.T, b Backend, c *Clock) {
 		wantEqual(t, "checked grant", got.Grant, grant)
 		got.Record.Claims[0] = 'X'
 	}
-	got, _ := b.CheckAccess(ctx, hint)
+	// A caller that holds the claims may get the record without them.
+	known := hint
+	known.KnownClaims = true
+	got, err := b.CheckAccess(ctx, known)
+	wantErr(t, "check with the claims known", err, nil)
+	if len(got.Record.Claims) > 0 {
+		wantEqual(t, "claims the caller knows", got.Record.Claims, rec.Claims)
+	}
+	got.Record.Claims = rec.Claims
+	wantEqual(t, "checked record, claims known", checked(got.Record), checked(rec))
+	wantEqual(t, "checked app, claims known", got.App, app)
+	wantEqual(t, "checked grant, claims known", got.Grant, grant)
+
+	got, _ = b.CheckAccess(ctx, hint)
 	wantEqual(t, "claims after the caller changed what it read", got.Record.Claims, rec.Claims)
 	got.App.RedirectURIs[0], got.Grant.Scopes[0] = "https://evil.example", "patient/*.*"
 	got, _ = b.CheckAccess(ctx, hint)
