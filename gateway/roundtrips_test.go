@@ -237,13 +237,16 @@ func TestRedisMemoryManyGrants(t *testing.T) {
 	}
 	grew := used() - before
 	t.Logf("%d grants written in %v", n, time.Since(start).Round(time.Millisecond))
-	classes := []struct{ name, re string }{
-		{"grant", `^grant:`},
-		{"member's grant index", `^grants:`},
-		{"app's grant index", `^appgrants:`},
-		{"token pointers", `^tok:`},
-		{"live token records", `^\{req:.*\}:tok:`},
-		{"request indexes", `^\{req:.*\}:toks$`},
+	classes := []struct {
+		name string
+		re   *regexp.Regexp
+	}{
+		{"grant", regexp.MustCompile(`^grant:`)},
+		{"member's grant index", regexp.MustCompile(`^grants:`)},
+		{"app's grant index", regexp.MustCompile(`^appgrants:`)},
+		{"token pointers", regexp.MustCompile(`^tok:`)},
+		{"live token records", regexp.MustCompile(`^\{req:.*\}:tok:`)},
+		{"request indexes", regexp.MustCompile(`^\{req:.*\}:toks$`)},
 	}
 	sums := make([]int64, len(classes)+1)
 	var total int64
@@ -270,7 +273,7 @@ func TestRedisMemoryManyGrants(t *testing.T) {
 			}
 			c := len(classes)
 			for j, cl := range classes {
-				if regexp.MustCompile(cl.re).MatchString(name) {
+				if cl.re.MatchString(name) {
 					c = j
 					break
 				}
