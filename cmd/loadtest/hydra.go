@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -406,19 +408,22 @@ type hydraRun struct {
 func compareHydra(ctx context.Context, o options, bin string, tables []table) error {
 	var runs []hydraRun
 	var configs []string
+	var key string
 	for _, s := range hydraSettings {
-		r, conf, err := measureHydra(ctx, o, bin, s)
+		r, conf, k, err := measureHydra(ctx, o, bin, s)
 		if err != nil {
 			return fmt.Errorf("hydra, %s: %w", s.describe(), err)
 		}
 		runs = append(runs, r...)
 		configs = append(configs, conf)
+		key = k
 	}
 	fmt.Fprintf(o.Out, "Hydra %s (%s) runs `hydra serve all --dev --sqa-opt-out` on loopback, in its own process, pinned as the gateway is, "+
-		"on SQLite in a file on tmpfs. Its client is confidential (client_secret_basic) with scope `%s`, so every refresh signs an id_token as the gateway's do; "+
+		"on SQLite in a file on tmpfs. Its client is confidential (client_secret_basic) with scope `%s`, so every refresh signs an id_token as the gateway's do "+
+		"(Hydra's with %s); "+
 		"its tokens come from its authorization code flow with PKCE, this harness accepting the login and consent through Hydra's admin API. "+
 		"Introspection is Hydra's admin endpoint (no client authentication); the gateway's is RFC 7662 with client authentication. "+
-		"CPU is each server's own process's. Ratios are gateway / Hydra (target ≥ 10×).\n", hydraVersion, bin, hydraScope)
+		"CPU is each server's own process's. Ratios are gateway / Hydra (target ≥ 10×).\n", hydraVersion, bin, hydraScope, key)
 	for _, clients := range o.Clients {
 		fmt.Fprintf(o.Out, "\n**against Hydra, %d clients**\n\n", clients)
 		fmt.Fprintln(o.Out, "| scenario | target | req/s | p50 | p99 | p99.9 | errors | CPU s / 1,000 req | vs Hydra, "+hydraSettings[0].Name+" | vs Hydra, "+hydraSettings[1].Name+" |")
@@ -458,46 +463,101 @@ func compareHydra(ctx context.Context, o options, bin string, tables []table) er
 
 // measureHydra starts Hydra with one setting, mints o.Tokens access tokens
 // through its flow, and at each client count introspects them and runs
-// refresh chains from fresh tokens. It returns the figures and Hydra's
-// configuration as run (secret redacted).
-func measureHydra(ctx context.Context, o options, bin string, s hydraSetting) ([]hydraRun, string, error) {
+// refresh chains from fresh tokens. It returns the figures, Hydra's
+// configuration as run (secret redacted) and what signed its id_tokens.
+func measureHydra(ctx context.Context, o options, bin string, s hydraSetting) ([]hydraRun, string, string, error) {
 	h, err := startHydra(ctx, o, bin, s)
 	if err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
 	defer h.close()
 	toks, err := h.mintMany(ctx, o.Tokens)
 	if err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
 	access := make([]string, len(toks))
 	for i, t := range toks {
 		access[i] = t.AccessToken
 	}
 	var runs []hydraRun
+	var key string
 	for _, clients := range o.Clients {
 		r := hydraRun{setting: s, clients: clients}
 		var sample []byte
 		if r.introspect, sample = introspectAttack(o, clients, h.target(), access); sample == nil {
-			return nil, "", fmt.Errorf("no introspection answered an active token (%d errors)", r.introspect.errors)
+			return nil, "", "", fmt.Errorf("no introspection answered an active token (%d errors)", r.introspect.errors)
 		}
 		seeds, err := h.mintMany(ctx, clients)
 		if err != nil {
-			return nil, "", err
+			return nil, "", "", err
 		}
 		refresh := make([]string, len(seeds))
 		for i, t := range seeds {
 			refresh[i] = t.RefreshToken
 		}
 		if r.refresh, sample = refreshAttack(o, clients, h.target(), refresh); sample == nil {
-			return nil, "", fmt.Errorf("no refresh succeeded (%d errors)", r.refresh.errors)
+			return nil, "", "", fmt.Errorf("no refresh succeeded (%d errors)", r.refresh.errors)
 		}
-		if !strings.Contains(string(sample), `"id_token"`) {
-			return nil, "", errors.New("a refresh answered without an id_token: the comparison would not be like for like")
+		var answer struct {
+			IDToken string `json:"id_token"`
+		}
+		if json.Unmarshal(sample, &answer) != nil || answer.IDToken == "" {
+			return nil, "", "", errors.New("a refresh answered without an id_token: the comparison would not be like for like")
+		}
+		if key == "" {
+			if key, err = signingKey(h.public+"/.well-known/jwks.json", answer.IDToken); err != nil {
+				return nil, "", "", fmt.Errorf("the key of Hydra's id_tokens: %w", err)
+			}
 		}
 		runs = append(runs, r)
 	}
-	return runs, h.config, nil
+	return runs, h.config, key, nil
+}
+
+// signingKey describes the key that signed a JWT, found by its kid in the
+// JWKS at jwksURL: its algorithm and, for RSA, the modulus size.
+func signingKey(jwksURL, jwt string) (string, error) {
+	head, _, ok := strings.Cut(jwt, ".")
+	if !ok {
+		return "", errors.New("not a JWT")
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(head)
+	if err != nil {
+		return "", fmt.Errorf("JWT header: %w", err)
+	}
+	var h struct {
+		Alg string `json:"alg"`
+		Kid string `json:"kid"`
+	}
+	if err := json.Unmarshal(raw, &h); err != nil {
+		return "", fmt.Errorf("JWT header: %w", err)
+	}
+	resp, err := http.Get(jwksURL)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var set struct {
+		Keys []struct {
+			Kid string `json:"kid"`
+			Kty string `json:"kty"`
+			N   string `json:"n"`
+		} `json:"keys"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&set); err != nil {
+		return "", fmt.Errorf("JWKS: %w", err)
+	}
+	for _, k := range set.Keys {
+		if k.Kid != h.Kid {
+			continue
+		}
+		n, err := base64.RawURLEncoding.DecodeString(k.N)
+		if k.Kty != "RSA" || err != nil {
+			return h.Alg + " and a " + k.Kty + " key", nil
+		}
+		return fmt.Sprintf("%s and a %d-bit RSA key", h.Alg, new(big.Int).SetBytes(n).BitLen()), nil
+	}
+	return "", fmt.Errorf("no key %q in the JWKS", h.Kid)
 }
 
 // hydraRatio is the gateway's throughput over Hydra's, its CPU per

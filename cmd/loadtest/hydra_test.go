@@ -3,6 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -89,6 +95,31 @@ func TestHydraRatio(t *testing.T) {
 	}
 }
 
+// TestSigningKey names the algorithm and the RSA modulus size of the key
+// a JWT's kid points at in a JWKS.
+func TestSigningKey(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks := fmt.Sprintf(`{"keys":[{"kid":"other","kty":"EC"},{"kid":"k1","kty":"RSA","n":%q,"e":"AQAB"}]}`,
+		base64.RawURLEncoding.EncodeToString(key.N.Bytes()))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(jwks)) }))
+	defer srv.Close()
+	jwt := func(header string) string {
+		return base64.RawURLEncoding.EncodeToString([]byte(header)) + ".e30.sig"
+	}
+	if got, err := signingKey(srv.URL, jwt(`{"alg":"RS256","kid":"k1"}`)); err != nil || got != "RS256 and a 2048-bit RSA key" {
+		t.Errorf("RSA key: %q %v", got, err)
+	}
+	if _, err := signingKey(srv.URL, jwt(`{"alg":"RS256","kid":"gone"}`)); err == nil {
+		t.Error("a kid not in the JWKS was described")
+	}
+	if _, err := signingKey(srv.URL, "not a jwt"); err == nil {
+		t.Error("a string that is not a JWT was described")
+	}
+}
+
 // TestHydraAgainstBinary runs the comparison for a moment against a real
 // Hydra when HYDRA_BIN names one (see README, "Against ORY Hydra"): both
 // settings start, mint tokens through Hydra's flow, answer introspection
@@ -118,7 +149,8 @@ func TestHydraAgainstBinary(t *testing.T) {
 	text := out.String()
 	for _, want := range []string{"| introspection | Hydra, hashing as shipped (pbkdf2, 25000 iterations) |",
 		"| refresh grant | Hydra, hashing turned down (pbkdf2, 1 iteration) |",
-		"| refresh grant | gateway, memory store | 1000 |", "iterations: 25000\n", "iterations: 1\n"} {
+		"| refresh grant | gateway, memory store | 1000 |", "iterations: 25000\n", "iterations: 1\n",
+		"(Hydra's with RS256 and a 4096-bit RSA key)"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("output lacks %q:\n%s", want, text)
 		}
