@@ -172,7 +172,7 @@ func (c *call) admit(raws []json.RawMessage, want *catalog.Type) ([]checked, int
 	out := make([]checked, 0, len(raws))
 	withheld := 0
 	for _, raw := range raws {
-		f, err := catalog.Inspect(raw)
+		f, err := c.h.inspect(raw)
 		if err != nil {
 			return nil, 0, err
 		}

@@ -66,6 +66,16 @@ type LocalSource interface {
 	ReadsStayLocal()
 }
 
+// FactsSource is a Source that kept the facts of what it returns
+// (catalog.Inspect of the very bytes, taken when it stored them), so that
+// the Handler, which checks every resource it sends, need not decode each
+// one again. Facts reports false for bytes it does not hold; the Handler
+// then inspects them itself.
+type FactsSource interface {
+	Source
+	Facts(raw json.RawMessage) (catalog.Facts, bool)
+}
+
 // Event is one FHIR access for the audit trail: who, what type, how many,
 // and the outcome; never clinical content or resource ids.
 type Event struct {

@@ -3,6 +3,7 @@ package fhir
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -374,7 +375,7 @@ func (h *Handler) serveRead(w http.ResponseWriter, r *http.Request) {
 		c.sourceFailed("fhir: read from source failed", err)
 		return
 	}
-	facts, err := catalog.Inspect(raw)
+	facts, err := h.inspect(raw)
 	if err != nil {
 		c.sourceFailed("fhir: source answered a read with something that is not a resource", fmt.Errorf("%v: %w", err, ErrBadGateway))
 		return
@@ -396,6 +397,17 @@ func (h *Handler) serveRead(w http.ResponseWriter, r *http.Request) {
 	}
 	setVersionHeaders(w.Header(), facts)
 	writeResource(w, raw)
+}
+
+// inspect returns raw's facts: those its Source kept, if it is a
+// FactsSource holding these very bytes, else catalog.Inspect's.
+func (h *Handler) inspect(raw json.RawMessage) (catalog.Facts, error) {
+	if fs, ok := h.Source.(FactsSource); ok {
+		if f, ok := fs.Facts(raw); ok {
+			return f, nil
+		}
+	}
+	return catalog.Inspect(raw)
 }
 
 func writeResource(w http.ResponseWriter, body []byte) {

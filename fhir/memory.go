@@ -25,6 +25,10 @@ type MemorySource struct {
 	byKey  map[string]*stored            // "Type/id"
 	owned  map[string]map[string]*stored // "Type\x00patient" → id → resource (member data)
 	shared map[string]map[string]*stored // type → id → resource (shared types)
+	// byRaw finds a resource by its stored bytes (the first byte's
+	// address), so that the Handler is spared inspecting them again on
+	// every call (Facts).
+	byRaw map[*byte]*stored
 }
 
 // ReadsStayLocal marks the MemorySource as a LocalSource.
@@ -38,6 +42,7 @@ type stored struct {
 	id, patient string
 	lastUpdated time.Time
 	security    []catalog.Coding // meta.security, for Constraint.Withheld
+	facts       catalog.Facts    // catalog.Inspect of raw
 	raw         json.RawMessage
 }
 
@@ -45,7 +50,8 @@ func (r *stored) key() string { return r.typ.Name + "/" + r.id }
 
 // NewMemorySource returns an empty store.
 func NewMemorySource() *MemorySource {
-	return &MemorySource{byKey: map[string]*stored{}, owned: map[string]map[string]*stored{}, shared: map[string]map[string]*stored{}}
+	return &MemorySource{byKey: map[string]*stored{}, owned: map[string]map[string]*stored{}, shared: map[string]map[string]*stored{},
+		byRaw: map[*byte]*stored{}}
 }
 
 // Add stores one resource, replacing any with the same type and id. It
@@ -69,8 +75,10 @@ func (s *MemorySource) Add(raw []byte) error {
 func (s *MemorySource) put(r *stored) {
 	if old, ok := s.byKey[r.key()]; ok {
 		delete(s.index(old), old.id)
+		delete(s.byRaw, &old.raw[0])
 	}
 	s.byKey[r.key()] = r
+	s.byRaw[&r.raw[0]] = r
 	idx := s.index(r)
 	if idx == nil {
 		idx = map[string]*stored{}
@@ -123,7 +131,25 @@ func prepare(raw []byte) (*stored, error) {
 	if typ.Kind == catalog.MemberData && f.Patient == "" {
 		return nil, fmt.Errorf("%s/%s: %s must be a Patient/<id> reference", f.Type, f.ID, typ.Owner.Element)
 	}
-	return &stored{typ: typ, id: f.ID, patient: f.Patient, lastUpdated: t, security: f.Security, raw: compact.Bytes()}, nil
+	return &stored{typ: typ, id: f.ID, patient: f.Patient, lastUpdated: t, security: f.Security, facts: f, raw: compact.Bytes()}, nil
+}
+
+// Facts returns catalog.Inspect(raw) as it was when raw was stored, if raw
+// is the very bytes (not a copy) this source holds for a resource and
+// returned from Read or Search: they never change once stored, so the
+// Handler need not decode them again on every call. ok is false for any
+// other bytes.
+func (s *MemorySource) Facts(raw json.RawMessage) (f catalog.Facts, ok bool) {
+	if len(raw) == 0 {
+		return catalog.Facts{}, false
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	r, found := s.byRaw[&raw[0]]
+	if !found || len(r.raw) != len(raw) {
+		return catalog.Facts{}, false
+	}
+	return r.facts, true
 }
 
 // Read implements Source. The returned bytes are shared: callers must not

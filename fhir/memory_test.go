@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -255,4 +257,47 @@ func entryIDs(t *testing.T, page Page) []string {
 
 func equalStrings(a, b []string) bool {
 	return strings.Join(a, ",") == strings.Join(b, ",")
+}
+
+// TestMemorySourceFacts: the facts the source keeps for the bytes it
+// returns are catalog.Inspect's of those bytes; a copy of them, or bytes
+// of a resource replaced since, is not the source's, and the Handler
+// inspects it itself.
+func TestMemorySourceFacts(t *testing.T) {
+	src := NewMemorySource()
+	if err := LoadDemo(src); err != nil {
+		t.Fatal(err)
+	}
+	alice := DemoMembers()[0].PatientID
+	ctx := context.Background()
+	patient, _ := catalog.Lookup("Patient")
+	raw, err := src.Read(ctx, ReadQuery{Type: patient, ID: alice})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eob, _ := catalog.Lookup("ExplanationOfBenefit")
+	page, err := src.Search(ctx, Query{Type: eob, Constraint: access.Constraint{Patient: alice}, Count: 50})
+	if err != nil || len(page.Entries) == 0 {
+		t.Fatalf("search: %v, %d entries", err, len(page.Entries))
+	}
+	for _, b := range append([]json.RawMessage{raw}, page.Entries...) {
+		got, ok := src.Facts(b)
+		want, err := catalog.Inspect(b)
+		if !ok || err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("kept facts %+v (%v), want catalog.Inspect's %+v (%v)", got, ok, want, err)
+		}
+	}
+	if _, ok := src.Facts(slices.Clone(raw)); ok {
+		t.Error("the facts of a copy were answered: a copy may have been changed")
+	}
+	if _, ok := src.Facts(raw[:len(raw)-1]); ok {
+		t.Error("the facts of a part of the bytes were answered")
+	}
+	changed := bytes.Replace(raw, []byte(`"id":"`+alice+`"`), []byte(`"id":"`+alice+`","active":false`), 1)
+	if err := src.Add(changed); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := src.Facts(raw); ok {
+		t.Error("the facts of replaced bytes were answered")
+	}
 }
