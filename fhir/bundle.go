@@ -262,6 +262,7 @@ func (h *Handler) bundleBody(self, next string, total int, entries, included []c
 		b.Link = append(b.Link, bundleLink{"next", next})
 	}
 	var buf bytes.Buffer
+	buf.Grow(bundleSize(h.BaseURL, self, next, entries, included)) // one allocation, not a doubling per growth
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false) // links carry '&'
 	if err := enc.Encode(b); err != nil {
@@ -290,6 +291,20 @@ func (h *Handler) bundleBody(self, next string, total int, entries, included []c
 	}
 	buf.WriteString("]}")
 	return buf.Bytes(), nil
+}
+
+// bundleSize is about what bundleBody writes: the resources' bytes and, for
+// each, its fullUrl and wrapping, and the Bundle's own members; a little
+// more when a fullUrl or link needs escaping.
+func bundleSize(base, self, next string, entries, included []checked) int {
+	const perBundle, perEntry = 256, 80 // the Bundle's members and links' JSON; an entry's wrapping
+	n := perBundle + len(self) + len(next)
+	for _, list := range [][]checked{entries, included} {
+		for _, e := range list {
+			n += perEntry + len(base) + len(e.facts.Type) + len(e.facts.ID) + len(e.raw)
+		}
+	}
+	return n
 }
 
 func (h *Handler) writeEntry(buf *bytes.Buffer, enc *json.Encoder, e checked, mode string) error {
