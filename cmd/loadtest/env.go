@@ -15,6 +15,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -53,6 +54,7 @@ type env struct {
 	patient  string
 	conf     *oauth2.Config
 	password string
+	adminTok string       // the admin token
 	browser  *http.Client // alice's browser: signed in once, then every launch reuses the session
 	cleanups []func()
 }
@@ -67,6 +69,7 @@ func start(ctx context.Context, o options, store, upstream string) (*env, error)
 	}
 	e := &env{store: store, upstream: upstream, base: "http://" + addr, patient: demoPatient, password: random(12)}
 	adminToken := random(16)
+	e.adminTok = adminToken
 	vars := []string{"GATEWAY_ADDR=" + addr, "GATEWAY_DEMO=true", "GATEWAY_DEMO_PASSWORD=" + e.password,
 		"GATEWAY_ADMIN_TOKEN=" + adminToken, "GATEWAY_LOG_LEVEL=ERROR", "GATEWAY_POLICY_WATCH_INTERVAL=off",
 		"GATEWAY_INTROSPECT_LIMIT=" + introspectLimit}
@@ -82,6 +85,9 @@ func start(ctx context.Context, o options, store, upstream string) (*env, error)
 	}
 	if upstream != "" {
 		vars = append(vars, "GATEWAY_FHIR_UPSTREAM_URL="+upstream)
+	}
+	if o.HeapProfiles != "" {
+		vars = append(vars, "GATEWAY_PPROF=true")
 	}
 	cmd := o.pin.command(o.gateway.path, "serve")
 	cmd.Env = append(append(childEnv(), o.gateway.env...), vars...)
@@ -115,6 +121,32 @@ func (e *env) close() {
 		c()
 	}
 	e.cleanups = nil
+}
+
+// saveHeapProfile writes the gateway's heap profile (from its profiler,
+// behind the admin token) to dir/heap-NAME.pprof, and the text form, which
+// ends with the Go runtime's memory statistics, to dir/heap-NAME.txt.
+func (e *env) saveHeapProfile(dir, name string) error {
+	for file, query := range map[string]string{"heap-" + name + ".pprof": "", "heap-" + name + ".txt": "?debug=1"} {
+		req, _ := http.NewRequest("GET", e.base+"/admin/debug/pprof/heap"+query, nil)
+		req.Header.Set("Authorization", "Bearer "+e.adminTok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("heap profile: %d", resp.StatusCode)
+		}
+		if err := os.WriteFile(filepath.Join(dir, file), b, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // freeAddr finds a free loopback port: the gateway must know its address

@@ -53,8 +53,12 @@ type options struct {
 	RedisURL string
 	Pin      bool   // servers on CPU 0, the load generator on CPU 1
 	Gateway  string // gateway binary; empty: build ./cmd/gateway
-	Hydra    string // ORY Hydra binary to compare with; empty: $HYDRA_BIN, else no comparison
-	Out      io.Writer
+	// HeapProfiles, when set, is a directory where each gateway's heap
+	// profile is written after its last table (the gateways then run
+	// with GATEWAY_PPROF).
+	HeapProfiles string
+	Hydra        string // ORY Hydra binary to compare with; empty: $HYDRA_BIN, else no comparison
+	Out          io.Writer
 
 	gateway gatewayBinary // what starts a gateway process (set by run, or by a test)
 	pin     *pinning
@@ -71,6 +75,7 @@ func main() {
 	flag.DurationVar(&o.Duration, "duration", 5*time.Second, "how long each attack runs (at most 1m)")
 	flag.IntVar(&o.Tokens, "tokens", 100, "live access tokens to introspect in turn (1 to 1000)")
 	flag.BoolVar(&o.Pin, "pin", canPin(), "pin servers under test to CPU 0 and the load generator to CPU 1 (default on with 2 CPUs and taskset)")
+	flag.StringVar(&o.HeapProfiles, "heap-profiles", "", "directory to write each gateway's heap profile to after its last table (turns on GATEWAY_PPROF)")
 	flag.StringVar(&o.Gateway, "gateway", "", "gateway binary to run (default: go build ./cmd/gateway into a temporary directory)")
 	flag.StringVar(&o.Hydra, "hydra", "", "ORY Hydra "+hydraVersion+" binary to compare refresh grants and introspection with (default $"+hydraEnvVar+"; none: the comparison is skipped)")
 	flag.Parse()
@@ -217,6 +222,14 @@ func runStore(ctx context.Context, o options, store string) ([]rss, []table, err
 		t.peaks = peaks()
 		printTargets(o, t)
 		tables = append(tables, t)
+	}
+	if o.HeapProfiles != "" {
+		for name, g := range map[string]*env{store: e, store + "-upstream": rig.gw} {
+			if err := g.saveHeapProfile(o.HeapProfiles, name); err != nil {
+				return nil, nil, fmt.Errorf("%s: %w", name, err)
+			}
+		}
+		fmt.Fprintf(o.Out, "\nHeap profiles written to %s (go tool pprof -sample_index=inuse_space -top FILE).\n", o.HeapProfiles)
 	}
 	return peaks(), tables, nil
 }
