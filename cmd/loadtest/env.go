@@ -251,10 +251,27 @@ func (e *env) registerApp(adminToken string) (*oauth2.Config, error) {
 			AuthStyle: oauth2.AuthStyleInHeader}}, nil
 }
 
+// admin POSTs body as JSON to the gateway's admin API with the admin token.
 func (e *env) admin(token, path string, body any, want int, out any) error {
-	b, _ := json.Marshal(body)
-	req, _ := http.NewRequest("POST", e.base+path, bytes.NewReader(b))
-	req.Header.Set("Authorization", "Bearer "+token)
+	return sendJSON("POST", e.base+path, "Bearer "+token, body, want, out)
+}
+
+// sendJSON sends body as JSON (with an Authorization header unless auth is
+// empty), checks the answer's status and decodes the answer into out
+// (when not nil). The error names the method, the URL and the first 512
+// bytes of an unexpected answer.
+func sendJSON(method, u, auth string, body any, want int, out any) error {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, u, err)
+	}
+	req, err := http.NewRequest(method, u, bytes.NewReader(b))
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, u, err)
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -262,8 +279,8 @@ func (e *env) admin(token, path string, body any, want int, out any) error {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != want {
-		msg, _ := io.ReadAll(resp.Body)
-		return fmt.Errorf("POST %s: %d %s", path, resp.StatusCode, msg)
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("%s %s: %d %s", method, u, resp.StatusCode, msg)
 	}
 	if out != nil {
 		return json.NewDecoder(resp.Body).Decode(out)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -258,7 +257,7 @@ func (h *hydra) registerClient() error {
 	var reg struct {
 		ClientID string `json:"client_id"`
 	}
-	err := hydraJSON("POST", h.admin+"/admin/clients", map[string]any{
+	err := sendJSON("POST", h.admin+"/admin/clients", "", map[string]any{
 		"client_name": "Load Test", "client_secret": secret,
 		"grant_types": []string{"authorization_code", "refresh_token"}, "response_types": []string{"code"},
 		"scope": hydraScope, "redirect_uris": []string{appRedirect},
@@ -310,7 +309,7 @@ func (h *hydra) mint(ctx context.Context) (*oauth2.Token, error) {
 		var accepted struct {
 			RedirectTo string `json:"redirect_to"`
 		}
-		if err := hydraJSON("PUT", h.admin+step.accept+"?"+step.param+"="+url.QueryEscape(challenge), bodies[i], http.StatusOK, &accepted); err != nil {
+		if err := sendJSON("PUT", h.admin+step.accept+"?"+step.param+"="+url.QueryEscape(challenge), "", bodies[i], http.StatusOK, &accepted); err != nil {
 			return nil, err
 		}
 		next = accepted.RedirectTo
@@ -337,26 +336,6 @@ func (h *hydra) follow(u string) (*url.URL, error) {
 		return nil, fmt.Errorf("hydra answered %d at %s, want a redirect", resp.StatusCode, resp.Request.URL.Path)
 	}
 	return url.Parse(resp.Header.Get("Location"))
-}
-
-// hydraJSON sends a JSON request to Hydra and decodes the answer.
-func hydraJSON(method, u string, body any, want int, out any) error {
-	b, _ := json.Marshal(body)
-	req, _ := http.NewRequest(method, u, bytes.NewReader(b))
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != want {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("%s %s: %d %s", method, u, resp.StatusCode, msg)
-	}
-	if out != nil {
-		return json.NewDecoder(resp.Body).Decode(out)
-	}
-	return nil
 }
 
 // mintMany mints n tokens through Hydra's flow.
