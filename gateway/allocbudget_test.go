@@ -22,12 +22,7 @@ func TestFHIRReadAllocationBudget(t *testing.T) {
 			h := newHarness(t, open)
 			tok := h.launchAs(h.registerApp(false, "approved"), "alice")
 			path := "/fhir/Patient/" + h.patient["alice"]
-			req := func() *http.Request {
-				r, _ := http.NewRequest("GET", path, nil)
-				r.RemoteAddr = "192.0.2.1:1234"
-				r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-				return r
-			}
+			req := func() *http.Request { return bareRequest(path, tok.AccessToken) }
 			w := &discard{}
 			const reads = 2000
 			for range 50 { // the token's claims, the decoded app and grant, pools
