@@ -23,6 +23,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -114,31 +115,99 @@ type Server struct {
 	stderr *tailBuffer
 }
 
+// startLimit is how long one try of Start waits for the script's
+// "listening" line.
+var startLimit = 60 * time.Second
+
+// startTries is how many times Start runs a script that stalls (says
+// nothing within startLimit) before it fails the test. A Node server that
+// starts in a second on a quiet machine has been seen to stall past the
+// limit while the race-instrumented tests saturated both cores; a second
+// process is cheap and a script that is really broken fails both.
+const startTries = 2
+
+// errStalled is the error of a try whose script printed no "listening"
+// line within the limit and had not exited.
+var errStalled = errors.New("no \"listening\" line")
+
 // Start runs `node js/<script>` with env added to the test's environment,
 // waits (at most 60 s) for it to print "listening <url>" on stdout, and stops
-// it when the test ends. The script's stderr is shown if it fails to start.
+// it when the test ends. A script that stalls is killed and started once
+// more; when it fails, the test fails with the script's stderr and, for a
+// stall, the process's state and CPU time (to tell a starved process from a
+// stuck one).
 func Start(t testing.TB, script string, env ...string) *Server {
 	t.Helper()
 	Require(t)
+	var failures []string
+	for try := 1; try <= startTries; try++ {
+		s, err := startOnce(script, env, startLimit)
+		if err == nil {
+			t.Cleanup(s.stop)
+			if try > 1 {
+				t.Logf("nodetest: %s started on try %d after: %s", script, try, strings.Join(failures, "; "))
+			}
+			return s
+		}
+		failures = append(failures, fmt.Sprintf("try %d: %v", try, err))
+		if !errors.Is(err, errStalled) {
+			break
+		}
+	}
+	t.Fatalf("nodetest: %s did not start:\n%s", script, strings.Join(failures, "\n"))
+	return nil
+}
+
+// startOnce starts the script and waits up to limit for its "listening"
+// line. On failure the process is gone.
+func startOnce(script string, env []string, limit time.Duration) (*Server, error) {
 	cmd := exec.Command("node", filepath.Join("js", script))
 	cmd.Dir = Dir()
 	cmd.Env = append(os.Environ(), env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		t.Fatalf("nodetest: %v", err)
+		return nil, err
 	}
 	s := &Server{cmd: cmd, stderr: &tailBuffer{max: 16 << 10}}
 	cmd.Stderr = s.stderr
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("nodetest: start %s: %v", script, err)
+		return nil, fmt.Errorf("start: %w", err)
 	}
-	t.Cleanup(s.stop)
-	url, err := waitListening(stdout, 60*time.Second)
+	url, err := waitListening(stdout, limit)
 	if err != nil {
-		t.Fatalf("nodetest: %s did not start: %v\nstderr:\n%s", script, err, s.stderr.String())
+		state := ""
+		if errors.Is(err, errStalled) {
+			state = " (" + procState(cmd.Process.Pid) + ")"
+		}
+		s.stop()
+		return nil, fmt.Errorf("%w%s\nstderr:\n%s", err, state, s.stderr.String())
 	}
 	s.URL = url
-	return s
+	return s, nil
+}
+
+// procState describes a running process from /proc/<pid>/stat: its
+// scheduler state and the CPU time it has used.
+func procState(pid int) string {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return "process state unknown: " + err.Error()
+	}
+	// The command name (field 2) may hold spaces: the fields after it
+	// start behind its closing parenthesis.
+	i := strings.LastIndexByte(string(raw), ')')
+	if i < 0 {
+		return "process state unknown: malformed stat"
+	}
+	f := strings.Fields(string(raw[i+1:]))
+	if len(f) < 13 {
+		return "process state unknown: short stat"
+	}
+	// f[0] is field 3 (state); utime and stime are fields 14 and 15, in
+	// clock ticks (100 a second on Linux).
+	utime, _ := strconv.ParseFloat(f[11], 64)
+	stime, _ := strconv.ParseFloat(f[12], 64)
+	return fmt.Sprintf("process state %s, %.2f s CPU used", f[0], (utime+stime)/100)
 }
 
 // Stop ends the script now (tests that take a server down use it); it is
@@ -174,7 +243,7 @@ func waitListening(stdout io.Reader, limit time.Duration) (string, error) {
 		}
 		return u, nil
 	case <-time.After(limit):
-		return "", fmt.Errorf("no \"listening\" line within %s", limit)
+		return "", fmt.Errorf("%w within %s", errStalled, limit)
 	}
 }
 
