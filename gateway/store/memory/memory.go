@@ -140,6 +140,12 @@ func (s *Store) wrote() {
 			delete(s.sessions, id)
 		}
 	}
+	for id, d := range s.deliveries {
+		if !s.deliveryKept(d) {
+			delete(s.deliveries, id)
+			delete(s.leases, id)
+		}
+	}
 	for key, tat := range s.rates {
 		if !tat.After(now) { // back to a full burst: nothing to remember
 			delete(s.rates, key)

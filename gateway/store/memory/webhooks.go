@@ -13,7 +13,9 @@ import (
 var _ webhook.Store = (*Store)(nil)
 
 // CreateDelivery stores a new delivery; webhook.ErrAlreadyExists if the id
-// is taken.
+// is taken. A delivery is kept the audit retention after it was created
+// (deliveryKept), then forgotten: not claimed, not listed, not updated
+// (and dropped at the next sweep).
 func (s *Store) CreateDelivery(_ context.Context, d webhook.Delivery) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -32,7 +34,7 @@ func (s *Store) ClaimDeliveries(_ context.Context, now time.Time, lease time.Dur
 	defer s.mu.Unlock()
 	var due []webhook.Delivery
 	for _, d := range s.deliveries {
-		if d.Status == webhook.StatusPending && !d.NextAttempt.After(now) && !s.leases[d.ID].After(now) {
+		if d.Status == webhook.StatusPending && !d.NextAttempt.After(now) && !s.leases[d.ID].After(now) && s.deliveryKept(d) {
 			due = append(due, d)
 		}
 	}
@@ -54,7 +56,7 @@ func (s *Store) ClaimDeliveries(_ context.Context, now time.Time, lease time.Dur
 func (s *Store) UpdateDelivery(_ context.Context, d webhook.Delivery) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.deliveries[d.ID]; !ok {
+	if old, ok := s.deliveries[d.ID]; !ok || !s.deliveryKept(old) {
 		return fmt.Errorf("update delivery: %w", webhook.ErrNotFound)
 	}
 	s.deliveries[d.ID] = d
@@ -71,7 +73,7 @@ func (s *Store) ListDeliveries(_ context.Context, clientID string, limit int) ([
 	defer s.mu.Unlock()
 	out := []webhook.Delivery{}
 	for _, d := range s.deliveries {
-		if clientID == "" || d.ClientID == clientID {
+		if (clientID == "" || d.ClientID == clientID) && s.deliveryKept(d) {
 			out = append(out, d)
 		}
 	}
@@ -82,4 +84,10 @@ func (s *Store) ListDeliveries(_ context.Context, clientID string, limit int) ([
 		return cmp.Compare(b.ID, a.ID)
 	})
 	return out[:min(max(limit, 0), len(out))], nil
+}
+
+// deliveryKept reports whether a delivery is younger than the audit
+// retention by the store's clock. The caller holds s.mu.
+func (s *Store) deliveryKept(d webhook.Delivery) bool {
+	return s.now().Before(d.CreatedAt.Add(s.retention))
 }

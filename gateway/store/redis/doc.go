@@ -31,9 +31,9 @@
 //	tok:<kind>:<signature>        the request id (a pointer; for an access token, NUL and its client id)  PEXPIREAT ExpiresAt+InactiveTail (a used record's: InactiveTail after the use; a dropped record's is deleted)
 //	{req:<id>}:tok:<kind>:<sig>   hash: rec (binary, see Records), active; an access token also chk (its claims) and exp (ms)  PEXPIREAT ExpiresAt+InactiveTail (used: InactiveTail after the use)
 //	{req:<id>}:toks               hash: its records, "<kind>:<sig>" → "" (a set, from older gateways)  the latest of its records' deadlines
-//	whook:<id>                    a revocation notice (webhook.Delivery JSON)  no expiry
-//	whooks:due                    sorted set: pending notices by when due (or leased until)
-//	whooks:all, whooks:app:<id>   sorted sets: notices by creation time, all and per app
+//	whook:<id>                    a revocation notice (webhook.Delivery JSON)  PXAT its creation + the audit retention
+//	whooks:due                    sorted set: pending notices by when due (or leased until)  the latest of its notices' deadlines
+//	whooks:all, whooks:app:<id>   sorted sets: notices by creation time, all and per app  the latest of its notices' deadlines (entries past the retention trimmed at each notice and list)
 //	jti:<id>                      a used client assertion's expiry  PXAT its expiry (SET NX: one use)
 //	rate:<prefix>throttle:<key>   limiter state (a GCRA time)     EX until back to a full burst
 //

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -24,25 +25,31 @@ for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], ARGV[2], id) end
 return ids`)
 
 // CreateDelivery stores a new delivery and indexes it: due (when pending),
-// by time, and by app. webhook.ErrAlreadyExists if the id is taken.
+// by time, and by app. webhook.ErrAlreadyExists if the id is taken. The
+// delivery's key expires the audit retention after it was created
+// (deliveryDeadline), and each index lives at least as long as what it
+// lists; index entries past the retention are trimmed on the way.
 func (s *Store) CreateDelivery(ctx context.Context, d webhook.Delivery) error {
 	data, err := json.Marshal(d)
 	if err != nil {
 		return fmt.Errorf("redis: create delivery: %w", err)
 	}
-	ok, err := s.c.SetNX(ctx, s.deliveryKey(d.ID), data, 0).Result()
+	deadline := s.deliveryDeadline(d.CreatedAt)
+	err = s.c.Do(ctx, "SET", s.deliveryKey(d.ID), data, "NX", "PXAT", deadline).Err()
+	if errors.Is(err, goredis.Nil) {
+		return fmt.Errorf("redis: create delivery: %w", webhook.ErrAlreadyExists)
+	}
 	if err != nil {
 		return fmt.Errorf("redis: create delivery: %w", err)
 	}
-	if !ok {
-		return fmt.Errorf("redis: create delivery: %w", webhook.ErrAlreadyExists)
-	}
+	score := d.CreatedAt.UnixMilli()
 	_, err = s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
-		created := goredis.Z{Score: float64(d.CreatedAt.UnixMilli()), Member: d.ID}
-		p.ZAdd(ctx, s.deliveriesKey(""), created)
-		p.ZAdd(ctx, s.deliveriesKey(d.ClientID), created)
+		for _, key := range []string{s.deliveriesKey(""), s.deliveriesKey(d.ClientID)} {
+			indexGrantScript.Eval(ctx, p, []string{key}, score, d.ID, deadline)
+			s.trimDeliveries(ctx, p, key)
+		}
 		if d.Status == webhook.StatusPending {
-			p.ZAdd(ctx, s.dueKey(), goredis.Z{Score: float64(d.NextAttempt.UnixMilli()), Member: d.ID})
+			indexGrantScript.Eval(ctx, p, []string{s.dueKey()}, d.NextAttempt.UnixMilli(), d.ID, deadline)
 		}
 		return nil
 	})
@@ -50,6 +57,21 @@ func (s *Store) CreateDelivery(ctx context.Context, d webhook.Delivery) error {
 		return fmt.Errorf("redis: create delivery: index: %w", err)
 	}
 	return nil
+}
+
+// deliveryDeadline is when Redis drops a delivery made at created (Unix
+// ms): the audit retention later. Its retries end long before (about 19
+// hours with the dispatcher's defaults), and the admin list shows it as
+// long as the audit trail shows the revocation it announced.
+func (s *Store) deliveryDeadline(created time.Time) int64 {
+	return ceilMilli(created.Add(s.retention))
+}
+
+// trimDeliveries queues the removal from a by-time index of the entries
+// made before the retention (by the store's clock): their keys are gone or
+// about to go.
+func (s *Store) trimDeliveries(ctx context.Context, p goredis.Pipeliner, key string) {
+	p.ZRemRangeByScore(ctx, key, "-inf", "("+strconv.FormatInt(s.now().Add(-s.retention).UnixMilli(), 10))
 }
 
 // ClaimDeliveries returns up to limit pending deliveries due at now and
@@ -62,13 +84,30 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, lease time.D
 	if err != nil {
 		return nil, fmt.Errorf("redis: claim deliveries: %w", err)
 	}
-	return s.deliveries(ctx, ids, "claim deliveries")
+	out, gone, err := s.deliveries(ctx, ids, "claim deliveries")
+	if err != nil {
+		return nil, err
+	}
+	if len(gone) > 0 {
+		// Past the retention: never due again. Best effort; a leftover id
+		// is found gone at its next claim.
+		members := make([]any, len(gone))
+		for i, id := range gone {
+			members[i] = id
+		}
+		s.c.ZRem(ctx, s.dueKey(), members...)
+	}
+	return out, nil
 }
 
 // UpdateDelivery replaces a delivery: due again at NextAttempt while
 // pending, out of the due set otherwise. webhook.ErrNotFound if there is
-// none.
+// none, or it is past the retention by the store's clock.
 func (s *Store) UpdateDelivery(ctx context.Context, d webhook.Delivery) error {
+	if !s.now().Before(d.CreatedAt.Add(s.retention)) {
+		s.c.ZRem(ctx, s.dueKey(), d.ID) // best effort, as in ClaimDeliveries
+		return fmt.Errorf("redis: update delivery: %w", webhook.ErrNotFound)
+	}
 	data, err := json.Marshal(d)
 	if err != nil {
 		return fmt.Errorf("redis: update delivery: %w", err)
@@ -97,29 +136,39 @@ func (s *Store) ListDeliveries(ctx context.Context, clientID string, limit int) 
 	if limit <= 0 {
 		return []webhook.Delivery{}, nil
 	}
-	ids, err := s.c.ZRevRange(ctx, s.deliveriesKey(clientID), 0, int64(limit-1)).Result()
+	key := s.deliveriesKey(clientID)
+	var idsCmd *goredis.StringSliceCmd
+	_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		s.trimDeliveries(ctx, p, key)
+		idsCmd = p.ZRevRange(ctx, key, 0, int64(limit-1))
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("redis: list deliveries: %w", err)
 	}
-	return s.deliveries(ctx, ids, "list deliveries")
+	out, _, err := s.deliveries(ctx, idsCmd.Val(), "list deliveries")
+	return out, err
 }
 
-// deliveries reads deliveries by id, in order, skipping any that is gone.
-func (s *Store) deliveries(ctx context.Context, ids []string, what string) ([]webhook.Delivery, error) {
+// deliveries reads deliveries by id, in order, skipping (and returning
+// in gone) those that are gone or past the retention by the store's clock.
+func (s *Store) deliveries(ctx context.Context, ids []string, what string) (out []webhook.Delivery, gone []string, err error) {
 	cmds := make([]*goredis.StringCmd, len(ids))
-	_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+	_, err = s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		for i, id := range ids {
 			cmds[i] = p.Get(ctx, s.deliveryKey(id))
 		}
 		return nil
 	})
 	if err != nil && !errors.Is(err, goredis.Nil) {
-		return nil, fmt.Errorf("redis: %s: %w", what, err)
+		return nil, nil, fmt.Errorf("redis: %s: %w", what, err)
 	}
-	out := make([]webhook.Delivery, 0, len(ids))
-	for _, cmd := range cmds {
+	cut := s.now().Add(-s.retention)
+	out = make([]webhook.Delivery, 0, len(ids))
+	for i, cmd := range cmds {
 		data, err := cmd.Bytes()
 		if errors.Is(err, goredis.Nil) {
+			gone = append(gone, ids[i])
 			continue
 		}
 		var d webhook.Delivery
@@ -127,9 +176,13 @@ func (s *Store) deliveries(ctx context.Context, ids []string, what string) ([]we
 			err = json.Unmarshal(data, &d)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("redis: %s: %w", what, err)
+			return nil, nil, fmt.Errorf("redis: %s: %w", what, err)
+		}
+		if !d.CreatedAt.After(cut) {
+			gone = append(gone, ids[i])
+			continue
 		}
 		out = append(out, d)
 	}
-	return out, nil
+	return out, gone, nil
 }

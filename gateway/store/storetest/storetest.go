@@ -115,6 +115,7 @@ func Run(t *testing.T, open Opener) {
 		{"TokenUseRetires", testTokenUseRetires},
 		{"Deliveries", testDeliveries},
 		{"DeliveryClaimRace", testDeliveryClaimRace},
+		{"DeliveriesForgotten", testDeliveriesForgotten},
 		{"Developers", testDevelopers},
 		{"DeveloperSignUpRace", testDeveloperSignUpRace},
 	}

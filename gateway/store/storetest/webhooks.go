@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/patientaccess/gateway/apps"
 	"github.com/patientaccess/gateway/gateway/webhook"
 )
 
@@ -114,4 +115,42 @@ func testDeliveryClaimRace(t *testing.T, b Backend, c *Clock) {
 	if len(claimed) != n || len(slices.Compact(slices.Clone(claimed))) != n {
 		t.Fatalf("%d claims of %d deliveries (%d distinct)", len(claimed), n, len(slices.Compact(claimed)))
 	}
+}
+
+// testDeliveriesForgotten: a revocation notice is kept the audit retention
+// (apps.DefaultAuditRetention unless configured) after it was made, then
+// forgotten whatever its state: not listed (all or by app), not claimed,
+// not updated.
+func testDeliveriesForgotten(t *testing.T, b Backend, c *Clock) {
+	ctx := context.Background()
+	old := newDelivery("d1", "app1", c, 0)
+	wantErr(t, "create d1", b.CreateDelivery(ctx, old), nil)
+	c.Advance(time.Hour)
+	young := newDelivery("d2", "app1", c, 0)
+	wantErr(t, "create d2", b.CreateDelivery(ctx, young), nil)
+	young.Status, young.Attempts, young.DeliveredAt = webhook.StatusDelivered, 1, c.Now()
+	wantErr(t, "deliver d2", b.UpdateDelivery(ctx, young), nil)
+	list := func(clientID string) []string {
+		t.Helper()
+		got, err := b.ListDeliveries(ctx, clientID, 10)
+		wantErr(t, "list deliveries", err, nil)
+		return ids(got)
+	}
+
+	c.Advance(apps.DefaultAuditRetention - time.Hour - time.Millisecond)
+	wantEqual(t, "deliveries just before d1 is forgotten", list(""), []string{"d2", "d1"})
+	wantEqual(t, "app1's deliveries just before d1 is forgotten", list("app1"), []string{"d2", "d1"})
+
+	c.Advance(time.Millisecond)
+	wantEqual(t, "deliveries once d1 is forgotten", list(""), []string{"d2"})
+	wantEqual(t, "app1's deliveries once d1 is forgotten", list("app1"), []string{"d2"})
+	claimed, err := b.ClaimDeliveries(ctx, c.Now(), time.Minute, 10)
+	wantErr(t, "claim", err, nil)
+	wantEqual(t, "claimed once d1 is forgotten", ids(claimed), []string{})
+	old.Attempts = 1
+	wantErr(t, "update d1 once forgotten", b.UpdateDelivery(ctx, old), webhook.ErrNotFound)
+
+	c.Advance(time.Hour)
+	wantEqual(t, "deliveries once both are forgotten", list(""), []string{})
+	wantEqual(t, "app1's deliveries once both are forgotten", list("app1"), []string{})
 }
