@@ -1,9 +1,7 @@
 package memory
 
 import (
-	"cmp"
 	"context"
-	"slices"
 	"strconv"
 
 	"github.com/patientaccess/gateway/apps"
@@ -32,11 +30,7 @@ func (s *Store) WithdrawEvents(_ context.Context, refs oauth.EventRefs) error {
 		if err != nil {
 			continue // not one of this store's refs: nothing of ours to remove
 		}
-		if i, found := slices.BinarySearchFunc(s.events, seq, func(e *storedEvent, seq uint64) int {
-			return cmp.Compare(e.seq, seq)
-		}); found {
-			s.events = slices.Delete(s.events, i, i+1)
-		}
+		s.events.withdraw(seq)
 	}
 	s.wrote()
 	return nil

@@ -179,20 +179,10 @@ func (s *Store) AppendEvent(_ context.Context, e apps.Event) error {
 
 // appendEvent appends under the lock and returns the event's seq.
 func (s *Store) appendEvent(e apps.Event) uint64 {
-	s.eventSeq++
-	// Bounded copies ResourceTypes: the caller's slice is not kept.
-	s.events = append(s.events, &storedEvent{Event: e.Bounded(), seq: s.eventSeq})
-	// Events arrive in about time order: drop the old ones at the front.
-	cut := s.now().Add(-s.retention)
-	n := 0
-	for n < len(s.events) && !s.events[n].Time.After(cut) {
-		n++
-	}
-	if n > 0 {
-		s.events = slices.Delete(s.events, 0, n)
-	}
+	seq := s.events.append(e.Bounded())
+	s.events.dropExpired(s.now().Add(-s.retention))
 	s.wrote()
-	return s.eventSeq
+	return seq
 }
 
 // ListEvents returns up to limit events younger than the retention, newest
@@ -202,12 +192,10 @@ func (s *Store) ListEvents(_ context.Context, limit int) ([]apps.Event, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cut := s.now().Add(-s.retention)
-	out := make([]apps.Event, 0, min(max(limit, 0), len(s.events)))
-	for i := len(s.events) - 1; i >= 0 && len(out) < limit; i-- {
-		if s.events[i].Time.After(cut) {
-			e := copyEvent(s.events[i].Event)
-			e.ClientIP = ""
-			out = append(out, e)
+	out := make([]apps.Event, 0, min(max(limit, 0), s.events.n))
+	for p := s.events.n - 1; p >= 0 && len(out) < limit; p-- {
+		if r := s.events.at(p); r.listed(cut) {
+			out = append(out, s.events.event(r, false))
 		}
 	}
 	return out, nil
@@ -219,12 +207,19 @@ func (s *Store) ListEvents(_ context.Context, limit int) ([]apps.Event, error) {
 func (s *Store) ListMemberEvents(_ context.Context, member, clientID string, limit int) ([]apps.Event, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	cut := s.now().Add(-s.retention)
 	out := []apps.Event{}
-	for i := len(s.events) - 1; i >= 0 && len(out) < limit; i-- {
-		e := s.events[i].Event
-		if member != "" && e.Member == member && (clientID == "" || e.ClientID == clientID) && e.Time.After(cut) {
-			out = append(out, copyEvent(e))
+	m, ok := s.events.strs.lookup(member)
+	if member == "" || !ok {
+		return out, nil // no event names that member
+	}
+	c, ok := s.events.strs.lookup(clientID)
+	if !ok {
+		return out, nil
+	}
+	cut := s.now().Add(-s.retention)
+	for p := s.events.n - 1; p >= 0 && len(out) < limit; p-- {
+		if r := s.events.at(p); r.member == m && (clientID == "" || r.clientID == c) && r.listed(cut) {
+			out = append(out, s.events.event(r, true))
 		}
 	}
 	return out, nil
@@ -246,9 +241,4 @@ func copyGrant(g apps.Grant) apps.Grant {
 		g.RevokedAt = &at
 	}
 	return g
-}
-
-func copyEvent(e apps.Event) apps.Event {
-	e.ResourceTypes = slices.Clone(e.ResourceTypes)
-	return e
 }

@@ -37,10 +37,8 @@ type Store struct {
 	leases     map[string]time.Time
 	grants     map[string]apps.Grant
 	byMember   map[string][]string // member -> grant ids
-	// events are kept by pointer: appending then moves 8 bytes per kept
-	// event as the slice grows, not the whole event.
-	events    []*storedEvent
-	eventSeq  uint64 // the seq of the last event appended
+	// events are the audit events, as compact records (events.go).
+	events    eventLog
 	members   map[string]oauth.Member
 	links     map[string]oauth.MemberLink
 	sessions  map[string]oauth.LoginSession
@@ -61,13 +59,6 @@ var (
 	_ apps.Store    = (*Store)(nil)
 	_ oauth.Storage = (*Store)(nil)
 )
-
-// storedEvent is an audit event with the number it was appended under,
-// by which a withdrawal (WithdrawEvents) finds it.
-type storedEvent struct {
-	apps.Event
-	seq uint64
-}
 
 type tokenKey struct {
 	kind oauth.TokenKind
@@ -105,6 +96,7 @@ func New(now func() time.Time, opts ...Option) *Store {
 		byRequest:  map[string]map[tokenKey]struct{}{},
 		rates:      map[string]time.Time{},
 		developers: map[string]devaccount.Account{},
+		events:     newEventLog(),
 	}
 	for _, o := range opts {
 		o(s)

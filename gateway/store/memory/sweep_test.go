@@ -47,21 +47,26 @@ func TestSweep(t *testing.T) {
 }
 
 // TestEventsRetentionFreesMemory checks that events past the retention
-// leave memory, not only the listing.
+// leave memory, not only the listing: their records, and the strings
+// only they held.
 func TestEventsRetentionFreesMemory(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	s := New(func() time.Time { return now }, WithAuditRetention(time.Hour))
-	for i := range 1000 {
-		if err := s.AppendEvent(ctx, apps.Event{Time: now, Count: i}); err != nil {
+	for i := range 3000 { // three chunks
+		e := apps.Event{Time: now, Count: i, Member: fmt.Sprint("m", i%10), RequestID: fmt.Sprint("Req-", i)}
+		if err := s.AppendEvent(ctx, e); err != nil {
 			t.Fatal(err)
 		}
 	}
 	now = now.Add(time.Hour + time.Second)
-	if err := s.AppendEvent(ctx, apps.Event{Time: now, Count: 1000}); err != nil {
+	if err := s.AppendEvent(ctx, apps.Event{Time: now, Count: 3000, Member: "last"}); err != nil {
 		t.Fatal(err)
 	}
-	if len(s.events) != 1 || s.events[0].Count != 1000 {
-		t.Fatalf("kept %d events after the retention, want the 1 newest", len(s.events))
+	if s.events.n != 1 || s.events.at(0).count != 3000 || len(s.events.chunks) != 1 {
+		t.Fatalf("kept %d events in %d chunks after the retention, want the 1 newest in 1", s.events.n, len(s.events.chunks))
+	}
+	if n := s.events.strs.len(); n != 1 {
+		t.Fatalf("kept %d interned strings after the retention, want 1 (the newest event's member)", n)
 	}
 }
