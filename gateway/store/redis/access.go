@@ -31,7 +31,7 @@ func (s *Store) CheckAccessAppend(ctx context.Context, q oauth.AccessQuery, even
 	refs := make(oauth.EventRefs, 0, len(appends))
 	var appendErr error
 	for _, a := range appends {
-		id, err := a.cmd.Text()
+		id, err := a.cmd.Result()
 		if err != nil {
 			appendErr = err
 			continue

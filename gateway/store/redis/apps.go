@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -377,15 +378,6 @@ func (s *Store) RevokeGrant(ctx context.Context, id string, at time.Time) error 
 	return fmt.Errorf("redis: revoke grant: gave up after %d conflicting writes", maxTxAttempts)
 }
 
-// appendEventSource adds an event to a stream and, in the same step,
-// drops every entry older than the retention by Redis's own clock (stream
-// ids are Redis's time in milliseconds): XADD MINID, trimmed exactly.
-// KEYS: stream. ARGV: retention (ms), event JSON.
-const appendEventSource = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-return redis.call('XADD', KEYS[1], 'MINID', now - tonumber(ARGV[1]), '*', 'e', ARGV[2])`
-
 // AppendEvent adds an audit event, bounded (apps.Event.Bounded), to the
 // plan's stream without its ClientIP and, when it names a member, to that
 // member's own stream with it; each drops the events older than the
@@ -465,18 +457,24 @@ func (enc encodedEvents) release() {
 // answers the entry's id.
 type eventAppend struct {
 	stream string
-	cmd    *goredis.Cmd
+	cmd    *goredis.StringCmd
 }
 
 // queueEvent queues the appends of an event's payloads to the plan's
-// stream and the member's, and adds them to out.
+// stream and the member's, and adds them to out. Each append drops, in
+// the same command, every entry older than the retention (XADD MINID,
+// trimmed exactly; stream ids are Redis's time in milliseconds). The cut
+// is taken by this process's wall clock, not the injected one: it stands
+// for Redis's, which a script would have to ask for (TIME), and a script
+// costs Redis several times the XADD itself; a clock off by seconds moves
+// the cut of a 90-day retention by as much.
 func (s *Store) queueEvent(ctx context.Context, p goredis.Pipeliner, e eventPayload, out []eventAppend) []eventAppend {
-	retention := s.retention.Milliseconds()
+	cut := strconv.FormatInt(time.Now().Add(-s.retention).UnixMilli(), 10)
 	key := s.eventsKey()
-	out = append(out, eventAppend{key, p.Eval(ctx, appendEventSource, []string{key}, retention, e.plan)})
+	out = append(out, eventAppend{key, p.XAdd(ctx, &goredis.XAddArgs{Stream: key, MinID: cut, Values: []any{"e", e.plan}})})
 	if e.own != nil {
 		key = s.memberEventsKey(e.member)
-		out = append(out, eventAppend{key, p.Eval(ctx, appendEventSource, []string{key}, retention, e.own)})
+		out = append(out, eventAppend{key, p.XAdd(ctx, &goredis.XAddArgs{Stream: key, MinID: cut, Values: []any{"e", e.own}})})
 	}
 	return out
 }

@@ -135,9 +135,10 @@
 // expiry until it is revoked. Apps and members do not expire. Audit events
 // are kept for the retention (WithAuditRetention, default
 // apps.DefaultAuditRetention) by time, never by count: each append drops,
-// in the same script, the entries older than that by Redis's clock (XADD
-// MINID; stream ids are Redis's milliseconds), and ListEvents skips events
-// older than that by the store's clock, like token reads.
+// in the same command, the entries older than that (XADD MINID; stream
+// ids are Redis's milliseconds, the cut is the gateway's wall clock, no
+// script: see queueEvent), and ListEvents skips events older than that by
+// the store's clock, like token reads.
 //
 // Redis 6.2 or later is required (SET … PXAT); TokenExpiry and
 // SessionExpiry, used by the tests, need 7.0 (PEXPIRETIME).
