@@ -217,3 +217,30 @@ func cloneForm(f url.Values) url.Values {
 	}
 	return out
 }
+
+// TestAssertionFailuresThrottledWithoutClientID: client_id is optional
+// with private_key_jwt, and an assertion sent without it is counted against
+// the client its sub names: after a burst of assertions signed with a key
+// the app never registered, the app's own valid assertion gets 429 too,
+// as a wrong secret would.
+func TestAssertionFailuresThrottledWithoutClientID(t *testing.T) {
+	for name, open := range throttleCases(t) {
+		t.Run(name, func(t *testing.T) {
+			h := open(t).h
+			keys, stranger := newAppKeys(t), newAppKeys(t)
+			clientID, exchange := h.asymmetricLaunch(map[string]any{"jwks": keys.jwks()})
+			var statuses []int
+			for range 40 {
+				forged := assertion(t, stranger.rsa, jose.RS384, "rsa1", h.claimsFor(clientID, nil))
+				statuses = append(statuses, h.postToken(withAssertion(cloneForm(exchange), forged)).status)
+			}
+			if statuses[0] != http.StatusUnauthorized || statuses[39] != http.StatusTooManyRequests {
+				t.Fatalf("40 forged assertions without client_id: %v, want 401 first and 429 later", statuses)
+			}
+			good := assertion(t, keys.rsa, jose.RS384, "rsa1", h.claimsFor(clientID, nil))
+			if got := h.postToken(withAssertion(cloneForm(exchange), good)); got.status != http.StatusTooManyRequests {
+				t.Fatalf("the app's valid assertion while throttled: %d %q, want 429", got.status, got.Error)
+			}
+		})
+	}
+}

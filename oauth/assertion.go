@@ -167,3 +167,22 @@ func assertionID(clientID, jti string) string {
 	sum := sha256.Sum256([]byte(clientID + "\x00" + jti))
 	return hex.EncodeToString(sum[:])
 }
+
+// assertionSubject is the client a client assertion names (its sub),
+// unverified, or "" if it names none. client_id is optional with
+// private_key_jwt (RFC 7523 §3): without this, failed assertions sent
+// without it would count against no client and never be throttled.
+func assertionSubject(raw string) string {
+	if raw == "" || len(raw) > maxAssertionBytes {
+		return ""
+	}
+	tok, err := jwt.ParseSigned(raw)
+	if err != nil {
+		return ""
+	}
+	var claimed jwt.Claims
+	if err := tok.UnsafeClaimsWithoutVerification(&claimed); err != nil {
+		return ""
+	}
+	return claimed.Subject
+}

@@ -385,7 +385,10 @@ func clientIDOf(r *http.Request) string {
 		}
 		return id
 	}
-	return r.PostFormValue("client_id")
+	if id := r.PostFormValue("client_id"); id != "" {
+		return id
+	}
+	return assertionSubject(r.PostFormValue("client_assertion"))
 }
 
 func memberOf(s *Session) string {
