@@ -2,8 +2,6 @@ package redis
 
 import (
 	"context"
-	"crypto/sha1"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,11 +18,14 @@ import (
 const decodedCacheSize = 4096
 
 // decoded keeps the apps and grants the token check last read, by key,
-// with the SHA-1 of the value (JSON, or a grant's binary form) they were
-// decoded from. The check asks Redis for the value only if it is no longer
-// that (getIfChangedSource), so an
-// unchanged app or grant costs neither its bytes on the wire nor decoding
-// them again: the kept value is used (copied). When full, an arbitrary
+// decoded, so that an unchanged app or grant is not decoded again: the
+// kept value is used (copied). A grant is kept with the bytes it was
+// decoded from, and the check compares what Redis answers with them. An
+// app is kept with the apps version (appsVersionKey, moved in the same
+// step as every change to an app) it was read at, and the check asks Redis
+// for that version alone: the app's JSON (about a kilobyte) is read again
+// only when the version moved, in a second round trip. Neither read is a
+// script, which costs Redis several times a GET. When full, an arbitrary
 // entry makes room.
 type decoded struct {
 	mu sync.Mutex
@@ -32,102 +33,101 @@ type decoded struct {
 }
 
 type decodedValue struct {
-	sum   string // hex SHA-1 of the JSON, as Redis's sha1hex gives it
-	app   apps.App
-	grant apps.Grant
+	raw     string // a grant's stored form, as read
+	version int64  // the apps version an app was read at
+	app     apps.App
+	grant   apps.Grant
 }
 
-// getIfChangedSource answers 1 when the key's value still has the SHA-1
-// the caller holds (ARGV[1], "" for none), else the value (nil if there is
-// none). It touches one key, as a Cluster script must.
-const getIfChangedSource = `
-local v = redis.call('GET', KEYS[1])
-if v and ARGV[1] ~= '' and redis.sha1hex(v) == ARGV[1] then return 1 end
-return v`
+// keptValue returns what is kept for key, or nil.
+func (d *decoded) keptValue(key string) *decodedValue {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.m[key]
+}
 
-// pendingRead is a queued read of an app or a grant, with the value kept
-// when it was queued (which a later check may replace meanwhile).
-type pendingRead struct {
+// pendingGrant is a queued read of a grant, with the value kept when it
+// was queued (which a later check may replace meanwhile).
+type pendingGrant struct {
 	key  string
 	kept *decodedValue // nil: none
-	cmd  *goredis.Cmd
+	cmd  *goredis.StringCmd
 }
 
-// noValue is the kept value of a key with none.
-var noValue = &decodedValue{}
-
-// read queues the read of key's JSON, unless it is still what the kept
-// value was decoded from.
-func (d *decoded) read(ctx context.Context, p goredis.Pipeliner, key string) pendingRead {
-	d.mu.Lock()
-	kept := d.m[key]
-	d.mu.Unlock()
-	if kept == nil {
-		kept = noValue
-	}
-	return pendingRead{key: key, kept: kept, cmd: p.Eval(ctx, getIfChangedSource, []string{key}, kept.sum)}
-}
-
-// raw returns the JSON the read answered, or unchanged when the kept value
-// is still current; "" for a missing key.
-func (r pendingRead) raw() (raw string, unchanged bool, err error) {
-	v, err := r.cmd.Result()
-	if errors.Is(err, goredis.Nil) {
-		return "", false, nil
-	}
-	if err != nil {
-		return "", false, err
-	}
-	switch v := v.(type) {
-	case int64:
-		return "", r.kept.sum != "", nil
-	case string:
-		return v, false, nil
-	}
-	return "", false, fmt.Errorf("unexpected answer %T", v)
-}
-
-// app returns the app the read found; a missing key is the zero app.
-func (d *decoded) app(r pendingRead) (apps.App, error) {
-	raw, unchanged, err := r.raw()
-	switch {
-	case err != nil:
-		return apps.App{}, err
-	case unchanged:
-		return cloneApp(r.kept.app), nil
-	case raw == "":
-		return apps.App{}, nil
-	}
-	var a apps.App
-	if err := json.Unmarshal([]byte(raw), &a); err != nil {
-		return apps.App{}, err
-	}
-	d.put(r.key, &decodedValue{sum: sum(raw), app: a})
-	return cloneApp(a), nil
+// readGrant queues the read of the grant at key.
+func (d *decoded) readGrant(ctx context.Context, p goredis.Pipeliner, key string) pendingGrant {
+	return pendingGrant{key: key, kept: d.keptValue(key), cmd: p.Get(ctx, key)}
 }
 
 // grant returns the grant the read found; a missing key is the zero grant.
-func (d *decoded) grant(r pendingRead) (apps.Grant, error) {
-	raw, unchanged, err := r.raw()
+func (d *decoded) grant(r pendingGrant) (apps.Grant, error) {
+	raw, err := r.cmd.Result()
 	switch {
+	case errors.Is(err, goredis.Nil):
+		return apps.Grant{}, nil
 	case err != nil:
 		return apps.Grant{}, err
-	case unchanged:
+	case r.kept != nil && r.kept.raw == raw:
 		return cloneGrant(r.kept.grant), nil
-	case raw == "":
-		return apps.Grant{}, nil
 	}
 	g, err := decodeGrant([]byte(raw))
 	if err != nil {
 		return apps.Grant{}, err
 	}
-	d.put(r.key, &decodedValue{sum: sum(raw), grant: g})
+	d.put(r.key, &decodedValue{raw: raw, grant: g})
 	return cloneGrant(g), nil
 }
 
-func sum(raw string) string {
-	s := sha1.Sum([]byte(raw))
-	return hex.EncodeToString(s[:])
+// pendingApp is a queued read of the apps version and, when no app is
+// kept for key, of the app itself, in the same pipeline and in that order
+// (so the app read is never older than the version it is kept with).
+type pendingApp struct {
+	key     string
+	kept    *decodedValue // nil: none
+	version *goredis.StringCmd
+	cmd     *goredis.StringCmd // nil: not read
+}
+
+// readApp queues the reads of an app at key: the apps version at
+// versionKey, and the app's JSON when none is kept.
+func (d *decoded) readApp(ctx context.Context, p goredis.Pipeliner, versionKey, key string) pendingApp {
+	r := pendingApp{key: key, kept: d.keptValue(key), version: p.Get(ctx, versionKey)}
+	if r.kept == nil {
+		r.cmd = p.Get(ctx, key)
+	}
+	return r
+}
+
+// app returns the app the read found, reading its JSON again through c
+// when the apps version moved since it was kept; a missing key is the
+// zero app.
+func (d *decoded) app(ctx context.Context, c goredis.Cmdable, r pendingApp) (apps.App, error) {
+	version, err := r.version.Int64()
+	if errors.Is(err, goredis.Nil) {
+		version, err = 0, nil
+	}
+	if err != nil {
+		return apps.App{}, fmt.Errorf("apps version: %w", err)
+	}
+	if r.cmd == nil {
+		if r.kept.version == version {
+			return cloneApp(r.kept.app), nil
+		}
+		r.cmd = c.Get(ctx, r.key)
+	}
+	raw, err := r.cmd.Result()
+	var a apps.App
+	switch {
+	case errors.Is(err, goredis.Nil): // kept too: creating the app moves the version
+	case err != nil:
+		return apps.App{}, err
+	default:
+		if err := json.Unmarshal([]byte(raw), &a); err != nil {
+			return apps.App{}, err
+		}
+	}
+	d.put(r.key, &decodedValue{version: version, app: a})
+	return cloneApp(a), nil
 }
 
 func (d *decoded) put(key string, v *decodedValue) {

@@ -187,8 +187,9 @@ func (s *Store) GetToken(ctx context.Context, kind oauth.TokenKind, signature st
 
 // CheckAccess reads the access token's pointer (unless q already names
 // its request and client), then, in one pipeline, the record's claims
-// (unless q.KnownClaims), active flag and expiry, the grant and the app (decoded again only when
-// their JSON changed since the last check: see decoded). A record stored before
+// (unless q.KnownClaims), active flag and expiry, the grant, and the apps
+// version (the app itself only when none is kept, or, in a second round
+// trip, when the version moved; see decoded). A record stored before
 // records had claims is read whole, and its app after it.
 func (s *Store) CheckAccess(ctx context.Context, q oauth.AccessQuery) (oauth.AccessCheck, error) {
 	return s.checkAccess(ctx, q, nil)
@@ -210,9 +211,10 @@ func (s *Store) checkAccess(ctx context.Context, q oauth.AccessQuery, also func(
 	}
 	key := s.recordKeyIn(requestID, oauth.KindAccess, q.Signature)
 	var (
-		fields     *goredis.SliceCmd
-		grant, app pendingRead
-		hasApp     bool
+		fields *goredis.SliceCmd
+		grant  pendingGrant
+		app    pendingApp
+		hasApp bool
 	)
 	_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		if q.KnownClaims {
@@ -220,9 +222,9 @@ func (s *Store) checkAccess(ctx context.Context, q oauth.AccessQuery, also func(
 		} else {
 			fields = p.HMGet(ctx, key, "active", "exp", "chk")
 		}
-		grant = s.decoded.read(ctx, p, s.grantKey(requestID))
+		grant = s.decoded.readGrant(ctx, p, s.grantKey(requestID))
 		if clientID != "" {
-			app, hasApp = s.decoded.read(ctx, p, s.appKey(clientID)), true
+			app, hasApp = s.decoded.readApp(ctx, p, s.appsVersionKey(), s.appKey(clientID)), true
 		}
 		if also != nil {
 			also(p)
@@ -265,7 +267,7 @@ func (s *Store) checkAccess(ctx context.Context, q oauth.AccessQuery, also func(
 		return oauth.AccessCheck{}, fmt.Errorf("redis: check access token: grant: %w", err)
 	}
 	if hasApp {
-		if c.App, err = s.decoded.app(app); err != nil {
+		if c.App, err = s.decoded.app(ctx, s.c, app); err != nil {
 			return oauth.AccessCheck{}, fmt.Errorf("redis: check access token: app: %w", err)
 		}
 	}
