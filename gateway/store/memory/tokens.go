@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/patientaccess/gateway/oauth"
@@ -19,11 +20,15 @@ func (s *Store) CreateToken(_ context.Context, kind oauth.TokenKind, signature s
 	return nil
 }
 
-// putToken stores a copy of rec under k and indexes it. The caller holds s.mu.
+// putToken stores a copy of rec under k and indexes it. The caller holds
+// s.mu. The signature is copied: it is a piece of the token's string, or
+// of the request that carried it, which the store would otherwise keep as
+// long as the record (a rotated refresh token's tombstone, a day).
 func (s *Store) putToken(k tokenKey, rec oauth.TokenRecord) {
 	if _, ok := s.tokens[k]; ok {
 		s.removeToken(k)
 	}
+	k.sig = strings.Clone(k.sig)
 	s.tokens[k] = copyRecord(rec)
 	idx := s.byRequest[rec.RequestID]
 	if idx == nil {
@@ -61,6 +66,9 @@ func (s *Store) UseToken(_ context.Context, u oauth.TokenUse) (oauth.TokenRecord
 		}
 	}
 	was := copyRecord(rec)
+	// Storing under an existing key stores the key too: the store's own copy
+	// of the signature, as putToken's.
+	k.sig = strings.Clone(k.sig)
 	s.tokens[k] = tombstone(rec)
 	s.retire(k)
 	for _, d := range drop {
@@ -141,6 +149,7 @@ func (s *Store) DeactivateToken(_ context.Context, kind oauth.TokenKind, signatu
 		return copyRecord(rec), fmt.Errorf("deactivate %s token: %w", kind, oauth.ErrInactive)
 	}
 	was := copyRecord(rec)
+	k.sig = strings.Clone(k.sig) // stored with the record: the store's own copy (UseToken)
 	s.tokens[k] = tombstone(rec)
 	s.wrote()
 	return was, nil
@@ -162,7 +171,8 @@ func (s *Store) RevokeRequest(_ context.Context, requestID string, kinds ...oaut
 
 // retire keeps a used record (a code, or a rotated refresh token) only
 // oauth.InactiveTail from now, when its own deadline is later: long enough
-// to detect its reuse. The caller holds s.mu.
+// to detect its reuse. The caller holds s.mu; k's signature is the
+// store's own copy (putToken).
 func (s *Store) retire(k tokenKey) {
 	if s.retired == nil {
 		s.retired = map[tokenKey]time.Time{}
