@@ -29,8 +29,9 @@
 //	mevents:<member key>          stream of one member's events, with client IP (their access history)  XADD MINID now-retention
 //	marker                        when the store was first used   no expiry; gone means Redis lost its data
 //	tok:<kind>:<signature>        the request id (a pointer; for an access token, NUL and its client id)  PEXPIREAT ExpiresAt+InactiveTail (a used record's: InactiveTail after the use; a dropped record's is deleted)
-//	{req:<id>}:tok:<kind>:<sig>   hash: rec (binary, see Records), active; an access token also chk (its claims) and exp (ms)  PEXPIREAT ExpiresAt+InactiveTail (used: InactiveTail after the use)
-//	{req:<id>}:toks               hash: its records, "<kind>:<sig>" → "" (a set, from older gateways)  the latest of its records' deadlines
+//	{req:<id>}:toks               hash: the request's records, "<kind>:<sig>" → the record (Records); "" for one an older gateway keeps in a key of its own (a set, from older still)  the latest of its records' deadlines
+//	{req:<id>}:used               hash: the tombstones of the request's used codes and rotated refresh tokens, "<kind>:<sig>" → deadline and tombstone  the latest of their deadlines (each InactiveTail after its use at most)
+//	{req:<id>}:tok:<kind>:<sig>   an older gateway's record in a key of its own: hash of rec, active (chk, exp)  read, used and revoked until it expires; never written
 //	whook:<id>                    a revocation notice (webhook.Delivery JSON)  PXAT its creation + the audit retention
 //	whooks:due                    sorted set: pending notices by when due (or leased until)  the latest of its notices' deadlines
 //	whooks:all, whooks:app:<id>   sorted sets: notices by creation time, all and per app  the latest of its notices' deadlines (entries past the retention trimmed at each notice and list)
@@ -50,71 +51,96 @@
 // oauth.TokenStore promises that revoking a request removes all of its
 // records or none. In a Cluster, records keyed by signature alone would be
 // spread over many slots, and no single script could delete them together.
-// So a record lives under its request's hash tag, next to the request's
-// index set, and a small pointer key maps the signature to the request id:
+// So a request's records are the fields of one hash, the request's, which
+// is also its index, and a small pointer key maps each signature to the
+// request id. One key per request rather than one per record is what
+// keeps a live grant with its tokens under 2 KiB of Redis: each key costs
+// some 70–100 bytes before its value (its name, its object, the main and
+// the expiry dictionaries' entries), a record's name alone about 100.
+// A record's tombstone goes to the request's used hash, next to it (same
+// hash tag), which lives only as long as the tombstones it holds.
 //
-//   - CreateToken runs one script in the request's slot (write the record,
-//     add it to the index, extend the index's expiry), then sets the
+//   - CreateToken runs one script in the request's slot (write the record
+//     into the request's hash, extend the hash's expiry), then sets the
 //     pointer. A reader that finds the pointer finds the record.
-//   - GetToken reads the pointer, then the record: two round trips.
+//   - GetToken reads the pointer, then runs one script that reads the
+//     record wherever it is (the request's hash, its used hash, or the
+//     key of its own an older gateway gave it): two round trips.
 //   - CheckAccess (the FHIR API's token check) reads the pointer, then the
-//     record's claims, active flag and expiry, the grant and the app in one
-//     pipeline; a caller that already knows the token's request and client
-//     skips the pointer: one round trip. CheckAccessAppend adds the audit
-//     event's two appends (the plan's stream and the member's) to that
-//     same pipeline, so a FHIR call's liveness check and its record cost
-//     one round trip; the pipeline spans slots and is no transaction, so
-//     a caller that refuses the token withdraws the entries (XDEL of the
-//     ids the appends returned, WithdrawEvents).
+//     record's field (HGET), the grant and the app in one pipeline; a
+//     caller that already knows the token's request and client skips the
+//     pointer: one round trip. CheckAccessAppend adds the audit event's
+//     two appends (the plan's stream and the member's) to that same
+//     pipeline, so a FHIR call's liveness check and its record cost one
+//     round trip; the pipeline spans slots and is no transaction, so a
+//     caller that refuses the token withdraws the entries (XDEL of the
+//     ids the appends returned, WithdrawEvents). A record not in the
+//     request's hash (a tombstone, or an older gateway's) is read whole
+//     after it, by GetToken.
 //   - DeactivateToken reads the pointer, then runs one check-and-set script
-//     on the record key alone; the active flag is a field of that hash, so
-//     concurrent callers are serialised by Redis and exactly one wins.
-//   - RevokeRequest reads the index, then runs one script in the
-//     request's slot whose KEYS are the index and the chosen records. The
-//     script first checks that the index holds no record of the wanted
+//     on the request's keys; Redis runs scripts one at a time, so
+//     concurrent callers are serialised and exactly one wins.
+//   - RevokeRequest reads the members of the request's hash, then runs
+//     one script in the request's slot whose KEYS are the hash, the used
+//     hash and the own keys (of older gateways) of the chosen members. The
+//     script first checks that the hash holds no record of the wanted
 //     kinds beyond those it was given (a token issued in between); if it
 //     does, it changes nothing and the call retries. So every record is
 //     removed, or none, and every key a script touches is declared, which
 //     keeps scripts correct on Cluster even while a slot migrates.
 //     Pointers are left to expire: a pointer whose record is gone reads as
 //     oauth.ErrNotFound.
-//   - DeleteToken removes the record and its index entry in one script,
-//     then the pointer. If it fails between the two, the leftover pointer
-//     is harmless and expires.
+//   - DeleteToken removes the record in one script, then the pointer. If
+//     it fails between the two, the leftover pointer is harmless and
+//     expires.
 //   - UseToken, the token endpoint's one write, reads the pointers of the
 //     used record and of the records to drop (all must name the same
-//     request), writes the pointers of the records it issues, then runs
-//     one script in the request's slot that checks-and-sets the used
-//     record, deletes the dropped records and writes the issued ones. A
-//     pointer without its record reads as not found, so nothing a reader
-//     can see changes before the script, and the script changes all or
-//     nothing: a failure anywhere leaves the code or refresh token usable
-//     for the client's retry. If the script refuses (the token was used
-//     meanwhile), the new pointers are deleted again; if it succeeds, the
-//     pointers of the dropped records are deleted after it (best effort:
-//     a leftover expires).
+//     request) and writes the pointers of the records it issues, in one
+//     pipeline, then runs one script in the request's slot that
+//     checks-and-sets the used record, deletes the dropped records (and,
+//     for a refresh, the access token the used record names, which it
+//     reads itself) and writes the issued ones. A pointer without its
+//     record reads as not found, so nothing a reader can see changes
+//     before the script, and the script changes all or nothing: a failure
+//     anywhere leaves the code or refresh token usable for the client's
+//     retry. If the script does not succeed (the token was used
+//     meanwhile, or belongs to another request), the new pointers are
+//     deleted again; if it succeeds, the pointers of the used and dropped
+//     records are moved to the tombstone's deadline or deleted after it
+//     (best effort: a leftover expires). Three round trips. A used record
+//     of an older gateway's, in a key of its own, has its access token in
+//     one too, which the script must declare: it answers so, having
+//     changed nothing, and is run again with that key.
 //
 // # Records
 //
-// A record's "rec" field is binary (encodeRecord): a version byte, the
-// lengths of the two parts of its header, the part a tombstone keeps (the
-// expiry and the client id), the rest (the access signature), then the
-// request as oauth stores it (its own compact binary projection, see
+// A record in its request's hash (encodeInline) is: 0x03, its active
+// flag (one byte), an access token's claims (a uvarint length and the
+// bytes), then its binary form (encodeRecord): a version byte (0x02), the
+// lengths of the two parts of its header, the part a tombstone keeps
+// (the expiry and the client id), the rest (the access signature), then
+// the request as oauth stores it (its own compact binary projection, see
 // oauth's projection.go), opaque here. The request id is not repeated:
-// it is in the key and the pointer. The active flag ("active") and an
-// access token's claims ("chk") and expiry ("exp", read by the token
-// check) are fields of their own. A record written by a gateway before
-// this form holds JSON (starting with '{') and is read as before until it
-// expires.
+// it is in the key and the pointer. The token check reads the flag, the
+// claims and the expiry without decoding the rest.
 //
 // A used-up record (a code, a rotated refresh token) becomes a tombstone:
-// the scripts that deactivate it write the hash anew with only "rec"
-// (version byte, lengths, the tombstone's part: some 35 bytes) and
-// "active" = 0, keeping its expiry. That is what detecting its reuse
-// needs (it exists, it is used, its request and client, so that the grant
-// is revoked), and written anew the hash is small enough for Redis's
-// compact encoding (a hash that once held a value over
-// hash-max-listpack-value, 64 bytes by default, keeps the large one).
+// the scripts that deactivate it remove it from the request's hash and
+// write, in the request's used hash, its deadline (8 bytes, ms) and the
+// version byte, lengths and tombstone part of its binary form, some 45
+// bytes in all. That is what detecting its reuse needs (it exists, it is
+// used, its request and client, so that the grant is revoked). The used
+// hash holds values short enough for Redis's compact encoding; each
+// retirement drops the tombstones past their deadline, and the hash
+// expires with the last of them.
+//
+// Records written by older gateways are read, used and revoked until they
+// expire, never written: a key of its own per record
+// ({req:<id>}:tok:<kind>:<sig>, a hash of "rec" in the binary form or, older
+// still, JSON starting with '{', "active", and an access token's "chk"
+// and "exp"), listed in the request's hash with an empty value or in a
+// set that the next write turns into the hash; a used one is retired in
+// its own key.
 //
 // # Expiry
 //
@@ -125,7 +151,11 @@
 // without sleeping. A record used up by UseToken (a code, or a rotated
 // refresh token) is kept, with its pointer, only oauth.InactiveTail from
 // then (long enough to detect its reuse), not for the rest of its own
-// life. A grant is kept the audit retention (WithAuditRetention) after it
+// life. A record in its request's hash is found until its pointer
+// expires; its bytes go when the request's next use removes it (a
+// refresh drops the access token it replaces) or with the hash, at the
+// latest of the request's deadlines. A grant is kept the audit retention
+// (WithAuditRetention) after it
 // ended, by expiry or revocation (apps.Grant.KeepUntil), as long as the
 // member's access history that its page shows, and then dropped; GetGrant
 // and the lists judge that deadline by the injected clock too. The

@@ -109,23 +109,26 @@ func (s *Store) pointerKey(kind oauth.TokenKind, sig string) string {
 	return s.prefix + "tok:" + string(kind) + ":" + sig
 }
 
-// recordPrefix is the start of every record key of a request.
-func (s *Store) recordPrefix(requestID string) string {
-	return s.prefix + "{req:" + requestID + "}:tok:"
-}
-
+// indexKey is a request's hash: its records, and the members of its
+// index an older gateway gave a key of their own.
 func (s *Store) indexKey(requestID string) string {
 	return s.prefix + "{req:" + requestID + "}:toks"
 }
 
-// member is a record's entry in its request's index.
-func member(kind oauth.TokenKind, sig string) string { return string(kind) + ":" + sig }
-
-// recordKeyIn is recordPrefix(requestID)+member(kind, sig) made in one
-// allocation, for the token check every FHIR call makes.
-func (s *Store) recordKeyIn(requestID string, kind oauth.TokenKind, sig string) string {
-	return s.prefix + "{req:" + requestID + "}:tok:" + string(kind) + ":" + sig
+// usedKey is a request's used hash: the tombstones of its used codes and
+// rotated refresh tokens.
+func (s *Store) usedKey(requestID string) string {
+	return s.prefix + "{req:" + requestID + "}:used"
 }
+
+// ownKey is the key of its own an older gateway gave a record, member(kind,
+// sig) in its request's index.
+func (s *Store) ownKey(requestID, member string) string {
+	return s.prefix + "{req:" + requestID + "}:tok:" + member
+}
+
+// member is a record's field in its request's hash.
+func member(kind oauth.TokenKind, sig string) string { return string(kind) + ":" + sig }
 
 // cond returns s when ok, else "".
 func cond(ok bool, s string) string {

@@ -156,8 +156,8 @@ func TestEveryKeyExpires(t *testing.T) {
 	keys := scanKeys(t, c, prefix)
 	// app, app index, apps version, grant, grants, member, events, session
 	// (8); the history (2 lists), checks, watch, last call, app grants (6);
-	// a record and a pointer per token kind; the request's index.
-	if want := 8 + 6 + 2*len(oauth.AllKinds) + 1; len(keys) != want {
+	// a pointer per token kind; the request's hash, which holds the records.
+	if want := 8 + 6 + len(oauth.AllKinds) + 1; len(keys) != want {
 		t.Errorf("found %d keys, want %d: %q", len(keys), want, keys)
 	}
 	for _, key := range keys {
@@ -437,7 +437,7 @@ func TestJSONRecordStillReads(t *testing.T) {
 }
 
 // TestTombstonesAreSmall: a used code keeps its header only (no request,
-// no claims), and the pointers of the records its use dropped (its PKCE
+// no claims) in its request's used hash, and the pointers of the records its use dropped (its PKCE
 // and OpenID sessions) go with them rather than lingering for a day.
 func TestTombstonesAreSmall(t *testing.T) {
 	ctx := context.Background()
@@ -460,21 +460,25 @@ func TestTombstonesAreSmall(t *testing.T) {
 			t.Errorf("pointer %s of a dropped record: exists %d, %v; want gone", key, n, err)
 		}
 	}
-	fields, err := c.HGetAll(ctx, prefix+"{req:req1}:tok:code:c1").Result()
+	// The tombstone is a field of the request's used hash: an 8-byte
+	// deadline and the record's header, no request, no claims.
+	used := prefix + "{req:req1}:used"
+	fields, err := c.HGetAll(ctx, used).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(fields["rec"]) > 40 || fields["chk"] != "" || fields["active"] != "0" {
-		t.Fatalf("the used code keeps %d bytes of record, claims %q, active %q; want a header of at most 40 bytes and no claims",
-			len(fields["rec"]), fields["chk"], fields["active"])
+	if len(fields) != 1 || len(fields["code:c1"]) == 0 || len(fields["code:c1"]) > 48 {
+		t.Fatalf("the used hash holds %q; want the used code's tombstone alone, at most 48 bytes", fields)
 	}
-	// Written anew, so that Redis keeps it in its compact encoding, and
-	// still expiring.
-	if enc, err := c.ObjectEncoding(ctx, prefix+"{req:req1}:tok:code:c1").Result(); err != nil || enc != "listpack" && enc != "ziplist" {
-		t.Errorf("the used code's hash is encoded as %q (%v), want listpack", enc, err)
+	if n, err := c.Exists(ctx, prefix+"{req:req1}:toks").Result(); err != nil || n != 0 {
+		t.Errorf("the request's hash after its code, PKCE and OpenID records went: exists %d, %v; want gone", n, err)
 	}
-	if ttl, err := c.PTTL(ctx, prefix+"{req:req1}:tok:code:c1").Result(); err != nil || ttl <= 0 {
-		t.Errorf("the used code's PTTL %v %v, want it to expire", ttl, err)
+	// Small enough for Redis's compact encoding, and expiring.
+	if enc, err := c.ObjectEncoding(ctx, used).Result(); err != nil || enc != "listpack" && enc != "ziplist" {
+		t.Errorf("the used hash is encoded as %q (%v), want listpack", enc, err)
+	}
+	if ttl, err := c.PTTL(ctx, used).Result(); err != nil || ttl <= 0 || ttl > time.Minute+oauth.InactiveTail {
+		t.Errorf("the used hash's PTTL %v %v, want it to expire with the code", ttl, err)
 	}
 	got, err := s.GetToken(ctx, oauth.KindCode, "c1")
 	want := oauth.TokenRecord{RequestID: "req1", ClientID: "app1", ExpiresAt: rec.ExpiresAt.UTC()}

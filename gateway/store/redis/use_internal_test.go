@@ -5,6 +5,8 @@ import (
 	"crypto/sha1"
 	"errors"
 	"fmt"
+	"reflect"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -90,11 +92,129 @@ func TestUseTokenFailsWhole(t *testing.T) {
 	}
 }
 
-// TestRecordKeyIn: the token check's one-allocation record key is the key
-// every other method uses.
-func TestRecordKeyIn(t *testing.T) {
-	s := &Store{prefix: "p:"}
-	if got, want := s.recordKeyIn("req1", oauth.KindAccess, "sig"), s.recordPrefix("req1")+member(oauth.KindAccess, "sig"); got != want {
-		t.Fatalf("recordKeyIn = %q, want %q", got, want)
+// TestOwnKeyRecordsStillRead: records an older gateway stored in keys of
+// their own (the binary form, the request's index a hash of members with
+// empty values) are still read, checked, used up once, dropped with
+// their refresh token and revoked, until they expire; what is issued in
+// their place is kept in the request's hash.
+func TestOwnKeyRecordsStillRead(t *testing.T) {
+	srv := storetest.StartRedis(t)
+	ctx := context.Background()
+	s, c, err := Open(ctx, srv.URL, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	exp := time.Now().Add(time.Hour).UTC()
+	deadline := exp.Add(oauth.InactiveTail)
+	access := oauth.TokenRecord{RequestID: "req1", ClientID: "app1", Active: true, ExpiresAt: exp, Request: []byte{2, 1}, Claims: []byte("claims")}
+	refresh := oauth.TokenRecord{RequestID: "req1", ClientID: "app1", Active: true, ExpiresAt: exp, Request: []byte{2, 2}, AccessSignature: "at1"}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// As the previous gateway wrote them.
+	for _, r := range []struct {
+		key    string
+		rec    oauth.TokenRecord
+		fields []any
+	}{
+		{"{req:req1}:tok:access:at1", access, []any{"chk", "claims", "exp", exp.UnixMilli()}},
+		{"{req:req1}:tok:refresh:rt1", refresh, nil},
+	} {
+		data, err := encodeRecord(r.rec)
+		must(err)
+		must(c.HSet(ctx, s.prefix+r.key, append([]any{"rec", data, "active", "1"}, r.fields...)...).Err())
+		must(c.PExpireAt(ctx, s.prefix+r.key, deadline).Err())
+	}
+	must(c.HSet(ctx, s.prefix+"{req:req1}:toks", "access:at1", "", "refresh:rt1", "").Err())
+	must(c.PExpireAt(ctx, s.prefix+"{req:req1}:toks", deadline).Err())
+	must(c.Set(ctx, s.prefix+"tok:access:at1", "req1\x00app1", time.Until(deadline)).Err())
+	must(c.Set(ctx, s.prefix+"tok:refresh:rt1", "req1", time.Until(deadline)).Err())
+
+	if got, err := s.GetToken(ctx, oauth.KindAccess, "at1"); err != nil || !reflect.DeepEqual(got, access) {
+		t.Fatalf("GetToken of an access record in its own key = %+v, %v; want %+v", got, err, access)
+	}
+	check, err := s.CheckAccess(ctx, oauth.AccessQuery{Signature: "at1"})
+	if err != nil || !check.Record.Active || string(check.Record.Claims) != "claims" || check.Record.ClientID != "app1" {
+		t.Fatalf("CheckAccess of an access record in its own key = %+v, %v", check.Record, err)
+	}
+	at2 := oauth.TokenRecord{RequestID: "req1", ClientID: "app1", Active: true, ExpiresAt: exp, Request: []byte{2, 3}, Claims: []byte("claims2")}
+	rt2 := oauth.TokenRecord{RequestID: "req1", ClientID: "app1", Active: true, ExpiresAt: exp, Request: []byte{2, 4}, AccessSignature: "at2"}
+	u := oauth.TokenUse{TokenRef: oauth.TokenRef{Kind: oauth.KindRefresh, Signature: "rt1"}, DropAccess: true,
+		Issue: []oauth.IssuedToken{
+			{TokenRef: oauth.TokenRef{Kind: oauth.KindAccess, Signature: "at2"}, Record: at2},
+			{TokenRef: oauth.TokenRef{Kind: oauth.KindRefresh, Signature: "rt2"}, Record: rt2},
+		}}
+	if was, err := s.UseToken(ctx, u); err != nil || !reflect.DeepEqual(was, refresh) {
+		t.Fatalf("UseToken of a refresh record in its own key = %+v, %v; want %+v", was, err, refresh)
+	}
+	if _, err := s.GetToken(ctx, oauth.KindAccess, "at1"); !errors.Is(err, oauth.ErrNotFound) {
+		t.Errorf("the used refresh token's access token: %v, want not found", err)
+	}
+	for _, key := range []string{"{req:req1}:tok:access:at1", "tok:access:at1"} {
+		if n, _ := c.Exists(ctx, s.prefix+key).Result(); n != 0 {
+			t.Errorf("%s is left after its refresh token was used", key)
+		}
+	}
+	tomb := refresh
+	tomb.Active, tomb.Request, tomb.AccessSignature = false, nil, ""
+	if got, err := s.GetToken(ctx, oauth.KindRefresh, "rt1"); err != nil || !reflect.DeepEqual(got, tomb) {
+		t.Errorf("the used refresh token = %+v, %v; want the tombstone %+v", got, err, tomb)
+	}
+	for sig, want := range map[string]oauth.TokenRecord{"at2": at2, "rt2": rt2} {
+		kind := map[string]oauth.TokenKind{"at2": oauth.KindAccess, "rt2": oauth.KindRefresh}[sig]
+		if got, err := s.GetToken(ctx, kind, sig); err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("issued %s = %+v, %v; want %+v", sig, got, err, want)
+		}
+		if v, err := c.HGet(ctx, s.prefix+"{req:req1}:toks", member(kind, sig)).Result(); err != nil || v == "" || v[0] != recordV3 {
+			t.Errorf("issued %s is not kept in the request's hash: %q, %v", sig, v, err)
+		}
+	}
+	if _, err := s.UseToken(ctx, u); !errors.Is(err, oauth.ErrInactive) {
+		t.Errorf("using the refresh token again: %v, want ErrInactive", err)
+	}
+	must(s.RevokeRequest(ctx, "req1"))
+	for _, r := range []oauth.TokenRef{{Kind: oauth.KindRefresh, Signature: "rt1"}, {Kind: oauth.KindAccess, Signature: "at2"}, {Kind: oauth.KindRefresh, Signature: "rt2"}} {
+		if _, err := s.GetToken(ctx, r.Kind, r.Signature); !errors.Is(err, oauth.ErrNotFound) {
+			t.Errorf("%s %s after revoking its request: %v, want not found", r.Kind, r.Signature, err)
+		}
+	}
+	if keys, _ := c.Keys(ctx, s.prefix+"{req:req1}*").Result(); len(keys) != 0 {
+		t.Errorf("keys left of a revoked request: %q", keys)
+	}
+}
+
+// TestUsedHashDropsPastTombstones: retiring a record drops the
+// tombstones of its request that are past their deadline, so that a
+// request refreshed for months keeps only the last day's.
+func TestUsedHashDropsPastTombstones(t *testing.T) {
+	srv := storetest.StartRedis(t)
+	ctx := context.Background()
+	s, c, err := Open(ctx, srv.URL, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	rec := oauth.TokenRecord{RequestID: "req1", ClientID: "app1", Active: true, ExpiresAt: time.Now().Add(time.Hour)}
+	if err := s.CreateToken(ctx, oauth.KindRefresh, "rt1", rec); err != nil {
+		t.Fatal(err)
+	}
+	used := s.usedKey("req1")
+	past, future := "\x00\x00\x00\x00\x00\x00\x00\x01\x02\x00\x00\x00", "\x7f\x00\x00\x00\x00\x00\x00\x00\x02\x00\x00\x00"
+	if err := c.HSet(ctx, used, "refresh:gone", past, "refresh:kept", future).Err(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.UseToken(ctx, oauth.TokenUse{TokenRef: oauth.TokenRef{Kind: oauth.KindRefresh, Signature: "rt1"},
+		Issue: []oauth.IssuedToken{{TokenRef: oauth.TokenRef{Kind: oauth.KindRefresh, Signature: "rt2"}, Record: rec}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.HKeys(ctx, used).Result()
+	slices.Sort(got)
+	if err != nil || !slices.Equal(got, []string{"refresh:kept", "refresh:rt1"}) {
+		t.Fatalf("the used hash holds %q (%v), want the tombstone not yet past its deadline and the new one", got, err)
 	}
 }

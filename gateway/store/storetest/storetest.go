@@ -28,9 +28,10 @@ type Backend interface {
 // clock the suite cannot move (Redis). The suite checks the deadlines they
 // report instead.
 type Expirer interface {
-	// TokenExpiry returns when the server will drop the token record and
-	// everything that finds it, or an error if any of those has no expiry
-	// or the deadlines disagree. oauth.ErrNotFound if there is no record.
+	// TokenExpiry returns when the server will stop finding the token
+	// record: drop what finds it (and the record, or what holds it, no
+	// earlier), or an error if any of those has no expiry or the deadlines
+	// disagree. oauth.ErrNotFound if there is no record.
 	TokenExpiry(ctx context.Context, kind oauth.TokenKind, signature string) (time.Time, error)
 	// SessionExpiry returns when the server will drop the session, or an
 	// error if it has no expiry. oauth.ErrNotFound if there is no session.
