@@ -252,7 +252,7 @@ func (s *Store) CreateGrant(ctx context.Context, g apps.Grant) error {
 // it is past its apps.Grant.KeepUntil by the store's clock, which Redis
 // may not have dropped yet).
 func (s *Store) GetGrant(ctx context.Context, id string) (apps.Grant, error) {
-	g, err := getGrant(ctx, s.c, s.grantKey(id))
+	g, err := getGrant(ctx, s.c, id, s.grantKey(id))
 	if err != nil {
 		return apps.Grant{}, fmt.Errorf("redis: get grant: %w", err)
 	}
@@ -318,7 +318,7 @@ func (s *Store) indexedGrants(ctx context.Context, index string) ([]apps.Grant, 
 		}
 		var g apps.Grant
 		if err == nil {
-			g, err = decodeGrant(data)
+			g, err = decodeGrant(ids[i], data)
 		}
 		if err != nil {
 			return nil, err
@@ -343,7 +343,7 @@ const maxTxAttempts = 10
 func (s *Store) RevokeGrant(ctx context.Context, id string, at time.Time) error {
 	key := s.grantKey(id)
 	revoke := func(tx *goredis.Tx) error {
-		g, err := getGrant(ctx, tx, key)
+		g, err := getGrant(ctx, tx, id, key)
 		if err != nil {
 			return err
 		}

@@ -49,14 +49,15 @@ func (d *decoded) keptValue(key string) *decodedValue {
 // pendingGrant is a queued read of a grant, with the value kept when it
 // was queued (which a later check may replace meanwhile).
 type pendingGrant struct {
+	id   string
 	key  string
 	kept *decodedValue // nil: none
 	cmd  *goredis.StringCmd
 }
 
-// readGrant queues the read of the grant at key.
-func (d *decoded) readGrant(ctx context.Context, p goredis.Pipeliner, key string) pendingGrant {
-	return pendingGrant{key: key, kept: d.keptValue(key), cmd: p.Get(ctx, key)}
+// readGrant queues the read of the grant id at key.
+func (d *decoded) readGrant(ctx context.Context, p goredis.Pipeliner, id, key string) pendingGrant {
+	return pendingGrant{id: id, key: key, kept: d.keptValue(key), cmd: p.Get(ctx, key)}
 }
 
 // grant returns the grant the read found; a missing key is the zero grant.
@@ -70,7 +71,7 @@ func (d *decoded) grant(r pendingGrant) (apps.Grant, error) {
 	case r.kept != nil && r.kept.raw == raw:
 		return cloneGrant(r.kept.grant), nil
 	}
-	g, err := decodeGrant([]byte(raw))
+	g, err := decodeGrant(r.id, []byte(raw))
 	if err != nil {
 		return apps.Grant{}, err
 	}

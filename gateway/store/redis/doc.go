@@ -20,7 +20,7 @@
 //	appwatch:<client id>          what the policy watch last saw of the app's pages (JSON)  no expiry
 //	applast:<client id>           when the app last called the API (Unix ms)                no expiry
 //	appgrants:<client id>         sorted set of the app's grant ids (grants made since the set existed)  the latest of its grants' deadlines
-//	grant:<id>                    grant, binary (encodeGrant; JSON from older gateways)  PEXPIREAT its end (expiry, or revocation if sooner) + the audit retention
+//	grant:<id>                    grant, binary (encodeGrant, without its id; JSON from older gateways)  PEXPIREAT its end (expiry, or revocation if sooner) + the audit retention
 //	grants:<member>               sorted set of the member's grant ids  the latest of its grants' deadlines
 //	member:<username>             member JSON                     no expiry
 //	mlink:<member key>            member ↔ Patient link JSON      no expiry (its age is judged by oauth)

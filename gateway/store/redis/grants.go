@@ -33,7 +33,9 @@ const (
 //	nanoseconds), then id, member, patient and client id (each a uvarint
 //	length and its bytes), then the scopes (oauth.AppendScopes).
 //
-// About a third of its JSON: a grant is kept for as long as its member's
+// The id is written empty: it is in the grant's key, and decodeGrant
+// takes it from there (a grant written before kept it, and still reads).
+// About a fifth of its JSON: a grant is kept for as long as its member's
 // pages show it, and there is one per member and app.
 func encodeGrant(g apps.Grant) ([]byte, error) {
 	var flags byte
@@ -57,7 +59,7 @@ func encodeGrant(g apps.Grant) ([]byte, error) {
 		}
 		b = binary.AppendUvarint(b, v)
 	}
-	for _, s := range []string{g.ID, g.Member, g.Patient, g.ClientID} {
+	for _, s := range []string{"", g.Member, g.Patient, g.ClientID} {
 		b = appendField(b, s)
 	}
 	return oauth.AppendScopes(b, g.Scopes), nil
@@ -76,8 +78,9 @@ func timeField(t time.Time) (uint64, error) {
 	return uint64(ns) + 1, nil
 }
 
-// decodeGrant reads a grant in either form.
-func decodeGrant(data []byte) (apps.Grant, error) {
+// decodeGrant reads a grant in either form; id is its key's, for a grant
+// that does not hold it.
+func decodeGrant(id string, data []byte) (apps.Grant, error) {
 	var g apps.Grant
 	if len(data) == 0 || data[0] != grantV1 {
 		err := json.Unmarshal(data, &g)
@@ -123,11 +126,15 @@ func decodeGrant(data []byte) (apps.Grant, error) {
 		return g, errors.New("grant has trailing bytes")
 	}
 	g.Scopes = scopes
+	if g.ID == "" {
+		g.ID = id
+	}
 	return g, nil
 }
 
-// getGrant reads and decodes a grant key: apps.ErrNotFound if it is absent.
-func getGrant(ctx context.Context, c goredis.Cmdable, key string) (apps.Grant, error) {
+// getGrant reads and decodes the grant id at key: apps.ErrNotFound if it
+// is absent.
+func getGrant(ctx context.Context, c goredis.Cmdable, id, key string) (apps.Grant, error) {
 	data, err := c.Get(ctx, key).Bytes()
 	if errors.Is(err, goredis.Nil) {
 		return apps.Grant{}, apps.ErrNotFound
@@ -135,7 +142,7 @@ func getGrant(ctx context.Context, c goredis.Cmdable, key string) (apps.Grant, e
 	if err != nil {
 		return apps.Grant{}, err
 	}
-	g, err := decodeGrant(data)
+	g, err := decodeGrant(id, data)
 	if err != nil {
 		return apps.Grant{}, fmt.Errorf("decode: %w", err)
 	}

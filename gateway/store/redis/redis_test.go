@@ -1,6 +1,7 @@
 package redis_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -524,5 +525,38 @@ func TestJSONGrantStillReads(t *testing.T) {
 	g.RevokedAt = &now
 	if got, err := s.GetGrant(ctx, "g1"); err != nil || !reflect.DeepEqual(got, g) {
 		t.Fatalf("GetGrant of the revoked grant = %+v, %v; want %+v", got, err, g)
+	}
+}
+
+// TestGrantStoredWithoutID: a grant's stored form leaves out its id,
+// which its key holds, and reads back with it; a grant stored with its
+// id (by the previous gateway) still reads.
+func TestGrantStoredWithoutID(t *testing.T) {
+	ctx := context.Background()
+	c := testClient(t)
+	s, prefix := newStore(t, c)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	g := apps.Grant{ID: "0b7c2f8e-5d1a-4c3b-9e6f-2a8d4c1b7e90", Member: "alice", Patient: "alice-1001", ClientID: "app1",
+		Scopes: []string{"launch/patient", "patient/Coverage.rs"}, ExpiresAt: now.AddDate(0, 13, 0), CreatedAt: now}
+	if err := s.CreateGrant(ctx, g); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := c.Get(ctx, prefix+"grant:"+g.ID).Bytes()
+	if err != nil || bytes.Contains(raw, []byte(g.ID)) {
+		t.Fatalf("the stored grant %q (%v) holds its id", raw, err)
+	}
+	if got, err := s.GetGrant(ctx, g.ID); err != nil || !reflect.DeepEqual(got, g) {
+		t.Fatalf("GetGrant = %+v, %v; want %+v", got, err, g)
+	}
+	// As the previous gateway wrote it: the id where it is now empty
+	// (a zero length just before the member's).
+	old := g
+	old.ID = "g2"
+	withID := bytes.Replace(raw, []byte("\x00\x05alice"), []byte("\x02g2\x05alice"), 1)
+	if err := c.Set(ctx, prefix+"grant:g2", withID, time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.GetGrant(ctx, "g2"); err != nil || !reflect.DeepEqual(got, old) {
+		t.Fatalf("GetGrant of a grant stored with its id = %+v, %v; want %+v", got, err, old)
 	}
 }

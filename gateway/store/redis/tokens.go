@@ -99,7 +99,7 @@ func (s *Store) checkAccess(ctx context.Context, q oauth.AccessQuery, also func(
 	)
 	_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		field = p.HGet(ctx, s.indexKey(requestID), member(oauth.KindAccess, q.Signature))
-		grant = s.decoded.readGrant(ctx, p, s.grantKey(requestID))
+		grant = s.decoded.readGrant(ctx, p, requestID, s.grantKey(requestID))
 		if clientID != "" {
 			app, hasApp = s.decoded.readApp(ctx, p, s.appsVersionKey(), s.appKey(clientID)), true
 		}
