@@ -217,8 +217,8 @@ func (s *Store) ListMemberEvents(_ context.Context, member, clientID string, lim
 		return out, nil
 	}
 	cut := s.now().Add(-s.retention)
-	for p := s.events.n - 1; p >= 0 && len(out) < limit; p-- {
-		if r := s.events.at(p); r.member == m && (clientID == "" || r.clientID == c) && r.listed(cut) {
+	for p := s.events.prevOf(m, s.events.n-1); p >= 0 && len(out) < limit; p = s.events.prevOf(m, p-1) {
+		if r := s.events.at(p); (clientID == "" || r.clientID == c) && r.listed(cut) {
 			out = append(out, s.events.event(r, true))
 		}
 	}

@@ -17,14 +17,17 @@
 // after it, judged by each event's Time, like the Redis stream's MINID.
 //
 // The audit events are most of what the store holds (one per FHIR call,
-// for the retention), so they are kept as compact records without
-// pointers (events.go), which the garbage collector does not scan: their
-// strings interned in a table of the store's own, counted by the records
-// that hold them and forgotten with the last, their time as Unix seconds
-// and nanoseconds (and the index of its location), their request id as
-// bytes when it is hex (the gateway's own ids) or a UUID. One costs 80
-// bytes of heap (TestEventHeapPerEvent); the event is rebuilt on read.
-// A withdrawn event (WithdrawEvents) is marked and its strings released;
+// for the retention), so they are kept compact (events.go): each is a
+// record of varints in a chunk of 512, a byte slice the garbage collector
+// does not scan, with its strings interned in a table of the store's own
+// (counted by the records that hold them and forgotten with the last),
+// its time in nanoseconds from its chunk's first (or as seconds and
+// nanoseconds outside the int64 nanoseconds' years), and its request id
+// as bytes when it is hex (the gateway's own ids) or a UUID. A FHIR
+// read's event costs about 30 bytes of heap (TestEventHeapPerEvent); the
+// event is rebuilt on read. A member's history compares the first bytes
+// of each record, the member's id, and decodes only the member's. A
+// withdrawn event (WithdrawEvents) is marked and its strings released;
 // its record goes with the retention.
 //
 // One mutex guards everything. Values go in and come out as deep copies, so

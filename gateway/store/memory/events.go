@@ -3,65 +3,90 @@ package memory
 import (
 	"encoding/binary"
 	"encoding/hex"
+	"slices"
 	"time"
 
 	"github.com/patientaccess/gateway/apps"
 )
 
-// eventChunk is how many records one allocation of the event log holds:
-// the log grows by chunks, never by copying what it keeps, and the
-// retention frees whole chunks.
-const eventChunk = 1024
+// eventChunk is how many records one chunk of the event log holds: the
+// log grows by chunks, never by copying what it keeps, and the retention
+// frees whole chunks. At most maxRecord bytes each, a chunk's records fit
+// the 64 KiB its uint16 offsets reach.
+const eventChunk = 512
 
-// record is an audit event as the store keeps it. It holds no pointer, so
-// the garbage collector never scans the log however long it is (one
-// record per FHIR call, for the 90 days of the retention): its strings
-// are ids in the log's internTable, its time is Unix seconds and
-// nanoseconds with an index in the log's locations, and its request id,
-// when it has the gateway's form (hex) or a UUID's, is kept as bytes.
+// maxRecord bounds an encoded record: the flags, a time as seconds and
+// nanoseconds, a location, nine table ids, the count and a request id of
+// 16 bytes and its length.
+const maxRecord = 1 + binary.MaxVarintLen64 + binary.MaxVarintLen32 + binary.MaxVarintLen32 +
+	9*binary.MaxVarintLen32 + binary.MaxVarintLen64 + 1 + 16
+
+// A chunk's last record starts within a uint16's reach (a compile-time
+// check: the constant overflows otherwise).
+const _ uint16 = (eventChunk - 1) * maxRecord
+
+// chunk holds up to eventChunk records encoded back to back in data, the
+// log's only memory the garbage collector has to look at (one pointer per
+// chunk): the bytes it points to hold none.
+type chunk struct {
+	data []byte
+	base int64              // Unix nanoseconds the records' times count from
+	offs [eventChunk]uint16 // where each record starts in data
+}
+
+// record is an audit event as a chunk keeps it, decoded: its strings are
+// ids in the log's internTable, its time Unix seconds and nanoseconds
+// with an index in the log's locations, and its request id, when it has
+// the gateway's form (24 hex digits) or another hex or UUID form, bytes.
+// Encoded (encode), it is varints, the member's and the app's first: a
+// FHIR read's event takes about 30 bytes.
 type record struct {
 	sec   int64 // Time, Unix seconds
+	nsec  int64
 	count int64 // Count
-	nsec  uint32
+	loc   uint64
 	// internTable ids of the event's strings.
 	action, outcome, member, patient, clientID, reason, actor, clientIP uint32
 	// types is the id of the resource types, each followed by a NUL
 	// (Bounded replaced control characters, so none is in a type); with
 	// hasTypes unset they are nil.
-	types   uint32
-	reqKind uint8 // how req holds the request id: reqNone, reqHex, ...
-	reqLen  uint8 // bytes of req in use (reqHex)
-	loc     uint8 // index in eventLog.locs of Time's location
-	flags   uint8 // hasTypes, withdrawn
-	req     [16]byte
+	types uint32
+	flags byte
+	req   []byte // the request id's bytes (reqHex, reqUUID)
+	reqID uint32 // the request id's table id (reqOther)
 }
 
-// record flags.
+// record flags, the first byte of an encoded record.
 const (
 	hasTypes  = 1 << iota // ResourceTypes is not nil (it may be empty)
 	withdrawn             // WithdrawEvents removed it: it is skipped, then dropped
+	wideTime              // the time is seconds and nanoseconds, not nanoseconds from the base
+	hasLoc                // the time's location is not UTC
+	reqShift  = iota      // the request id's kind (reqNone...) is flags>>reqShift
 )
 
 // How a record holds its request id.
 const (
-	reqNone  = iota // no request id
-	reqHex          // lowercase hex of up to 32 digits (the gateway's own ids are 24), as reqLen bytes
-	reqUUID         // a UUID in its canonical lowercase form, as 16 bytes
-	reqOther        // any other id: interned, its id in req[:4]
+	reqNone    = iota // no request id
+	reqGateway        // 24 lowercase hex digits, the gateway's own ids: 12 bytes
+	reqHex            // lowercase hex of an even length up to 32 digits: its length, then its bytes
+	reqUUID           // a UUID in its canonical lowercase form: 16 bytes
+	reqOther          // any other id: interned, its table id
 )
 
 // eventLog keeps the store's audit events in append order, oldest first,
-// as records in chunks. An event's seq (its ref for WithdrawEvents) is its
-// place in the order: the oldest kept record's seq is first, and a
-// withdrawn record keeps its place, marked, until the retention drops it.
+// as encoded records in chunks. An event's seq (its ref for
+// WithdrawEvents) is its place in the order: the oldest kept record's seq
+// is first, and a withdrawn record keeps its place, marked, until the
+// retention drops it.
 type eventLog struct {
-	chunks []*[eventChunk]record
+	chunks []*chunk
 	head   int    // index in chunks[0] of the oldest kept record
 	n      int    // records kept, withdrawn ones included
 	first  uint64 // the oldest kept record's seq; the next seq when n is 0
 	strs   internTable
-	// locs are the locations of the events' times; at most 256, after
-	// which a time is kept in UTC (the same instant).
+	// locs are the locations of the events' times other than UTC, which is
+	// index 0.
 	locs []*time.Location
 }
 
@@ -69,32 +94,80 @@ func newEventLog() eventLog {
 	return eventLog{first: 1, strs: newInternTable(), locs: []*time.Location{time.UTC}}
 }
 
-// at returns the record at place p, 0 being the oldest kept.
-func (l *eventLog) at(p int) *record {
+// place returns the chunk and the index in it of the record at place p, 0
+// being the oldest kept.
+func (l *eventLog) place(p int) (*chunk, int) {
 	g := l.head + p
-	return &l.chunks[g/eventChunk][g%eventChunk]
+	return l.chunks[g/eventChunk], g % eventChunk
+}
+
+// at returns the record at place p.
+func (l *eventLog) at(p int) record {
+	c, i := l.place(p)
+	return decode(c.data[c.offs[i]:], c.base)
+}
+
+// prevOf returns the place of the newest record at or before place from
+// whose member is member, or -1. The member is the first thing encode
+// writes after the flags, and varints are a prefix-free code, so this
+// compares the first bytes of each record with the member's encoding: a
+// member's history scans the log.
+func (l *eventLog) prevOf(member uint32, from int) int {
+	var buf [binary.MaxVarintLen32]byte
+	key := binary.AppendUvarint(buf[:0], uint64(member))
+	for p := from; p >= 0; {
+		c, i := l.place(p)
+		for ; i >= 0 && p >= 0; i, p = i-1, p-1 {
+			if b := c.data[c.offs[i]+1:]; len(b) >= len(key) && string(b[:len(key)]) == string(key) {
+				return p
+			}
+		}
+	}
+	return -1
 }
 
 // append keeps e, which the caller has bounded (apps.Event.Bounded), and
 // returns its seq.
 func (l *eventLog) append(e apps.Event) uint64 {
-	if g := l.head + l.n; g/eventChunk == len(l.chunks) {
-		l.chunks = append(l.chunks, new([eventChunk]record))
-	}
-	r := l.at(l.n)
-	*r = record{sec: e.Time.Unix(), nsec: uint32(e.Time.Nanosecond()), count: int64(e.Count),
-		loc: l.locIndex(e.Time.Location())}
-	l.n++
 	s := &l.strs
-	r.action, r.outcome, r.member, r.patient = s.ref(e.Action), s.ref(e.Outcome), s.ref(e.Member), s.ref(e.Patient)
-	r.clientID, r.reason, r.actor, r.clientIP = s.ref(e.ClientID), s.ref(e.Reason), s.ref(e.Actor), s.ref(e.ClientIP)
+	r := record{sec: e.Time.Unix(), nsec: int64(e.Time.Nanosecond()), count: int64(e.Count), loc: l.locIndex(e.Time.Location()),
+		action: s.ref(e.Action), outcome: s.ref(e.Outcome), member: s.ref(e.Member), patient: s.ref(e.Patient),
+		clientID: s.ref(e.ClientID), reason: s.ref(e.Reason), actor: s.ref(e.Actor), clientIP: s.ref(e.ClientIP)}
 	if e.ResourceTypes != nil {
 		r.flags |= hasTypes
 		var buf [64]byte
 		r.types = s.refBytes(typesKey(buf[:0], e.ResourceTypes))
 	}
-	l.putRequestID(r, e.RequestID)
+	var req [16]byte
+	l.putRequestID(&r, req[:0], e.RequestID)
+	c, i := l.room()
+	if i == 0 {
+		c.base = 0
+		if ns, ok := nanos(r.sec, r.nsec); ok {
+			c.base = ns
+		}
+	}
+	c.offs[i] = uint16(len(c.data))
+	c.data = r.encode(c.data, c.base)
+	l.n++
+	if i == eventChunk-1 { // full: keep no spare capacity
+		c.data = slices.Clip(slices.Clone(c.data))
+	}
 	return l.first + uint64(l.n) - 1
+}
+
+// room returns the chunk and index of the next record, adding a chunk
+// when the last is full.
+func (l *eventLog) room() (*chunk, int) {
+	g := l.head + l.n
+	if g/eventChunk == len(l.chunks) {
+		size := 4 << 10
+		if len(l.chunks) > 0 {
+			size = len(l.chunks[len(l.chunks)-1].data) + maxRecord // the last one's, most likely enough
+		}
+		l.chunks = append(l.chunks, &chunk{data: make([]byte, 0, size)})
+	}
+	return l.chunks[g/eventChunk], g % eventChunk
 }
 
 // dropExpired drops, from the oldest, the records not after cut and the
@@ -126,39 +199,40 @@ func (l *eventLog) withdraw(seq uint64) {
 	if seq < l.first || seq-l.first >= uint64(l.n) {
 		return
 	}
-	r := l.at(int(seq - l.first))
-	if r.flags&withdrawn == 0 {
+	p := int(seq - l.first)
+	if r := l.at(p); r.flags&withdrawn == 0 {
 		l.release(r)
-		r.flags |= withdrawn
+		c, i := l.place(p)
+		c.data[c.offs[i]] |= withdrawn
 	}
 }
 
 // release drops the record's holds on interned strings.
-func (l *eventLog) release(r *record) {
+func (l *eventLog) release(r record) {
 	for _, id := range [...]uint32{r.action, r.outcome, r.member, r.patient, r.clientID, r.reason, r.actor, r.clientIP, r.types} {
 		l.strs.release(id)
 	}
-	if r.reqKind == reqOther {
-		l.strs.release(binary.LittleEndian.Uint32(r.req[:4]))
+	if r.flags>>reqShift == reqOther {
+		l.strs.release(r.reqID)
 	}
 }
 
 // listed reports whether a record is still an event younger than cut.
-func (r *record) listed(cut time.Time) bool {
+func (r record) listed(cut time.Time) bool {
 	return r.flags&withdrawn == 0 && r.after(cut)
 }
 
 // after reports whether the record's time is after t.
-func (r *record) after(t time.Time) bool {
+func (r record) after(t time.Time) bool {
 	sec := t.Unix()
-	return r.sec > sec || r.sec == sec && int64(r.nsec) > int64(t.Nanosecond())
+	return r.sec > sec || r.sec == sec && r.nsec > int64(t.Nanosecond())
 }
 
 // event rebuilds the record's event, with its ClientIP if withIP. Its
 // ResourceTypes is the caller's own.
-func (l *eventLog) event(r *record, withIP bool) apps.Event {
+func (l *eventLog) event(r record, withIP bool) apps.Event {
 	s := &l.strs
-	e := apps.Event{Time: time.Unix(r.sec, int64(r.nsec)).In(l.locs[r.loc]), Count: int(r.count),
+	e := apps.Event{Time: time.Unix(r.sec, r.nsec).In(l.locs[r.loc]), Count: int(r.count),
 		Action: s.str(r.action), Outcome: s.str(r.outcome), Member: s.str(r.member), Patient: s.str(r.patient),
 		ClientID: s.str(r.clientID), Reason: s.str(r.reason), Actor: s.str(r.actor), RequestID: l.requestID(r)}
 	if withIP {
@@ -170,18 +244,128 @@ func (l *eventLog) event(r *record, withIP bool) apps.Event {
 	return e
 }
 
-// locIndex returns loc's index in l.locs, adding it if there is room.
-func (l *eventLog) locIndex(loc *time.Location) uint8 {
+// locIndex returns loc's index in l.locs, adding it if there is room; a
+// location past the 256th is kept as UTC (the same instant).
+func (l *eventLog) locIndex(loc *time.Location) uint64 {
 	for i, x := range l.locs {
 		if x == loc {
-			return uint8(i)
+			return uint64(i)
 		}
 	}
-	if len(l.locs) > 255 {
+	if len(l.locs) >= 256 {
 		return 0
 	}
 	l.locs = append(l.locs, loc)
-	return uint8(len(l.locs) - 1)
+	return uint64(len(l.locs) - 1)
+}
+
+// nanos returns the time as Unix nanoseconds, false if they would not fit
+// an int64 (before 1678 or after 2262).
+func nanos(sec, nsec int64) (int64, bool) {
+	const limit = 9_000_000_000 // seconds, about 2255
+	if sec <= -limit || sec >= limit {
+		return 0, false
+	}
+	return sec*1e9 + nsec, true
+}
+
+// encode appends the record to b, its time counted from base.
+func (r record) encode(b []byte, base int64) []byte {
+	flags := r.flags
+	ns, narrow := nanos(r.sec, r.nsec)
+	if !narrow {
+		flags |= wideTime
+	}
+	if r.loc != 0 {
+		flags |= hasLoc
+	}
+	b = append(b, flags)
+	b = binary.AppendUvarint(b, uint64(r.member))
+	b = binary.AppendUvarint(b, uint64(r.clientID))
+	if narrow {
+		b = binary.AppendVarint(b, int64(uint64(ns)-uint64(base))) // wraps, and back in decode
+	} else {
+		b = binary.AppendVarint(b, r.sec)
+		b = binary.AppendUvarint(b, uint64(r.nsec))
+	}
+	if r.loc != 0 {
+		b = binary.AppendUvarint(b, r.loc)
+	}
+	for _, id := range [...]uint32{r.action, r.outcome, r.patient, r.reason, r.actor, r.clientIP} {
+		b = binary.AppendUvarint(b, uint64(id))
+	}
+	if r.flags&hasTypes != 0 {
+		b = binary.AppendUvarint(b, uint64(r.types))
+	}
+	b = binary.AppendVarint(b, r.count)
+	switch r.flags >> reqShift {
+	case reqHex:
+		b = append(b, byte(len(r.req)))
+		b = append(b, r.req...)
+	case reqGateway, reqUUID:
+		b = append(b, r.req...)
+	case reqOther:
+		b = binary.AppendUvarint(b, uint64(r.reqID))
+	}
+	return b
+}
+
+// decode reads the record at the start of b, its time counted from base.
+// Its req is a piece of b.
+func decode(b []byte, base int64) record {
+	d := decoder{b: b[1:]}
+	r := record{flags: b[0], member: uint32(d.uvarint()), clientID: uint32(d.uvarint())}
+	if r.flags&wideTime == 0 {
+		ns := int64(uint64(base) + uint64(d.varint()))
+		r.sec, r.nsec = ns/1e9, ns%1e9
+		if r.nsec < 0 {
+			r.sec, r.nsec = r.sec-1, r.nsec+1e9
+		}
+	} else {
+		r.sec, r.nsec = d.varint(), int64(d.uvarint())
+	}
+	if r.flags&hasLoc != 0 {
+		r.loc = d.uvarint()
+	}
+	for _, id := range [...]*uint32{&r.action, &r.outcome, &r.patient, &r.reason, &r.actor, &r.clientIP} {
+		*id = uint32(d.uvarint())
+	}
+	if r.flags&hasTypes != 0 {
+		r.types = uint32(d.uvarint())
+	}
+	r.count = d.varint()
+	switch r.flags >> reqShift {
+	case reqGateway:
+		r.req = d.bytes(12)
+	case reqHex:
+		r.req = d.bytes(int(d.bytes(1)[0]))
+	case reqUUID:
+		r.req = d.bytes(16)
+	case reqOther:
+		r.reqID = uint32(d.uvarint())
+	}
+	return r
+}
+
+// decoder reads the varints and bytes of a record that encode wrote.
+type decoder struct{ b []byte }
+
+func (d *decoder) uvarint() uint64 {
+	v, n := binary.Uvarint(d.b)
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) varint() int64 {
+	v, n := binary.Varint(d.b)
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) bytes(n int) []byte {
+	b := d.b[:n:n]
+	d.b = d.b[n:]
+	return b
 }
 
 // typesKey appends each type followed by a NUL to buf.
@@ -211,32 +395,34 @@ func splitTypes(key string) []string {
 	return types
 }
 
-// putRequestID keeps id in r in the most compact form it has.
-func (l *eventLog) putRequestID(r *record, id string) {
+// putRequestID sets how r keeps id, in the most compact form it has; buf
+// has room for 16 bytes.
+func (l *eventLog) putRequestID(r *record, buf []byte, id string) {
+	kind := reqOther
 	switch {
 	case id == "":
-		r.reqKind = reqNone
-	case len(id)%2 == 0 && len(id) <= 2*len(r.req) && lowerHex(id):
-		r.reqKind, r.reqLen = reqHex, uint8(len(id)/2)
-		decodeHex(r.req[:], id)
+		kind = reqNone
+	case len(id) == 24 && lowerHex(id):
+		kind, r.req = reqGateway, decodeHex(buf, id)
+	case len(id)%2 == 0 && len(id) <= 32 && lowerHex(id):
+		kind, r.req = reqHex, decodeHex(buf, id)
 	case isUUID(id):
-		r.reqKind = reqUUID
-		decodeHex(r.req[:4], id[:8])
-		decodeHex(r.req[4:6], id[9:13])
-		decodeHex(r.req[6:8], id[14:18])
-		decodeHex(r.req[8:10], id[19:23])
-		decodeHex(r.req[10:], id[24:])
+		kind = reqUUID
+		for _, part := range [...]string{id[:8], id[9:13], id[14:18], id[19:23], id[24:]} {
+			buf = decodeHex(buf, part)
+		}
+		r.req = buf
 	default:
-		r.reqKind = reqOther
-		binary.LittleEndian.PutUint32(r.req[:4], l.strs.ref(id))
+		r.reqID = l.strs.ref(id)
 	}
+	r.flags |= byte(kind) << reqShift
 }
 
 // requestID rebuilds the record's request id.
-func (l *eventLog) requestID(r *record) string {
-	switch r.reqKind {
-	case reqHex:
-		return hex.EncodeToString(r.req[:r.reqLen])
+func (l *eventLog) requestID(r record) string {
+	switch r.flags >> reqShift {
+	case reqGateway, reqHex:
+		return hex.EncodeToString(r.req)
 	case reqUUID:
 		var b [36]byte
 		hex.Encode(b[:8], r.req[:4])
@@ -247,7 +433,7 @@ func (l *eventLog) requestID(r *record) string {
 		b[8], b[13], b[18], b[23] = '-', '-', '-', '-'
 		return string(b[:])
 	case reqOther:
-		return l.strs.str(binary.LittleEndian.Uint32(r.req[:4]))
+		return l.strs.str(r.reqID)
 	}
 	return ""
 }
@@ -272,11 +458,12 @@ func isUUID(s string) bool {
 	return lowerHex(s[:8]) && lowerHex(s[9:13]) && lowerHex(s[14:18]) && lowerHex(s[19:23]) && lowerHex(s[24:])
 }
 
-// decodeHex writes the bytes of the lowercase hex s into dst.
-func decodeHex(dst []byte, s string) {
+// decodeHex appends the bytes of the lowercase hex s to dst.
+func decodeHex(dst []byte, s string) []byte {
 	for i := 0; i+1 < len(s); i += 2 {
-		dst[i/2] = unhex(s[i])<<4 | unhex(s[i+1])
+		dst = append(dst, unhex(s[i])<<4|unhex(s[i+1]))
 	}
+	return dst
 }
 
 func unhex(c byte) byte {
