@@ -76,7 +76,11 @@
 //     caller that refuses the token withdraws the entries (XDEL of the
 //     ids the appends returned, WithdrawEvents). A record not in the
 //     request's hash (a tombstone, or an older gateway's) is read whole
-//     after it, by GetToken.
+//     after it, by GetToken. Concurrent checks share pipelines (group
+//     commit, see batcher): a check sent while two are on the wire waits
+//     for one of them to return and goes out with every other check that
+//     waited, so under load Redis and the gateway make one write and one
+//     read for many calls; an idle store sends at once.
 //   - DeactivateToken reads the pointer, then runs one check-and-set script
 //     on the request's keys; Redis runs scripts one at a time, so
 //     concurrent callers are serialised and exactly one wins.

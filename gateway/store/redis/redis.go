@@ -26,6 +26,8 @@ type Store struct {
 	events    string        // the plan's audit stream's key, made once (every FHIR call appends to it)
 	// decoded keeps the apps and grants the token check read last.
 	decoded decoded
+	// batch sends the token checks of concurrent FHIR calls together.
+	batch *batcher
 }
 
 // The compile-time proof that Store is a complete backend.
@@ -63,6 +65,7 @@ func New(c goredis.UniversalClient, opts ...Option) *Store {
 		s.now = time.Now
 	}
 	s.events = s.prefix + "events"
+	s.batch = &batcher{c: c, max: maxBatchesInFlight}
 	return s
 }
 

@@ -66,7 +66,8 @@ func (s *Store) decodeFound(kind oauth.TokenKind, requestID string, res []any) (
 }
 
 // CheckAccess reads the access token's pointer (unless q already names
-// its request and client), then, in one pipeline, the record (one field
+// its request and client), then, in one pipeline (shared with concurrent
+// checks, see batcher), the record (one field
 // of its request's hash, of which only the active flag, the expiry and,
 // unless q.KnownClaims, the claims are decoded), the grant, and the apps
 // version (the app itself only when none is kept, or, in a second round
@@ -97,7 +98,7 @@ func (s *Store) checkAccess(ctx context.Context, q oauth.AccessQuery, also func(
 		app    pendingApp
 		hasApp bool
 	)
-	_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+	err := s.batch.pipelined(ctx, func(p goredis.Pipeliner) {
 		field = p.HGet(ctx, s.indexKey(requestID), member(oauth.KindAccess, q.Signature))
 		grant = s.decoded.readGrant(ctx, p, requestID, s.grantKey(requestID))
 		if clientID != "" {
@@ -106,7 +107,6 @@ func (s *Store) checkAccess(ctx context.Context, q oauth.AccessQuery, also func(
 		if also != nil {
 			also(p)
 		}
-		return nil
 	})
 	if err != nil && !errors.Is(err, goredis.Nil) && !isWrongType(err) {
 		return oauth.AccessCheck{}, fmt.Errorf("redis: check access token: %w", err)

@@ -1,0 +1,129 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	goredis "github.com/redis/go-redis/v9"
+)
+
+// maxBatchesInFlight is how many batched pipelines (see batcher) may be on
+// the wire at once. Two keep Redis busy while the gateway reads the
+// answers of one and writes the next; more would split the queue into
+// smaller batches.
+const maxBatchesInFlight = 2
+
+// batcher coalesces concurrent callers' pipelines (group commit): a
+// caller that finds fewer than max pipelines in flight sends its own at
+// once, so a lone caller never waits; otherwise it queues, and whatever
+// has queued when a pipeline in flight comes back goes out together, in
+// one pipeline: one write and one read on the gateway's side and on
+// Redis's, instead of one per caller. The commands are Redis's as before,
+// in each caller's order; a pipeline is no transaction, so batching
+// changes no guarantee. A batch is sent by the first of its callers with
+// the context's values but without its cancellation or deadline (the
+// others' calls must not fail with it), bounded by the client's timeouts.
+type batcher struct {
+	c   goredis.UniversalClient
+	max int
+
+	mu       sync.Mutex
+	inFlight int
+	waiting  []*batchCall
+}
+
+// batchCall is one caller's part of a batch.
+type batchCall struct {
+	queue      func(goredis.Pipeliner)
+	start, end int // its commands in the batch's pipeline
+	err        error
+	// done is closed when the call was sent, or when it is to send batch.
+	done  chan struct{}
+	batch []*batchCall
+}
+
+// pipelined queues the commands queue adds in a pipeline, sends it, alone
+// or with other callers' commands, and returns the first error among its
+// own commands (redis.Nil included), as Pipelined does.
+func (b *batcher) pipelined(ctx context.Context, queue func(goredis.Pipeliner)) error {
+	c := &batchCall{queue: queue}
+	b.mu.Lock()
+	if b.inFlight < b.max {
+		b.inFlight++
+		b.mu.Unlock()
+		b.send(ctx, []*batchCall{c})
+		return c.err
+	}
+	c.done = make(chan struct{})
+	b.waiting = append(b.waiting, c)
+	b.mu.Unlock()
+	<-c.done
+	if c.batch != nil {
+		b.send(ctx, c.batch)
+	}
+	return c.err
+}
+
+// send sends batch in one pipeline and gives each call its error, then
+// hands the calls that queued meanwhile to the first of them to send, or
+// frees its place in flight when none did. When the round trip failed
+// (Redis down or stalled: the client's timeouts ran out), the calls that
+// queued meanwhile fail with it unsent, so that none waits for two
+// timeouts in a row, its predecessor's and its own.
+func (b *batcher) send(ctx context.Context, batch []*batchCall) {
+	p := b.c.Pipeline()
+	for _, c := range batch {
+		c.start = p.Len()
+		c.queue(p)
+		c.end = p.Len()
+	}
+	cmds, err := p.Exec(context.WithoutCancel(ctx))
+	for _, c := range batch {
+		c.err = firstErr(cmds, c.start, c.end, err)
+	}
+	failed := roundTripFailed(err)
+	b.mu.Lock()
+	next := b.waiting
+	b.waiting = nil
+	if len(next) == 0 || failed {
+		b.inFlight--
+	}
+	b.mu.Unlock()
+	for _, c := range batch[1:] {
+		close(c.done)
+	}
+	switch {
+	case failed:
+		for _, c := range next {
+			c.err = err
+			close(c.done)
+		}
+	case len(next) > 0:
+		next[0].batch = next
+		close(next[0].done)
+	}
+}
+
+// roundTripFailed reports whether a pipeline's error means the round trip
+// itself failed (network, pool, timeout), not one command's reply.
+func roundTripFailed(err error) bool {
+	var reply goredis.Error
+	return err != nil && !errors.As(err, &reply)
+}
+
+// firstErr is the first error among cmds[start:end] (redis.Nil
+// included), or err, the pipeline's, when that is no reply of Redis's: the
+// round trip failed (network, pool, timeout), and go-redis need not have
+// set it on every command.
+func firstErr(cmds []goredis.Cmder, start, end int, err error) error {
+	if roundTripFailed(err) || end > len(cmds) {
+		return err
+	}
+	for _, cmd := range cmds[start:end] {
+		if e := cmd.Err(); e != nil {
+			return e
+		}
+	}
+	return nil
+}
