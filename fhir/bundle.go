@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/patientaccess/gateway/fhir/access"
@@ -150,8 +151,9 @@ func (c *call) respond(s searchRequest, page Page) {
 		reason = "sensitive resources withheld: " + strconv.Itoa(n)
 	}
 	if c.disclosed(reason, len(entries)+len(included)) {
-		writeResource(c.w, body)
+		writeResource(c.w, body.Bytes())
 	}
+	releaseBundle(body)
 }
 
 // checked is a resource that passed the constraint.
@@ -235,7 +237,7 @@ type bundle struct {
 // links reproduce the normalized search under BaseURL, next only when a
 // cursor continues it. Resources are written as the exact bytes the Source
 // returned.
-func (h *Handler) searchset(typ string, s searchRequest, total int, entries, included []checked, next string) ([]byte, error) {
+func (h *Handler) searchset(typ string, s searchRequest, total int, entries, included []checked, next string) (*bytes.Buffer, error) {
 	query := s.encode()
 	self := query
 	if s.cursor != "" {
@@ -248,10 +250,29 @@ func (h *Handler) searchset(typ string, s searchRequest, total int, entries, inc
 	return h.bundleBody(h.searchURL(typ, self), nextURL, total, entries, included)
 }
 
+// bundleBuffers are the buffers Bundles are written into, used again once
+// written to the client (releaseBundle): a page of claims is tens of
+// kilobytes, and a buffer per search was half of what the gateway
+// allocated under the load harness, and most of its collector's work.
+var bundleBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBundle is the largest buffer kept for another Bundle: a rare
+// huge page ($everything with many includes) is not held on to.
+const maxPooledBundle = 1 << 20
+
+// releaseBundle gives a Bundle's buffer back once its bytes are written.
+func releaseBundle(buf *bytes.Buffer) {
+	if buf.Cap() <= maxPooledBundle {
+		buf.Reset()
+		bundleBuffers.Put(buf)
+	}
+}
+
 // bundleBody writes a searchset with its self and next links (next may be
 // empty), the total when it is not negative, the matches and then the
-// included resources.
-func (h *Handler) bundleBody(self, next string, total int, entries, included []checked) ([]byte, error) {
+// included resources, into a pooled buffer: give it back with
+// releaseBundle.
+func (h *Handler) bundleBody(self, next string, total int, entries, included []checked) (*bytes.Buffer, error) {
 	b := bundle{ResourceType: "Bundle", Type: "searchset"}
 	if total >= 0 {
 		b.Total = &total
@@ -261,17 +282,18 @@ func (h *Handler) bundleBody(self, next string, total int, entries, included []c
 	if next != "" {
 		b.Link = append(b.Link, bundleLink{"next", next})
 	}
-	var buf bytes.Buffer
-	buf.Grow(bundleSize(h.BaseURL, self, next, entries, included)) // one allocation, not a doubling per growth
-	enc := json.NewEncoder(&buf)
+	buf := bundleBuffers.Get().(*bytes.Buffer)
+	buf.Grow(bundleSize(h.BaseURL, self, next, entries, included)) // at most one allocation, not a doubling per growth
+	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false) // links carry '&'
 	if err := enc.Encode(b); err != nil {
+		releaseBundle(buf)
 		return nil, err
 	}
 	buf.Truncate(buf.Len() - 2) // drop "}\n": the entries follow
 	if len(entries)+len(included) == 0 {
 		buf.WriteByte('}')
-		return buf.Bytes(), nil
+		return buf, nil
 	}
 	buf.WriteString(`,"entry":[`)
 	first := true
@@ -284,13 +306,14 @@ func (h *Handler) bundleBody(self, next string, total int, entries, included []c
 				buf.WriteByte(',')
 			}
 			first = false
-			if err := h.writeEntry(&buf, enc, e, group.mode); err != nil {
+			if err := h.writeEntry(buf, enc, e, group.mode); err != nil {
+				releaseBundle(buf)
 				return nil, err
 			}
 		}
 	}
 	buf.WriteString("]}")
-	return buf.Bytes(), nil
+	return buf, nil
 }
 
 // bundleSize is about what bundleBody writes: the resources' bytes and, for

@@ -2,6 +2,7 @@ package fhir
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"testing"
 )
@@ -37,3 +38,50 @@ func TestSearchsetBuiltInOneBuffer(t *testing.T) {
 	}
 	t.Logf("%d-byte body, %d bytes allocated per search", body, perSearch)
 }
+
+// TestSearchPageBufferReused: the buffer a page is written into is used
+// again by the next search, so a search served to a client (whose
+// connection copies the body out, as the discarding writer here does)
+// allocates far less than its page, not the page again each time.
+func TestSearchPageBufferReused(t *testing.T) {
+	e := newTestEnv(t)
+	target := "/fhir/ExplanationOfBenefit?patient=" + e.alice.PatientID + "&_count=50"
+	search := func() int {
+		r := httptest.NewRequest(http.MethodGet, target, nil)
+		r.Header.Set("Authorization", "Bearer alice")
+		w := &discardWriter{header: http.Header{}}
+		e.mux.ServeHTTP(w, r)
+		if w.code != 0 && w.code != http.StatusOK {
+			t.Fatalf("search: %d", w.code)
+		}
+		return w.n
+	}
+	body := search()
+	var before, after runtime.MemStats
+	const searches = 20
+	runtime.ReadMemStats(&before)
+	for range searches {
+		search()
+	}
+	runtime.ReadMemStats(&after)
+	perSearch := int(after.TotalAlloc-before.TotalAlloc) / searches
+	t.Logf("%d-byte body, %d bytes allocated per search", body, perSearch)
+	limit := body / 2 // the request, the checks and the audit event, not the page
+	if raceEnabled {
+		limit = body * 3 / 4 // the race detector's pool drops a quarter of what it is given
+	}
+	if perSearch > limit {
+		t.Fatalf("a search with a %d-byte body allocated %d bytes, over %d: its page's buffer is not used again", body, perSearch, limit)
+	}
+}
+
+// discardWriter is a ResponseWriter that counts what it is sent.
+type discardWriter struct {
+	header http.Header
+	code   int
+	n      int
+}
+
+func (w *discardWriter) Header() http.Header         { return w.header }
+func (w *discardWriter) WriteHeader(code int)        { w.code = code }
+func (w *discardWriter) Write(b []byte) (int, error) { w.n += len(b); return len(b), nil }

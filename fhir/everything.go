@@ -233,8 +233,9 @@ func (c *call) everythingPage(parts []everythingPart, count, part int, inner, bi
 		reason = "sensitive resources withheld: " + strconv.Itoa(withheld)
 	}
 	if c.disclosed(reason, len(entries)+len(included)) {
-		writeResource(c.w, body)
+		writeResource(c.w, body.Bytes())
 	}
+	releaseBundle(body)
 }
 
 // openEverythingCursor reads a sealed "part:inner" cursor.
