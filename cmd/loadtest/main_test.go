@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -173,14 +174,14 @@ func TestChildrenDieWithHarness(t *testing.T) {
 			pidFile, cleaned := filepath.Join(dir, "pids"), filepath.Join(dir, "cleaned")
 			cmd := exec.Command(self)
 			cmd.Env = append(childEnv(), roleEnv+"="+roleHarness, "LOADTEST_PIDS="+pidFile, "LOADTEST_CLEANED="+cleaned)
-			var stderr bytes.Buffer
+			var stderr syncBuffer // read while the harness may still write
 			cmd.Stderr = &stderr
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
 			defer func() { _ = cmd.Process.Kill() }()
 			var pids []int
-			for deadline := time.Now().Add(30 * time.Second); len(pids) < 2; time.Sleep(20 * time.Millisecond) {
+			for deadline := time.Now().Add(2 * time.Minute); len(pids) < 2; time.Sleep(20 * time.Millisecond) {
 				if time.Now().After(deadline) {
 					t.Fatalf("the harness started no children: %s", stderr.String())
 				}
@@ -223,4 +224,22 @@ func alive(pid int) bool {
 	}
 	i := bytes.LastIndexByte(b, ')')
 	return i > 0 && i+2 < len(b) && b[i+2] != 'Z' && b[i+2] != 'X'
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -349,17 +349,27 @@ func startRole(ctx context.Context, o options, name, role string, env ...string)
 		line <- s
 		_, _ = io.Copy(io.Discard, out)
 	}()
+	why := ""
 	select {
 	case s := <-line:
 		if base, ok := strings.CutPrefix(strings.TrimSpace(s), "listening "); ok {
 			return &server{name: name, base: base, proc: c}, nil
 		}
-	case <-time.After(10 * time.Second):
+		why = fmt.Sprintf("its first line was %q", s)
+	case <-time.After(roleStartLimit):
+		why = fmt.Sprintf("no \"listening\" line within %s", roleStartLimit)
 	case <-ctx.Done():
+		why = ctx.Err().Error()
 	}
 	c.stop()
-	return nil, fmt.Errorf("%s did not start: %s", name, c.stderr.String())
+	return nil, fmt.Errorf("%s did not start: %s; stderr: %s", name, why, c.stderr.String())
 }
+
+// roleStartLimit is how long a re-executed server may take to say where it
+// listens. It starts in milliseconds on a quiet machine; a race-built test
+// binary pinned to a core the rest of the test suite saturates has taken
+// more than 10 s.
+const roleStartLimit = time.Minute
 
 // childEnv is this process's environment without the gateway's settings
 // (GATEWAY_*, OTEL_*) and without a role, so that a child's settings are
