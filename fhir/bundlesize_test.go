@@ -44,6 +44,9 @@ func TestSearchsetBuiltInOneBuffer(t *testing.T) {
 // connection copies the body out, as the discarding writer here does)
 // allocates far less than its page, not the page again each time.
 func TestSearchPageBufferReused(t *testing.T) {
+	if raceEnabled {
+		t.Skip("under the race detector a sync.Pool drops what it is given at random")
+	}
 	e := newTestEnv(t)
 	target := "/fhir/ExplanationOfBenefit?patient=" + e.alice.PatientID + "&_count=50"
 	search := func() int {
@@ -67,9 +70,6 @@ func TestSearchPageBufferReused(t *testing.T) {
 	perSearch := int(after.TotalAlloc-before.TotalAlloc) / searches
 	t.Logf("%d-byte body, %d bytes allocated per search", body, perSearch)
 	limit := body / 2 // the request, the checks and the audit event, not the page
-	if raceEnabled {
-		limit = body * 3 / 4 // the race detector's pool drops a quarter of what it is given
-	}
 	if perSearch > limit {
 		t.Fatalf("a search with a %d-byte body allocated %d bytes, over %d: its page's buffer is not used again", body, perSearch, limit)
 	}
