@@ -28,7 +28,7 @@
 //	events                        stream of audit events, no client IP  XADD MINID now-retention
 //	mevents:<member key>          stream of one member's events, with client IP (their access history)  XADD MINID now-retention
 //	marker                        when the store was first used   no expiry; gone means Redis lost its data
-//	tok:<kind>:<signature>        the request id (a pointer; for an access token, NUL and its client id)  PEXPIREAT ExpiresAt+InactiveTail (a used record's: InactiveTail after the use; a dropped record's is deleted)
+//	tok:<kind>:<signature>        the request id (a pointer: a UUID as 0x01 and its 16 bytes, any other id as text; for an access token, NUL and its client id)  PEXPIREAT ExpiresAt+InactiveTail (a used record's: InactiveTail after the use; a dropped record's is deleted)
 //	{req:<id>}:toks               hash: the request's records, "<kind>:<sig>" → the record (Records); "" for one an older gateway keeps in a key of its own (a set, from older still)  the latest of its records' deadlines
 //	{req:<id>}:used               hash: the tombstones of the request's used codes and rotated refresh tokens, "<kind>:<sig>" → deadline and tombstone  the latest of their deadlines (each InactiveTail after its use at most)
 //	{req:<id>}:tok:<kind>:<sig>   an older gateway's record in a key of its own: hash of rec, active (chk, exp)  read, used and revoked until it expires; never written

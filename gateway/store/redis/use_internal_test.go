@@ -218,3 +218,35 @@ func TestUsedHashDropsPastTombstones(t *testing.T) {
 		t.Fatalf("the used hash holds %q (%v), want the tombstone not yet past its deadline and the new one", got, err)
 	}
 }
+
+// TestPointerValue: a pointer names its request (a UUID in 16 bytes) and,
+// for an access token, its client; pointers an older gateway wrote, with
+// the UUID's 36 characters, still read.
+func TestPointerValue(t *testing.T) {
+	const id = "3cfdb058-856a-4918-8853-b286f8756a96"
+	for _, c := range []struct {
+		name       string
+		rec        oauth.TokenRecord
+		maxLen     int
+		wantClient string
+	}{
+		{"refresh token, UUID", oauth.TokenRecord{RequestID: id, ClientID: "app1"}, 17, ""},
+		{"access token, UUID", oauth.TokenRecord{RequestID: id, ClientID: "app1", Claims: []byte("c")}, 22, "app1"},
+		{"not a UUID", oauth.TokenRecord{RequestID: "req1", ClientID: "app1", Claims: []byte("c")}, 9, "app1"},
+		{"a UUID not in its canonical form", oauth.TokenRecord{RequestID: strings.ToUpper(id)}, 36, ""},
+		{"a UUID whose bytes hold NUL", oauth.TokenRecord{RequestID: "00000000-0000-4000-8000-000000000000", ClientID: "a", Claims: []byte("c")}, 19, "a"},
+	} {
+		v := pointerValue(c.rec)
+		if len(v) > c.maxLen {
+			t.Errorf("%s: the pointer holds %d bytes, want at most %d", c.name, len(v), c.maxLen)
+		}
+		if gotID, gotClient := parsePointer(v); gotID != c.rec.RequestID || gotClient != c.wantClient {
+			t.Errorf("%s: parsePointer = %q, %q; want %q, %q", c.name, gotID, gotClient, c.rec.RequestID, c.wantClient)
+		}
+	}
+	for v, want := range map[string][2]string{id: {id, ""}, id + "\x00app1": {id, "app1"}} {
+		if gotID, gotClient := parsePointer(v); gotID != want[0] || gotClient != want[1] {
+			t.Errorf("an older gateway's pointer %q reads as %q, %q; want %q", v, gotID, gotClient, want)
+		}
+	}
+}
