@@ -381,18 +381,17 @@ func (s *Store) RevokeGrant(ctx context.Context, id string, at time.Time) error 
 // AppendEvent adds an audit event, bounded (apps.Event.Bounded), to the
 // plan's stream without its ClientIP and, when it names a member, to that
 // member's own stream with it; each drops the events older than the
-// retention. The two scripts go in one pipeline, not one transaction (the
-// streams live in different Cluster slots): if either fails the error is
-// returned.
+// retention. The two appends go in one pipeline, not one transaction (the
+// streams live in different Cluster slots), shared with concurrent callers
+// (see batcher): if either fails the error is returned.
 func (s *Store) AppendEvent(ctx context.Context, e apps.Event) error {
 	enc, err := encodeEvents([]apps.Event{e})
 	if err != nil {
 		return fmt.Errorf("redis: append event: %w", err)
 	}
 	defer enc.release()
-	_, err = s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+	err = s.batch.pipelined(ctx, func(p goredis.Pipeliner) {
 		s.queueEvent(ctx, p, enc.payloads[0], nil)
-		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("redis: append event: %w", err)

@@ -97,3 +97,42 @@ func TestConcurrentChecksShareRoundTrips(t *testing.T) {
 		t.Errorf("the plan's audit stream holds %d entries (%v), want %d", entries, err, calls)
 	}
 }
+
+// TestConcurrentAppendsShareRoundTrips: audit appends made while Redis is
+// busy with earlier ones (a gateway in upstream mode records each FHIR
+// call so, after its token check) go out together too, and every event is
+// kept.
+func TestConcurrentAppendsShareRoundTrips(t *testing.T) {
+	ctx := context.Background()
+	c := testClient(t)
+	s, prefix := newStore(t, c)
+	slow := &slowPipelines{release: make(chan struct{})}
+	c.AddHook(slow)
+	const calls = 16
+	errs := make([]error, calls)
+	var wg sync.WaitGroup
+	for i := range calls {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.AppendEvent(ctx, apps.Event{Time: time.Now(), Action: "fhir.read", ClientID: "app1", Member: "alice"})
+		}()
+	}
+	time.Sleep(300 * time.Millisecond) // every call has reached Redis, or queued for it
+	close(slow.release)
+	wg.Wait()
+
+	if n := slow.sent.Load(); n > calls/4 {
+		t.Errorf("%d concurrent appends sent %d pipelines, want them to share a few", calls, n)
+	}
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("append %d: %v", i, err)
+		}
+	}
+	for _, stream := range []string{prefix + "events", prefix + "mevents:alice"} {
+		if n, err := c.XLen(ctx, stream).Result(); err != nil || n != calls {
+			t.Errorf("%s holds %d entries (%v), want %d", stream, n, err, calls)
+		}
+	}
+}
