@@ -191,11 +191,11 @@ func (s *Store) GetAppLogo(ctx context.Context, clientID string) ([]byte, error)
 	return b, nil
 }
 
-// indexGrantScript adds a grant id to a sorted set (a member's or an
-// app's grants) and keeps the set alive at least as long as the grant.
-// KEYS: set. ARGV: score, grant id, the grant's deadline (ms; 0: none, and
-// the set is kept for good).
-var indexGrantScript = goredis.NewScript(extendIndexLua + `
+// indexUntilScript adds an id to a sorted set (a member's or an app's
+// grants, the revocation notices) and keeps the set alive at least as long
+// as what the id names. KEYS: set. ARGV: score, id, its deadline (ms; 0:
+// none, and the set is kept for good).
+var indexUntilScript = goredis.NewScript(extendIndexLua + `
 redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
 local deadline = tonumber(ARGV[3])
 if deadline == 0 then redis.call('PERSIST', KEYS[1]) else extend(KEYS[1], deadline) end
@@ -235,8 +235,8 @@ func (s *Store) CreateGrant(ctx context.Context, g apps.Grant) error {
 	}
 	score := g.CreatedAt.UnixMilli()
 	_, err = s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
-		indexGrantScript.Eval(ctx, p, []string{s.grantsKey(g.Member)}, score, g.ID, deadline)
-		indexGrantScript.Eval(ctx, p, []string{s.appGrantsKey(g.ClientID)}, score, g.ID, deadline)
+		indexUntilScript.Eval(ctx, p, []string{s.grantsKey(g.Member)}, score, g.ID, deadline)
+		indexUntilScript.Eval(ctx, p, []string{s.appGrantsKey(g.ClientID)}, score, g.ID, deadline)
 		return nil
 	})
 	if err != nil {

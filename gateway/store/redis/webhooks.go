@@ -45,11 +45,11 @@ func (s *Store) CreateDelivery(ctx context.Context, d webhook.Delivery) error {
 	score := d.CreatedAt.UnixMilli()
 	_, err = s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		for _, key := range []string{s.deliveriesKey(""), s.deliveriesKey(d.ClientID)} {
-			indexGrantScript.Eval(ctx, p, []string{key}, score, d.ID, deadline)
+			indexUntilScript.Eval(ctx, p, []string{key}, score, d.ID, deadline)
 			s.trimDeliveries(ctx, p, key)
 		}
 		if d.Status == webhook.StatusPending {
-			indexGrantScript.Eval(ctx, p, []string{s.dueKey()}, d.NextAttempt.UnixMilli(), d.ID, deadline)
+			indexUntilScript.Eval(ctx, p, []string{s.dueKey()}, d.NextAttempt.UnixMilli(), d.ID, deadline)
 		}
 		return nil
 	})
