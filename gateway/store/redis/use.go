@@ -74,8 +74,10 @@ return {1, form, was, asig}`)
 // a 90-day refresh lifetime. In one pipeline it reads the pointers of the
 // used and dropped records and writes the pointers of the issued ones,
 // then runs useScript (which finds the access token to drop in the used
-// record itself), then moves or deletes the pointers of what the script
-// retired or dropped. Pointers without a record read as not found, so
+// record itself); a refresh, whose issued records name the request and
+// which drops nothing else, reads no pointer and sends the pointers and
+// the script in one pipeline (issuedRequest). Then it moves or deletes
+// the pointers of what the script retired or dropped. Pointers without a record read as not found, so
 // until the script runs nothing visible has changed, and a failure at any
 // point before it leaves the used token usable for a retry. If the
 // script does not succeed, the new pointers are removed again.
@@ -90,10 +92,14 @@ func (s *Store) UseToken(ctx context.Context, u oauth.TokenUse) (oauth.TokenReco
 		issue = append(issue, member(is.Kind, is.Signature), data, tokenDeadline(is.Record))
 		pointers[i] = s.pointerKey(is.Kind, is.Signature)
 	}
-	requestID, err := s.useTargets(ctx, u, pointers)
-	if err != nil {
-		s.dropPointers(context.WithoutCancel(ctx), pointers) // best effort: they point at nothing
-		return oauth.TokenRecord{}, fmt.Errorf("redis: use %s token: %w", u.Kind, err)
+	requestID, direct := issuedRequest(u)
+	if !direct {
+		var err error
+		requestID, err = s.useTargets(ctx, u, pointers)
+		if err != nil {
+			s.dropPointers(context.WithoutCancel(ctx), pointers) // best effort: they point at nothing
+			return oauth.TokenRecord{}, fmt.Errorf("redis: use %s token: %w", u.Kind, err)
+		}
 	}
 	m := member(u.Kind, u.Signature)
 	keys := []string{s.indexKey(requestID), s.usedKey(requestID), s.ownKey(requestID, m)}
@@ -104,7 +110,13 @@ func (s *Store) UseToken(ctx context.Context, u oauth.TokenUse) (oauth.TokenReco
 		args = append(args, member(d.Kind, d.Signature))
 	}
 	args = append(args, issue...)
-	res, err := useScript.Run(ctx, s.c, keys, args...).Slice()
+	var res []any
+	var err error
+	if direct {
+		res, err = s.pointAndUse(ctx, u, pointers, keys, args)
+	} else {
+		res, err = useScript.Run(ctx, s.c, keys, args...).Slice()
+	}
 	var accessSig string
 	if err == nil && res[0] == int64(2) {
 		// A record of an older gateway's, in a key of its own: so is
@@ -136,8 +148,9 @@ func (s *Store) UseToken(ctx context.Context, u oauth.TokenUse) (oauth.TokenReco
 	// The used record now goes at retire, so does its pointer, and the
 	// pointers of the records dropped go now (best effort: a pointer
 	// without its record reads as not found, and expires).
+	// Shared with concurrent callers (see batcher).
 	bg := context.WithoutCancel(ctx)
-	_, _ = s.c.Pipelined(bg, func(p goredis.Pipeliner) error {
+	_ = s.batch.pipelined(bg, func(p goredis.Pipeliner) {
 		if tokenDeadline(rec) > retire {
 			p.PExpireAt(bg, s.pointerKey(u.Kind, u.Signature), time.UnixMilli(retire))
 		}
@@ -147,9 +160,55 @@ func (s *Store) UseToken(ctx context.Context, u oauth.TokenUse) (oauth.TokenReco
 		if accessSig != "" {
 			p.Del(bg, s.pointerKey(oauth.KindAccess, accessSig))
 		}
-		return nil
 	})
 	return rec, nil
+}
+
+// issuedRequest returns the request of the records u issues when UseToken
+// need not read the used record's pointer to learn it: every issued record
+// belongs to that one request, and there is nothing else to drop (a
+// refresh). The script then looks for the used record in that request
+// only, so a token of another request is not found there: the use fails
+// as it would have with the pointer read.
+func issuedRequest(u oauth.TokenUse) (string, bool) {
+	if len(u.Issue) == 0 || len(u.Drop) > 0 {
+		return "", false
+	}
+	id := u.Issue[0].Record.RequestID
+	for _, is := range u.Issue[1:] {
+		if is.Record.RequestID != id {
+			return "", false
+		}
+	}
+	return id, id != ""
+}
+
+// pointAndUse writes the issued records' pointers and runs useScript in
+// one pipeline, shared with concurrent callers (see batcher): the pointers
+// go first, and point at nothing until the script has stored the records.
+// A script Redis does not hold yet (NOSCRIPT) is sent again by
+// Script.Run, which loads it.
+func (s *Store) pointAndUse(ctx context.Context, u oauth.TokenUse, pointers []string, keys []string, args []any) ([]any, error) {
+	sets := make([]*goredis.Cmd, len(u.Issue))
+	var use *goredis.Cmd
+	err := s.batch.pipelined(ctx, func(p goredis.Pipeliner) {
+		for i, is := range u.Issue {
+			sets[i] = p.Do(ctx, "SET", pointers[i], pointerValue(is.Record), "PXAT", tokenDeadline(is.Record))
+		}
+		use = useScript.EvalSha(ctx, p, keys, args...)
+	})
+	if roundTripFailed(err) {
+		return nil, err // the commands may hold no error of their own
+	}
+	for _, c := range sets {
+		if err := c.Err(); err != nil {
+			return nil, err
+		}
+	}
+	if goredis.HasErrorPrefix(use.Err(), "NOSCRIPT") {
+		return useScript.Run(ctx, s.c, keys, args...).Slice()
+	}
+	return use.Slice()
 }
 
 // useTargets reads, in one pipeline with the writing of the issued

@@ -28,28 +28,113 @@ type failScriptOnce struct {
 
 func (h *failScriptOnce) DialHook(next goredis.DialHook) goredis.DialHook { return next }
 
+// isScript reports whether cmd runs the script.
+func (h *failScriptOnce) isScript(cmd goredis.Cmder) bool {
+	args := cmd.Args()
+	name := strings.ToLower(fmt.Sprint(args[0]))
+	return name == "evalsha" && args[1] == h.sha ||
+		name == "eval" && fmt.Sprintf("%x", sha1.Sum([]byte(fmt.Sprint(args[1])))) == h.sha
+}
+
 func (h *failScriptOnce) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
 	return func(ctx context.Context, cmd goredis.Cmder) error {
-		args := cmd.Args()
-		name := strings.ToLower(fmt.Sprint(args[0]))
-		script := name == "evalsha" && args[1] == h.sha ||
-			name == "eval" && fmt.Sprintf("%x", sha1.Sum([]byte(fmt.Sprint(args[1])))) == h.sha
-		if script && h.done.CompareAndSwap(false, true) {
+		if h.isScript(cmd) && h.done.CompareAndSwap(false, true) {
 			return errors.New("injected: connection reset by peer")
 		}
 		return next(ctx, cmd)
 	}
 }
 
+// ProcessPipelineHook sends a pipeline's commands up to the script, and
+// fails the script and what follows it.
 func (h *failScriptOnce) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
-	return next
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		i := slices.IndexFunc(cmds, h.isScript)
+		if i < 0 || !h.done.CompareAndSwap(false, true) {
+			return next(ctx, cmds)
+		}
+		if i > 0 {
+			if err := next(ctx, cmds[:i]); err != nil {
+				return err
+			}
+		}
+		err := errors.New("injected: connection reset by peer")
+		for _, c := range cmds[i:] {
+			c.SetErr(err)
+		}
+		return err
+	}
 }
 
 // TestUseTokenFailsWhole: when UseToken's script does not run (the
 // connection drops after the new pointers were written), nothing visible
 // has changed: the refresh token is still active, its access token still
-// there, the new tokens not found, and the retry succeeds.
+// there, the new tokens not found, and the retry succeeds. Whether Redis
+// holds the script already (it then goes in one pipeline with the
+// pointers) or not (NOSCRIPT, and it is sent again).
 func TestUseTokenFailsWhole(t *testing.T) {
+	srv := storetest.StartRedis(t)
+	ctx := context.Background()
+	for _, loaded := range []bool{true, false} {
+		t.Run(fmt.Sprintf("script loaded %t", loaded), func(t *testing.T) {
+			s, c, err := Open(ctx, srv.URL, time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if loaded {
+				err = useScript.Load(ctx, c).Err()
+			} else {
+				err = c.ScriptFlush(ctx).Err()
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.AddHook(&failScriptOnce{sha: useScript.Hash()})
+			exp := time.Now().Add(time.Hour)
+			req, rt, at, at2 := "req-"+t.Name(), "rt-"+t.Name(), "at-"+t.Name(), "at2-"+t.Name()
+			old := oauth.TokenRecord{RequestID: req, Active: true, ExpiresAt: exp, AccessSignature: at}
+			for kind, sig := range map[oauth.TokenKind]string{oauth.KindRefresh: rt, oauth.KindAccess: at} {
+				rec := old
+				if kind == oauth.KindAccess {
+					rec.AccessSignature = ""
+				}
+				if err := s.CreateToken(ctx, kind, sig, rec); err != nil {
+					t.Fatal(err)
+				}
+			}
+			next := oauth.TokenRecord{RequestID: req, Active: true, ExpiresAt: exp}
+			u := oauth.TokenUse{TokenRef: oauth.TokenRef{Kind: oauth.KindRefresh, Signature: rt}, DropAccess: true,
+				Issue: []oauth.IssuedToken{{TokenRef: oauth.TokenRef{Kind: oauth.KindAccess, Signature: at2}, Record: next}}}
+			if _, err := s.UseToken(ctx, u); !errors.Is(err, apps.ErrUnavailable) {
+				t.Fatalf("UseToken with its script failing: %v, want ErrUnavailable", err)
+			}
+			if rec, err := s.GetToken(ctx, oauth.KindRefresh, rt); err != nil || !rec.Active {
+				t.Fatalf("refresh token after the failed use: %+v %v, want active", rec, err)
+			}
+			if _, err := s.GetToken(ctx, oauth.KindAccess, at); err != nil {
+				t.Fatalf("old access token after the failed use: %v", err)
+			}
+			if _, err := s.GetToken(ctx, oauth.KindAccess, at2); !errors.Is(err, oauth.ErrNotFound) {
+				t.Fatalf("new access token after the failed use: %v, want not found", err)
+			}
+			if _, err := s.UseToken(ctx, u); err != nil {
+				t.Fatalf("retry: %v", err)
+			}
+			if _, err := s.GetToken(ctx, oauth.KindAccess, at2); err != nil {
+				t.Fatalf("new access token after the retry: %v", err)
+			}
+			if _, err := s.GetToken(ctx, oauth.KindAccess, at); !errors.Is(err, oauth.ErrNotFound) {
+				t.Fatalf("old access token after the retry: %v, want not found", err)
+			}
+		})
+	}
+}
+
+// TestUseTokenFindsUsedRecordInItsRequestOnly: a refresh whose issued
+// records name another request than the used token's (UseToken then reads
+// no pointer) fails and changes nothing.
+func TestUseTokenFindsUsedRecordInItsRequestOnly(t *testing.T) {
 	srv := storetest.StartRedis(t)
 	ctx := context.Background()
 	s, c, err := Open(ctx, srv.URL, time.Second)
@@ -57,38 +142,23 @@ func TestUseTokenFailsWhole(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	c.AddHook(&failScriptOnce{sha: useScript.Hash()})
 	exp := time.Now().Add(time.Hour)
-	old := oauth.TokenRecord{RequestID: "req1", Active: true, ExpiresAt: exp, AccessSignature: "at1"}
-	for kind, sig := range map[oauth.TokenKind]string{oauth.KindRefresh: "rt1", oauth.KindAccess: "at1"} {
-		rec := old
-		if kind == oauth.KindAccess {
-			rec.AccessSignature = ""
-		}
-		if err := s.CreateToken(ctx, kind, sig, rec); err != nil {
+	for _, req := range []string{"mine", "theirs"} {
+		if err := s.CreateToken(ctx, oauth.KindRefresh, "rt-"+req, oauth.TokenRecord{RequestID: req, Active: true, ExpiresAt: exp}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	next := oauth.TokenRecord{RequestID: "req1", Active: true, ExpiresAt: exp}
-	u := oauth.TokenUse{TokenRef: oauth.TokenRef{Kind: oauth.KindRefresh, Signature: "rt1"}, DropAccess: true,
-		Issue: []oauth.IssuedToken{{TokenRef: oauth.TokenRef{Kind: oauth.KindAccess, Signature: "at2"}, Record: next}}}
-	if _, err := s.UseToken(ctx, u); !errors.Is(err, apps.ErrUnavailable) {
-		t.Fatalf("UseToken with its script failing: %v, want ErrUnavailable", err)
+	u := oauth.TokenUse{TokenRef: oauth.TokenRef{Kind: oauth.KindRefresh, Signature: "rt-theirs"},
+		Issue: []oauth.IssuedToken{{TokenRef: oauth.TokenRef{Kind: oauth.KindRefresh, Signature: "rt-new"},
+			Record: oauth.TokenRecord{RequestID: "mine", Active: true, ExpiresAt: exp}}}}
+	if _, err := s.UseToken(ctx, u); err == nil {
+		t.Fatal("UseToken of another request's token succeeded")
 	}
-	if rec, err := s.GetToken(ctx, oauth.KindRefresh, "rt1"); err != nil || !rec.Active {
-		t.Fatalf("refresh token after the failed use: %+v %v, want active", rec, err)
+	if rec, err := s.GetToken(ctx, oauth.KindRefresh, "rt-theirs"); err != nil || !rec.Active {
+		t.Fatalf("the other request's token after the refused use: %+v %v, want active", rec, err)
 	}
-	if _, err := s.GetToken(ctx, oauth.KindAccess, "at1"); err != nil {
-		t.Fatalf("old access token after the failed use: %v", err)
-	}
-	if _, err := s.GetToken(ctx, oauth.KindAccess, "at2"); !errors.Is(err, oauth.ErrNotFound) {
-		t.Fatalf("new access token after the failed use: %v, want not found", err)
-	}
-	if _, err := s.UseToken(ctx, u); err != nil {
-		t.Fatalf("retry: %v", err)
-	}
-	if _, err := s.GetToken(ctx, oauth.KindAccess, "at2"); err != nil {
-		t.Fatalf("new access token after the retry: %v", err)
+	if _, err := s.GetToken(ctx, oauth.KindRefresh, "rt-new"); !errors.Is(err, oauth.ErrNotFound) {
+		t.Fatalf("the token issued by the refused use: %v, want not found", err)
 	}
 }
 
