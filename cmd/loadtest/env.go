@@ -86,7 +86,7 @@ func start(ctx context.Context, o options, store, upstream string) (*env, error)
 	if upstream != "" {
 		vars = append(vars, "GATEWAY_FHIR_UPSTREAM_URL="+upstream)
 	}
-	if o.HeapProfiles != "" {
+	if o.HeapProfiles != "" || o.CPUProfiles != "" {
 		vars = append(vars, "GATEWAY_PPROF=true")
 	}
 	cmd := o.pin.command(o.gateway.path, "serve")
@@ -101,6 +101,9 @@ func start(ctx context.Context, o options, store, upstream string) (*env, error)
 		return nil, err
 	}
 	e.srv = &server{name: "gateway", base: e.base, proc: proc}
+	if o.CPUProfiles != "" {
+		e.srv.profile = e.cpuProfile
+	}
 	if err := waitReady(ctx, e.base, proc); err != nil {
 		e.close()
 		return nil, fmt.Errorf("%s: %w", name, err)
@@ -147,6 +150,27 @@ func (e *env) saveHeapProfile(dir, name string) error {
 		}
 	}
 	return nil
+}
+
+// cpuProfile takes the gateway's CPU profile for d (from its profiler,
+// behind the admin token; d is rounded up to whole seconds).
+func (e *env) cpuProfile(d time.Duration) ([]byte, error) {
+	secs := int((d + time.Second - 1) / time.Second)
+	req, _ := http.NewRequest("GET", fmt.Sprintf("%s/admin/debug/pprof/profile?seconds=%d", e.base, secs), nil)
+	req.Header.Set("Authorization", "Bearer "+e.adminTok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("CPU profile: %d %.200s", resp.StatusCode, b)
+	}
+	return b, nil
 }
 
 // freeAddr finds a free loopback port: the gateway must know its address

@@ -143,6 +143,44 @@ func TestSmoke(t *testing.T) {
 	}
 }
 
+// TestCPUProfiles: with -cpu-profiles, each gateway attack leaves a CPU
+// profile (gzipped protobuf, as pprof writes) named for the process, the
+// client count and the scenario, and the gateways' rows still show no
+// errors.
+func TestCPUProfiles(t *testing.T) {
+	var out bytes.Buffer
+	o := smokeOptions(&out)
+	o.CPUProfiles = filepath.Join(t.TempDir(), "profiles")
+	if err := run(context.Background(), o); err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	for _, name := range []string{
+		"cpu-gateway-memory-store-2c-fhir-read-by-id.pprof",
+		"cpu-gateway-memory-store-2c-eob-search-by-patient-20-a-page.pprof",
+		"cpu-gateway-memory-store-2c-introspection.pprof",
+		"cpu-gateway-memory-store-2c-refresh-grant.pprof",
+		"cpu-gateway-memory-store-upstream-mode-2c-upstream-fhir-read-by-id.pprof",
+	} {
+		b, err := os.ReadFile(filepath.Join(o.CPUProfiles, name))
+		if err != nil {
+			t.Errorf("profile: %v", err)
+			continue
+		}
+		if len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+			t.Errorf("%s is not a gzipped profile: %.40q", name, b)
+		}
+	}
+	if !strings.Contains(out.String(), "CPU profiles of the gateway attacks written to") {
+		t.Errorf("output does not say where the profiles went:\n%s", out.String())
+	}
+	if t.Failed() {
+		entries, _ := os.ReadDir(o.CPUProfiles)
+		for _, e := range entries {
+			t.Log(e.Name())
+		}
+	}
+}
+
 // TestBounds: an unbounded run is refused before anything starts.
 func TestBounds(t *testing.T) {
 	for _, o := range []options{

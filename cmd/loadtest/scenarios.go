@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -22,6 +24,9 @@ type server struct {
 	name string // as printed in the target column
 	base string // http://host:port
 	proc *child
+	// profile, when set (a gateway run with -cpu-profiles), takes a CPU
+	// profile of the server for the given time.
+	profile func(d time.Duration) ([]byte, error)
 }
 
 // figures are what one attack measured.
@@ -72,7 +77,7 @@ func scenarios(ctx context.Context, e *env, o options, clients int, access []str
 		{scenarioSearch, "/fhir/ExplanationOfBenefit?patient=" + e.patient + "&_count=20"},
 	}
 	for _, r := range reads {
-		c, err := readScenario(ctx, o, clients, e.srv, r.path, access[0])
+		c, err := readScenario(ctx, o, clients, e.srv, r.name, r.path, access[0])
 		if err != nil {
 			return t, fmt.Errorf("%s: %w", r.name, err)
 		}
@@ -120,7 +125,7 @@ func (e *env) oauthTarget() oauthTarget {
 // readScenario compares a token-bearing GET through the gateway with a
 // plain handler serving the same bytes and a bare ReverseProxy in front
 // of that handler, each in a process of its own.
-func readScenario(ctx context.Context, o options, clients int, gw *server, path, token string) (comparison, error) {
+func readScenario(ctx context.Context, o options, clients int, gw *server, name, path, token string) (comparison, error) {
 	body, ctype, err := capture(gw.base+path, token)
 	if err != nil {
 		return comparison{}, err
@@ -134,9 +139,9 @@ func readScenario(ctx context.Context, o options, clients int, gw *server, path,
 	}
 	return withBaselines(ctx, o, []route{{Path: "*", ContentType: ctype, Body: body}}, func(plain, proxy *server) comparison {
 		return comparison{
-			plain: attack(o, clients, plain, get(plain.base, false), nil),
-			proxy: attack(o, clients, proxy, get(proxy.base, false), nil),
-			gw:    attack(o, clients, gw, get(gw.base, true), nil),
+			plain: attack(o, clients, plain, name, get(plain.base, false), nil),
+			proxy: attack(o, clients, proxy, name, get(proxy.base, false), nil),
+			gw:    attack(o, clients, gw, name, get(gw.base, true), nil),
 		}
 	})
 }
@@ -172,8 +177,8 @@ func introspectScenario(ctx context.Context, o options, clients int, t oauthTarg
 	}
 	return withBaselines(ctx, o, []route{{Path: "*", ContentType: "application/json", Body: sample}}, func(plain, proxy *server) comparison {
 		return comparison{
-			plain: attack(o, clients, plain, post(plain.base), nil),
-			proxy: attack(o, clients, proxy, post(proxy.base), nil),
+			plain: attack(o, clients, plain, scenarioIntrospect, post(plain.base), nil),
+			proxy: attack(o, clients, proxy, scenarioIntrospect, post(proxy.base), nil),
 			gw:    g,
 		}
 	})
@@ -199,7 +204,7 @@ func introspectAttack(o options, clients int, t oauthTarget, tokens []string) (f
 			sample = r.Body
 		}
 	}
-	return attack(o, clients, t.srv, vegeta.NewStaticTargeter(targets...), active), sample
+	return attack(o, clients, t.srv, scenarioIntrospect, vegeta.NewStaticTargeter(targets...), active), sample
 }
 
 // refreshScenario runs chains of refresh grants (each answer's refresh
@@ -217,8 +222,8 @@ func refreshScenario(ctx context.Context, o options, clients int, t oauthTarget,
 	}
 	return withBaselines(ctx, o, []route{{Path: "*", ContentType: "application/json", Body: sample}}, func(plain, proxy *server) comparison {
 		return comparison{
-			plain: attack(o, clients, plain, post(plain.base), nil),
-			proxy: attack(o, clients, proxy, post(proxy.base), nil),
+			plain: attack(o, clients, plain, scenarioRefresh, post(plain.base), nil),
+			proxy: attack(o, clients, proxy, scenarioRefresh, post(proxy.base), nil),
 			gw:    g,
 		}
 	})
@@ -257,7 +262,7 @@ func refreshAttack(o options, clients int, t oauthTarget, seeds []string) (figur
 			}
 		}
 	}
-	return attack(o, clients, t.srv, targeter, next), sample
+	return attack(o, clients, t.srv, scenarioRefresh, targeter, next), sample
 }
 
 // formHeader is a form post's headers with HTTP Basic client credentials.
@@ -287,10 +292,14 @@ func capture(u, token string) ([]byte, string, error) {
 }
 
 // attack runs a closed loop of clients for o.Duration against srv and
-// reads the CPU time srv's process used meanwhile.
-func attack(o options, clients int, srv *server, t vegeta.Targeter, each func(*vegeta.Result)) figures {
+// reads the CPU time srv's process used meanwhile. With -cpu-profiles, a
+// gateway is profiled for the attack's duration (cpuProfile).
+func attack(o options, clients int, srv *server, scenario string, t vegeta.Targeter, each func(*vegeta.Result)) figures {
 	a := vegeta.NewAttacker(vegeta.Workers(uint64(clients)), vegeta.MaxWorkers(uint64(clients)),
 		vegeta.Connections(clients), vegeta.KeepAlive(true), vegeta.Timeout(10*time.Second))
+	if srv.profile != nil && o.CPUProfiles != "" {
+		defer cpuProfile(o, srv, clients, scenario)()
+	}
 	var cpu0 time.Duration
 	if srv.proc != nil {
 		cpu0 = srv.proc.cpu()
@@ -365,4 +374,43 @@ func countOf(n int, noun string) string {
 		return "1 " + noun
 	}
 	return strconv.Itoa(n) + " " + noun + "s"
+}
+
+// cpuProfile starts taking srv's CPU profile for o.Duration (the
+// gateway's profiler, behind its admin token) and returns a function that
+// waits for it and writes it to o.CPUProfiles as
+// cpu-PROCESS-CLIENTSc-SCENARIO.pprof. A failure is printed, not fatal:
+// the figures stand without it (though a profiled attack's CPU includes
+// the profiler's sampling, about 1%).
+func cpuProfile(o options, srv *server, clients int, scenario string) (wait func()) {
+	name := fmt.Sprintf("cpu-%s-%dc-%s.pprof", slug(srv.proc.name), clients, slug(scenario))
+	done := make(chan error, 1)
+	go func() {
+		b, err := srv.profile(o.Duration)
+		if err == nil {
+			err = os.WriteFile(filepath.Join(o.CPUProfiles, name), b, 0o644)
+		}
+		done <- err
+	}()
+	return func() {
+		if err := <-done; err != nil {
+			fmt.Fprintf(os.Stderr, "loadtest: CPU profile %s: %v\n", name, err)
+		}
+	}
+}
+
+// slug is s in lowercase letters, digits and dashes, for a file name.
+func slug(s string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(s) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+			dash = false
+		} else if !dash && b.Len() > 0 {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	return strings.TrimSuffix(b.String(), "-")
 }

@@ -164,9 +164,9 @@ func (r *upstreamRig) scenarios(o options, clients int, t *table) error {
 			return vegeta.NewStaticTargeter(tg)
 		}
 		c := comparison{
-			plain: attack(o, clients, r.upstream, get(r.upstream.base, false), nil),
-			proxy: attack(o, clients, r.proxy, get(r.proxy.base, false), nil),
-			gw:    attack(o, clients, r.gw.srv, get(r.gw.base, true), nil),
+			plain: attack(o, clients, r.upstream, p.name, get(r.upstream.base, false), nil),
+			proxy: attack(o, clients, r.proxy, p.name, get(r.proxy.base, false), nil),
+			gw:    attack(o, clients, r.gw.srv, p.name, get(r.gw.base, true), nil),
 		}
 		printRows(o, p.name, c)
 		t.rows[p.name] = c
