@@ -60,8 +60,8 @@ type options struct {
 	// CPUProfiles, when set, is a directory where a CPU profile of each
 	// gateway attack is written (cpuProfile).
 	CPUProfiles string
-	Hydra        string // ORY Hydra binary to compare with; empty: $HYDRA_BIN, else no comparison
-	Out          io.Writer
+	Hydra       string // ORY Hydra binary to compare with; empty: $HYDRA_BIN, else no comparison
+	Out         io.Writer
 
 	gateway gatewayBinary // what starts a gateway process (set by run, or by a test)
 	pin     *pinning
