@@ -171,6 +171,17 @@ func (f *faultyStore) CheckAccessAppend(ctx context.Context, q oauth.AccessQuery
 	return f.Store.CheckAccessAppend(ctx, q, events)
 }
 
+// CheckAccessGated is CheckAccess and the limiter's gate in one step: it
+// fails when a rule fails any of the three reads or the limiter.
+func (f *faultyStore) CheckAccessGated(ctx context.Context, q oauth.AccessQuery, g oauth.Gate) (oauth.AccessCheck, oauth.Gated, error) {
+	for _, m := range []string{"GetToken " + string(oauth.KindAccess), "GetApp", "GetGrant", "Allow"} {
+		if err := f.check(ctx, m); err != nil {
+			return oauth.AccessCheck{}, oauth.Gated{}, err
+		}
+	}
+	return f.Store.CheckAccessGated(ctx, q, g)
+}
+
 func (f *faultyStore) WithdrawEvents(ctx context.Context, refs oauth.EventRefs) error {
 	if err := f.check(ctx, "WithdrawEvents"); err != nil {
 		return err

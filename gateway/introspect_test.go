@@ -72,11 +72,13 @@ func TestIntrospectionAnswersAsFosite(t *testing.T) {
 }
 
 // TestIntrospectionRedisRoundTrips counts the Redis round trips of an
-// app's introspection of its own live access token: the client-auth
-// throttle's check, the token check's one pipeline (record, app, grant)
-// and the introspection throttle, once the token has been seen. fosite's
-// path took seven (the throttle check, the client, the token's pointer
-// and record, its app and grant, the introspection throttle).
+// app's introspection of its own live access token, once the token has
+// been seen: one, the token check's pipeline, which also judges the
+// client's throttles in one script (the client-auth allowance looked at,
+// the introspection event taken), and what it sends: that script, the
+// record (one field of its request's hash), the grant and the apps
+// version. Before, there were three: the client-auth throttle, the token
+// check, the introspection throttle (and seven on fosite's path).
 func TestIntrospectionRedisRoundTrips(t *testing.T) {
 	m := &measuredRedis{}
 	h := newHarness(t, m.open)
@@ -87,14 +89,20 @@ func TestIntrospectionRedisRoundTrips(t *testing.T) {
 	if code, got := h.introspectForm(conf, url.Values{"token": {tok.AccessToken}}); code != 200 || got["active"] != true {
 		t.Fatalf("first introspection: %d %v", code, got)
 	}
-	const calls, perCall = 10, 3
-	m.rt.n.Store(0)
+	const calls, want = 10, "evalsha hget get get"
+	m.rt.reset()
 	for range calls {
 		if code, got := h.introspectForm(conf, url.Values{"token": {tok.AccessToken}}); code != 200 || got["active"] != true {
 			t.Fatalf("introspection: %d %v", code, got)
 		}
 	}
-	if got := m.rt.n.Load(); got != calls*perCall {
-		t.Errorf("%d introspections made %d Redis round trips, want %d each", calls, got, perCall)
+	if got := m.rt.n.Load(); got != calls {
+		t.Errorf("%d introspections made %d Redis round trips, want 1 each", calls, got)
+	}
+	for _, sent := range m.rt.sentSince() {
+		if sent != want {
+			t.Errorf("an introspection sent %q, want %q", sent, want)
+			break
+		}
 	}
 }

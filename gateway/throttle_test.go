@@ -29,14 +29,25 @@ type throttleCase struct {
 }
 
 func throttleCases(t *testing.T) map[string]func(t *testing.T) throttleCase {
+	return throttleCasesWith(t, nil)
+}
+
+// throttleCasesWith is throttleCases with the configuration changed by
+// configure.
+func throttleCasesWith(_ *testing.T, configure func(*gateway.Config)) map[string]func(t *testing.T) throttleCase {
 	return map[string]func(t *testing.T) throttleCase{
 		"memory": func(t *testing.T) throttleCase {
 			clock := storetest.NewClock(time.Now())
 			store := func(testing.TB) gateway.Store { return memory.New(clock.Now) }
-			h := newHarnessSetup(t, store, func(_ *gateway.Config, o *gateway.Options) { o.Now = clock.Now })
+			h := newHarnessSetup(t, store, func(c *gateway.Config, o *gateway.Options) {
+				o.Now = clock.Now
+				if configure != nil {
+					configure(c)
+				}
+			})
 			return throttleCase{h: h, clock: clock}
 		},
-		"redis": func(t *testing.T) throttleCase { return throttleCase{h: newHarness(t, openRedis)} },
+		"redis": func(t *testing.T) throttleCase { return throttleCase{h: newHarnessWith(t, openRedis, configure)} },
 	}
 }
 
@@ -204,6 +215,97 @@ func TestIntrospectionThrottledPerClient(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestIntrospectionCountsWhatItSays pins what an introspection with HTTP
+// Basic credentials and an access token spends, now that its throttles
+// are judged in its token check's store step, before the app is
+// authenticated: a call with the wrong secret counts against the
+// introspection allowance of the client it names (and as a failed client
+// authentication); a call the client-auth throttle refuses spends
+// nothing; a call that goes on to fosite's path (another app's token, a
+// forged one) counts once, not twice.
+func TestIntrospectionCountsWhatItSays(t *testing.T) {
+	introspect := func(h *harness, c *oauth2.Config, token string) (int, http.Header) {
+		t.Helper()
+		resp, err := h.clientPost(c, h.endpoint("introspection_endpoint"), url.Values{"token": {token}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header
+	}
+	wantStatuses := func(t *testing.T, what string, got, want []int) {
+		t.Helper()
+		if !slices.Equal(got, want) {
+			t.Fatalf("%s: %v, want %v", what, got, want)
+		}
+	}
+	t.Run("wrong secrets count", func(t *testing.T) {
+		for name, open := range throttleCasesWith(t, func(c *gateway.Config) { c.IntrospectLimit = oauth.Limit{Burst: 2, Every: time.Hour} }) {
+			t.Run(name, func(t *testing.T) {
+				h := open(t).h
+				conf := h.registerApp(false, "approved")
+				tok := h.launchAs(conf, "alice")
+				bad := *conf
+				bad.ClientSecret = "not-the-secret"
+				var got []int
+				for _, c := range []*oauth2.Config{&bad, &bad, conf} {
+					code, _ := introspect(h, c, tok.AccessToken)
+					got = append(got, code)
+				}
+				wantStatuses(t, "two wrong secrets, then the right one, with an allowance of 2", got,
+					[]int{http.StatusUnauthorized, http.StatusUnauthorized, http.StatusTooManyRequests})
+			})
+		}
+	})
+	t.Run("fosite's path counts once", func(t *testing.T) {
+		for name, open := range throttleCasesWith(t, func(c *gateway.Config) { c.IntrospectLimit = oauth.Limit{Burst: 3, Every: time.Hour} }) {
+			t.Run(name, func(t *testing.T) {
+				h := open(t).h
+				conf := h.registerApp(false, "approved")
+				tok := h.launchAs(conf, "alice")
+				others := h.launchAs(h.registerApp(false, "approved"), "alice")
+				var got []int
+				for _, token := range []string{others.AccessToken, "ory_at_forged.forged", tok.AccessToken, tok.AccessToken} {
+					code, _ := introspect(h, conf, token)
+					got = append(got, code)
+				}
+				wantStatuses(t, "another app's token, a forged one, its own twice, with an allowance of 3", got,
+					[]int{http.StatusOK, http.StatusOK, http.StatusOK, http.StatusTooManyRequests})
+			})
+		}
+	})
+	t.Run("refused calls spend nothing", func(t *testing.T) {
+		// The default client-auth limit (20, then one per 30 s) needs the
+		// clock moved: the in-memory store's. The conformance suite checks
+		// that a held gate takes nothing on every store.
+		limit := oauth.Limit{Burst: oauth.DefaultClientAuthLimit.Burst + 1, Every: time.Hour}
+		tc := throttleCasesWith(t, func(c *gateway.Config) { c.IntrospectLimit = limit })["memory"](t)
+		h := tc.h
+		conf := h.registerApp(false, "approved")
+		tok := h.launchAs(conf, "alice")
+		bad := *conf
+		bad.ClientSecret = "not-the-secret"
+		var got []int
+		var hdr http.Header
+		for range oauth.DefaultClientAuthLimit.Burst + 3 {
+			var code int
+			code, hdr = introspect(h, &bad, tok.AccessToken)
+			got = append(got, code)
+		}
+		want := slices.Repeat([]int{http.StatusUnauthorized}, oauth.DefaultClientAuthLimit.Burst)
+		wantStatuses(t, "wrong secrets beyond the client-auth burst", got,
+			append(want, http.StatusTooManyRequests, http.StatusTooManyRequests, http.StatusTooManyRequests))
+		tc.clock.Advance(retryAfter(t, hdr))
+		got = got[:0]
+		for range 2 {
+			code, _ := introspect(h, conf, tok.AccessToken)
+			got = append(got, code)
+		}
+		wantStatuses(t, "the right secret once the client-auth wait is over, the allowance one more than its failures", got,
+			[]int{http.StatusOK, http.StatusTooManyRequests})
+	})
 }
 
 // TestIntrospectLimitSetting: the operator's introspection limit

@@ -101,6 +101,13 @@ type TokenStore interface {
 	// with any error, so that a caller can withdraw what was appended
 	// before the step failed.
 	CheckAccessAppend(ctx context.Context, q AccessQuery, events []apps.Event) (AccessCheck, EventRefs, error)
+	// CheckAccessGated is CheckAccess and the throttling of g (see Gate)
+	// in one step (on Redis, one round trip, shared with concurrent
+	// checks): an introspection's client-auth throttle, token check and
+	// introspection throttle. The gate is judged whatever the check
+	// finds, ErrNotFound included; Gated.Judged is false only when the
+	// step failed before it could judge it.
+	CheckAccessGated(ctx context.Context, q AccessQuery, g Gate) (AccessCheck, Gated, error)
 	// WithdrawEvents removes the events CheckAccessAppend appended, from
 	// the plan's trail and the member's history: the one exception to
 	// events never being removed, for a call that was refused after all.

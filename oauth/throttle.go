@@ -24,8 +24,10 @@ type Limit struct {
 }
 
 // Limiter throttles events per key. Its state lives in the store, so
-// every replica shares it. Keys are built by this package: a kind and a
-// keyed digest, never a username or a client id.
+// every replica shares it. Keys are built by this package, KIND:SUBJECT:
+// a kind and, as the subject, a keyed digest, never a username or a
+// client id. A client's keys of every kind share its subject, so that a
+// backend can keep them together (see Gate).
 type Limiter interface {
 	// Allow takes one event from key's allowance under l. It returns 0
 	// when the event may happen; otherwise it takes nothing and returns
@@ -34,6 +36,30 @@ type Limiter interface {
 	// Peek returns, taking nothing, how long until key may have one event
 	// under l: 0 if it may now.
 	Peek(ctx context.Context, key string, l Limit) (time.Duration, error)
+}
+
+// Gate is the throttling an introspection does in the store step that
+// checks its token (TokenStore.CheckAccessGated): Hold's allowance is
+// looked at, as Peek does, and one event is taken from Take's, as Allow
+// does, only when Hold may have one. Hold and Take name one subject
+// (they differ in their kind alone), so that a backend can judge both at
+// once (Redis: one script on one Cluster slot).
+type Gate struct {
+	Hold, Take           string
+	HoldLimit, TakeLimit Limit
+}
+
+// Gated is what judging a Gate found.
+type Gated struct {
+	// Judged is false when the step failed before it judged the gate:
+	// nothing is then known of either allowance.
+	Judged bool
+	// Hold is how long until Hold may have an event, when it may have
+	// none now: then nothing was taken.
+	Hold time.Duration
+	// Take is how long until Take may have an event, when its event was
+	// refused: then nothing was taken either.
+	Take time.Duration
 }
 
 // The default limits (Config's zero Limits take them).
@@ -61,10 +87,16 @@ const (
 // throttleKey names whom an event counts against: the kind, and an HMAC
 // of the name under the token secret (shared by every replica), so a key
 // has a fixed length and reveals no username or client id, even to a
-// dictionary.
+// dictionary. A client's keys share one HMAC, the one its client-auth key
+// always had (see Limiter), and a username's is another's (the login kind
+// is in what is hashed).
 func (s *Server) throttleKey(kind, name string) string {
+	domain := kind
+	if kind == throttleIntrospect {
+		domain = throttleClientAuth
+	}
 	m := hmac.New(sha256.New, s.cfg.TokenSecret)
-	m.Write([]byte(kind + "\x00" + name))
+	m.Write([]byte(domain + "\x00" + name))
 	return kind + ":" + hex.EncodeToString(m.Sum(nil)[:16])
 }
 
@@ -129,9 +161,15 @@ func (s *Server) noteClientAuth(ctx context.Context, r *http.Request, err error)
 
 // introspectThrottled counts an authenticated client's introspection call
 // (whatever the token: probing for active tokens counts too) and answers
-// 429, withholding the answer, when the client is over its rate.
-func (s *Server) introspectThrottled(ctx context.Context, w http.ResponseWriter, r *http.Request) bool {
-	wait, err := s.deps.Storage.Allow(ctx, s.throttleKey(throttleIntrospect, clientIDOf(r)), s.cfg.IntrospectLimit)
+// 429, withholding the answer, when the client is over its rate. A call
+// whose event was already taken in its token check's store step (gated
+// Judged) is judged by what that step found, not counted again.
+func (s *Server) introspectThrottled(ctx context.Context, w http.ResponseWriter, r *http.Request, gated Gated) bool {
+	wait := gated.Take
+	var err error
+	if !gated.Judged {
+		wait, err = s.deps.Storage.Allow(ctx, s.throttleKey(throttleIntrospect, clientIDOf(r)), s.cfg.IntrospectLimit)
+	}
 	if err == nil && wait <= 0 {
 		return false
 	}

@@ -68,6 +68,17 @@ func (s *Server) tokenRefused(ctx context.Context, w http.ResponseWriter, ar fos
 // serveIntrospect is RFC 7662 introspection. The caller must authenticate
 // as a confidential client, and learns only about its own tokens: any other
 // token is reported inactive, so one app cannot probe another's.
+//
+// The usual call, an app asking about one of its own access tokens with
+// HTTP Basic credentials, is throttled in the store step that checks the
+// token (introspectAccess): the client-auth throttle is looked at and, if
+// it lets the call through, the introspection throttle counts it, before
+// the app is authenticated. A call that then fails to authenticate has
+// thus counted once against the introspection allowance of the client it
+// names, and once as a failed client authentication. Every other call is
+// throttled around fosite's introspection as the token and revocation
+// endpoints are: client-auth throttle first, the introspection throttle
+// once the client is authenticated.
 func (s *Server) serveIntrospect(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
@@ -80,13 +91,20 @@ func (s *Server) serveIntrospect(w http.ResponseWriter, r *http.Request) {
 		s.provider.WriteIntrospectionError(ctx, w, err)
 		return
 	}
-	if s.clientThrottled(ctx, w, r) {
+	fast, err := s.introspectAccess(ctx, r)
+	switch {
+	case err != nil:
+		s.writeThrottled(ctx, w, 0, err)
 		return
-	}
-	if ir, ok := s.introspectAccess(ctx, r); ok {
-		if !s.introspectThrottled(ctx, w, r) {
-			s.provider.WriteIntrospectionResponse(ctx, w, ir)
+	case fast.gated.Hold > 0:
+		s.writeThrottled(ctx, w, fast.gated.Hold, nil)
+		return
+	case fast.answer != nil:
+		if !s.introspectThrottled(ctx, w, r, fast.gated) {
+			s.provider.WriteIntrospectionResponse(ctx, w, fast.answer)
 		}
+		return
+	case !fast.gated.Judged && s.clientThrottled(ctx, w, r):
 		return
 	}
 	ir, err := s.provider.NewIntrospectionRequest(ctx, r, NewSession())
@@ -95,7 +113,7 @@ func (s *Server) serveIntrospect(w http.ResponseWriter, r *http.Request) {
 	}
 	s.noteClientAuth(ctx, r, err)
 	authenticated := err == nil || errors.Is(err, fosite.ErrInactiveToken)
-	if authenticated && s.introspectThrottled(ctx, w, r) {
+	if authenticated && s.introspectThrottled(ctx, w, r, fast.gated) {
 		return
 	}
 	if err != nil {
@@ -136,41 +154,69 @@ func (s *Server) serveRevoke(w http.ResponseWriter, r *http.Request) {
 	s.provider.WriteRevocationResponse(ctx, w, err)
 }
 
+// fastIntrospection is what introspectAccess found.
+type fastIntrospection struct {
+	// gated is the throttles judged in the token check's store step;
+	// not Judged when the request was not one introspectAccess takes.
+	gated Gated
+	// answer is the introspection's answer, when it is one
+	// introspectAccess answers.
+	answer fosite.IntrospectionResponder
+}
+
 // introspectAccess answers the usual introspection, an app asking about
 // one of its own live access tokens, from the one store step of the FHIR
-// API's token check (CheckAccess: the token's record, its app and its
-// grant) and the token's compact claims, instead of fosite's path (the
-// client, the token's pointer and record, its app and grant: five Redis
-// round trips, and the stored request decoded). The app is authenticated
-// against the app that step read, which must be the token's own (an app
-// learns nothing of another's tokens), as fosite authenticates it: HTTP
-// Basic credentials of an approved confidential app. The answer is the
-// request fosite would have rebuilt, so WriteIntrospectionResponse writes
-// the same members. Anything else returns false and goes through fosite's
-// path unchanged, with its errors: other credentials, another app's token,
-// a refresh token or a token_type_hint other than access_token, a scope
-// parameter, a token that is not live, a record without version-2 claims
-// (stored by an older gateway), a store failure.
-func (s *Server) introspectAccess(ctx context.Context, r *http.Request) (fosite.IntrospectionResponder, bool) {
+// API's token check (the token's record, its app and its grant), which
+// also judges the client's throttles (CheckAccessGated: the client-auth
+// allowance looked at, an introspection event taken if it may), and the
+// token's compact claims, instead of fosite's path (the client, the
+// token's pointer and record, its app and grant: five Redis round trips,
+// and the stored request decoded). The app is authenticated against the
+// app that step read, which must be the token's own (an app learns nothing
+// of another's tokens), as fosite authenticates it: HTTP Basic
+// credentials of an approved confidential app. The answer is the request
+// fosite would have rebuilt, so WriteIntrospectionResponse writes the same
+// members.
+//
+// A request with HTTP Basic credentials and an access token whose HMAC
+// is good has its throttles judged here, whatever comes of it, and goes
+// on to fosite's path with that judgement when it is not answered here:
+// another app's token, a token that is not live, a record without
+// version-2 claims (stored by an older gateway), credentials that do not
+// match, a store failure after the throttles were judged. Anything else
+// (other credentials, a refresh token or a token_type_hint other than
+// access_token, a scope parameter, a forged token) is left to fosite's
+// path unjudged. The error is the store's failure before it judged the
+// throttles.
+func (s *Server) introspectAccess(ctx context.Context, r *http.Request) (fastIntrospection, error) {
 	token := r.PostForm.Get("token")
 	hint := r.PostForm.Get("token_type_hint")
 	if !strings.HasPrefix(token, accessTokenPrefix) || (hint != "" && hint != string(fosite.AccessToken)) ||
 		r.PostForm.Has("scope") || r.Header.Get("Authorization") == "" {
-		return nil, false
+		return fastIntrospection{}, nil
 	}
 	id, secret, ok := r.BasicAuth()
 	if !ok {
-		return nil, false
+		return fastIntrospection{}, nil
 	}
 	clientID, err1 := url.QueryUnescape(id)
 	clientSecret, err2 := url.QueryUnescape(secret)
-	if err1 != nil || err2 != nil {
-		return nil, false
+	if err1 != nil || err2 != nil || clientID == "" {
+		return fastIntrospection{}, nil
 	}
-	c, ac, _, err := s.checkLiveAccess(ctx, token, nil)
-	if err != nil || c.IssuedAt.IsZero() || !c.FHIRAudience || c.ClientID != clientID ||
-		ac.App.Public || !apps.SecretMatches(ac.App.SecretHash, clientSecret) {
-		return nil, false
+	step := &checkStep{gate: &Gate{
+		Hold: s.throttleKey(throttleClientAuth, clientID), HoldLimit: s.cfg.ClientAuthLimit,
+		Take: s.throttleKey(throttleIntrospect, clientID), TakeLimit: s.cfg.IntrospectLimit}}
+	c, ac, err := s.checkLiveAccess(ctx, token, step)
+	fast := fastIntrospection{gated: step.gated}
+	switch {
+	case !fast.gated.Judged && errors.Is(err, ErrInvalidToken):
+		return fastIntrospection{}, nil // a forged token: the store was not asked
+	case !fast.gated.Judged:
+		return fastIntrospection{}, fmt.Errorf("introspect: %w", err)
+	case err != nil || fast.gated.Hold > 0 || c.IssuedAt.IsZero() || !c.FHIRAudience || c.ClientID != clientID ||
+		ac.App.Public || !apps.SecretMatches(ac.App.SecretHash, clientSecret):
+		return fast, nil
 	}
 	sess := NewSession()
 	sess.Subject = pairwiseSubject(s.subjectKey, c.ClientID, c.Member)
@@ -181,8 +227,9 @@ func (s *Server) introspectAccess(ctx context.Context, r *http.Request) (fosite.
 	req := &fosite.AccessRequest{Request: fosite.Request{ID: c.GrantID, RequestedAt: c.IssuedAt,
 		Client: &fosite.DefaultClient{ID: c.ClientID}, GrantedScope: fosite.Arguments(slices.Clone(c.Scopes)),
 		GrantedAudience: fosite.Arguments{s.cfg.FHIRBaseURL}, Form: url.Values{}, Session: sess}}
-	return &fosite.IntrospectionResponse{Active: true, AccessRequester: req, TokenUse: fosite.AccessToken,
-		AccessTokenType: fosite.BearerAccessToken}, true
+	fast.answer = &fosite.IntrospectionResponse{Active: true, AccessRequester: req, TokenUse: fosite.AccessToken,
+		AccessTokenType: fosite.BearerAccessToken}
+	return fast, nil
 }
 
 // TokenInfo is what a valid access token allows.
@@ -228,20 +275,36 @@ func (s *Server) CheckToken(ctx context.Context, token string) (TokenInfo, error
 // returns the token's claims and the refs of what was appended, with any
 // error, so that the caller can withdraw them.
 func (s *Server) checkLive(ctx context.Context, token string, events []apps.Event) (claims, EventRefs, error) {
-	c, _, refs, err := s.checkLiveAccess(ctx, token, events)
-	return c, refs, err
+	if events == nil {
+		c, _, err := s.checkLiveAccess(ctx, token, nil)
+		return c, nil, err
+	}
+	step := &checkStep{events: events}
+	c, _, err := s.checkLiveAccess(ctx, token, step)
+	return c, step.refs, err
+}
+
+// checkStep is what a token check does in its store step besides the
+// check, and what came of it: events appended (CheckAccessAppend), or a
+// gate judged (CheckAccessGated).
+type checkStep struct {
+	events []apps.Event
+	gate   *Gate
+	refs   EventRefs // the events appended
+	gated  Gated     // the gate's judgement
 }
 
 // checkLiveAccess is checkLive that also returns what the store step read
-// (the token's record, app and grant).
-func (s *Server) checkLiveAccess(ctx context.Context, token string, events []apps.Event) (claims, AccessCheck, EventRefs, error) {
+// (the token's record, app and grant), and does step's work in that step
+// (nil: none).
+func (s *Server) checkLiveAccess(ctx context.Context, token string, step *checkStep) (claims, AccessCheck, error) {
 	if token == "" {
-		return claims{}, AccessCheck{}, nil, ErrInvalidToken
+		return claims{}, AccessCheck{}, ErrInvalidToken
 	}
 	c, cached := s.claims.get(token)
 	if !cached {
 		if err := s.tokenStrategy.Enigma.Validate(ctx, strings.TrimPrefix(token, accessTokenPrefix)); err != nil {
-			return claims{}, AccessCheck{}, nil, ErrInvalidToken
+			return claims{}, AccessCheck{}, ErrInvalidToken
 		}
 	}
 	sig := s.tokenStrategy.AccessTokenSignature(ctx, token)
@@ -250,35 +313,37 @@ func (s *Server) checkLiveAccess(ctx context.Context, token string, events []app
 		q.RequestID, q.ClientID, q.KnownClaims = c.GrantID, c.ClientID, true
 	}
 	var (
-		ac   AccessCheck
-		refs EventRefs
-		err  error
+		ac  AccessCheck
+		err error
 	)
-	if events == nil {
+	switch {
+	case step == nil:
 		ac, err = s.deps.Storage.CheckAccess(ctx, q)
-	} else {
-		ac, refs, err = s.deps.Storage.CheckAccessAppend(ctx, q, events)
+	case step.gate != nil:
+		ac, step.gated, err = s.deps.Storage.CheckAccessGated(ctx, q, *step.gate)
+	default:
+		ac, step.refs, err = s.deps.Storage.CheckAccessAppend(ctx, q, step.events)
 	}
 	if isNotFound(err) {
 		s.claims.drop(token)
-		return claims{}, ac, refs, ErrInvalidToken
+		return claims{}, ac, ErrInvalidToken
 	}
 	if err != nil {
-		return claims{}, ac, refs, fmt.Errorf("check token: %w", err)
+		return claims{}, ac, fmt.Errorf("check token: %w", err)
 	}
 	if !cached {
 		if c, err = claimsOf(ac.Record); err != nil {
 			s.deps.Logger.ErrorContext(ctx, "check token: unreadable record, token refused", "err", err)
-			return claims{}, ac, refs, ErrInvalidToken
+			return claims{}, ac, ErrInvalidToken
 		}
 		s.claims.put(token, c)
 	}
 	now := s.now()
 	if !ac.Record.Active || !now.Before(c.ExpiresAt) || c.Patient == "" || c.ClientID != ac.App.ClientID ||
 		!live(ac.App, ac.Grant) || ac.Grant.Expired(now) {
-		return c, ac, refs, ErrInvalidToken
+		return c, ac, ErrInvalidToken
 	}
-	return c, ac, refs, nil
+	return c, ac, nil
 }
 
 // info is what the claims allow, for the FHIR API.

@@ -21,6 +21,19 @@ func (s *Store) CheckAccessAppend(_ context.Context, q oauth.AccessQuery, events
 	return c, refs, err
 }
 
+// CheckAccessGated is CheckAccess and the judging of g under one lock.
+// A gate with an invalid limit is not judged, and the token not checked.
+func (s *Store) CheckAccessGated(_ context.Context, q oauth.AccessQuery, g oauth.Gate) (oauth.AccessCheck, oauth.Gated, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	gated, err := s.gate(g)
+	if err != nil {
+		return oauth.AccessCheck{}, gated, err
+	}
+	c, err := s.checkAccess(q)
+	return c, gated, err
+}
+
 // WithdrawEvents removes the events of refs that are still kept.
 func (s *Store) WithdrawEvents(_ context.Context, refs oauth.EventRefs) error {
 	s.mu.Lock()

@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -23,7 +24,7 @@ func (s *Store) CheckAccessAppend(ctx context.Context, q oauth.AccessQuery, even
 	}
 	defer enc.release()
 	appends := make([]eventAppend, 0, 2*len(events))
-	c, err := s.checkAccess(ctx, q, func(p goredis.Pipeliner) {
+	c, err := s.checkAccess(ctx, q, nil, func(p goredis.Pipeliner) {
 		for _, e := range enc.payloads {
 			appends = s.queueEvent(ctx, p, e, appends)
 		}
@@ -45,6 +46,27 @@ func (s *Store) CheckAccessAppend(ctx context.Context, q oauth.AccessQuery, even
 		return oauth.AccessCheck{}, refs, fmt.Errorf("redis: append event: %w", appendErr)
 	}
 	return c, refs, nil
+}
+
+// CheckAccessGated is CheckAccess with g judged by one script
+// (gateScript, on the Cluster slot of g's subject) in its first round
+// trip: one round trip, shared with concurrent checks (batcher), when q
+// names its request and client. The pipeline spans slots and is no
+// transaction: the gate is judged whatever the reads find.
+func (s *Store) CheckAccessGated(ctx context.Context, q oauth.AccessQuery, g oauth.Gate) (oauth.AccessCheck, oauth.Gated, error) {
+	gate, err := s.newGate(g)
+	if err != nil {
+		return oauth.AccessCheck{}, oauth.Gated{}, err
+	}
+	c, err := s.checkAccess(ctx, q, func(p goredis.Pipeliner) { gate.queue(ctx, p) }, nil)
+	gated, gateErr := s.judged(ctx, gate)
+	if gateErr != nil {
+		if err == nil || errors.Is(err, oauth.ErrNotFound) {
+			err = gateErr
+		}
+		return oauth.AccessCheck{}, oauth.Gated{}, err
+	}
+	return c, gated, err
 }
 
 // WithdrawEvents deletes the stream entries refs name (XDEL), in one

@@ -36,14 +36,20 @@
 //	whooks:due                    sorted set: pending notices by when due (or leased until)  the latest of its notices' deadlines
 //	whooks:all, whooks:app:<id>   sorted sets: notices by creation time, all and per app  the latest of its notices' deadlines (entries past the retention trimmed at each notice and list)
 //	jti:<id>                      a used client assertion's expiry  PXAT its expiry (SET NX: one use)
-//	rate:<prefix>throttle:<key>   limiter state (a GCRA time)     EX until back to a full burst
+//	rate:<prefix>throttle:<kind>:{<subject>}  limiter state (a GCRA time)  EX until back to a full burst
 //
 // The limiter keys are the exception to the prefix rule: the limiter is
 // github.com/go-redis/redis_rate, which puts its own "rate:" in front of
-// the key it is given (so clean-ups must scan rate:<prefix> too). Each is
-// one key that one script touches, so it needs no hash tag. The script
-// reads Redis's clock (TIME), not the injected one, so every replica
-// judges a limit by the same clock.
+// the key it is given (so clean-ups must scan rate:<prefix> too). The
+// oauth package names them KIND:SUBJECT, and the subject (a client's or
+// a username's keyed digest) is the hash tag, so that a client's
+// client-auth and introspect keys share a slot: an introspection's gate
+// (gateScript, in its token check's pipeline) looks at the first and
+// takes from the second in one script, with redis_rate's arithmetic on
+// redis_rate's state. The scripts read Redis's clock (TIME), not the
+// injected one, so every replica judges a limit by the same clock. (An
+// older gateway's keys had no hash tag: a gateway that moves to these
+// starts every throttle afresh.)
 //
 // # Tokens, and why records carry the request's hash tag
 //
@@ -81,6 +87,11 @@
 //     for one of them to return and goes out with every other check that
 //     waited, so under load Redis and the gateway make one write and one
 //     read for many calls; an idle store sends at once.
+//     CheckAccessGated, an introspection's check, adds its throttles'
+//     script (gateScript, by EVALSHA; a NOSCRIPT answer runs it again on
+//     its own, which loads it) to its first round trip: the pointer's
+//     (which is then group-committed too) or the check's pipeline, so
+//     that an introspection of a token already seen costs one round trip.
 //   - DeactivateToken reads the pointer, then runs one check-and-set script
 //     on the request's keys; Redis runs scripts one at a time, so
 //     concurrent callers are serialised and exactly one wins.

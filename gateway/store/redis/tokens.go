@@ -75,22 +75,20 @@ func (s *Store) decodeFound(kind oauth.TokenKind, requestID string, res []any) (
 // (a tombstone, or by an older gateway) is read whole, and its app after
 // it.
 func (s *Store) CheckAccess(ctx context.Context, q oauth.AccessQuery) (oauth.AccessCheck, error) {
-	return s.checkAccess(ctx, q, nil)
+	return s.checkAccess(ctx, q, nil, nil)
 }
 
-// checkAccess is CheckAccess with also's commands added to its pipeline
-// (also may be nil).
-func (s *Store) checkAccess(ctx context.Context, q oauth.AccessQuery, also func(goredis.Pipeliner)) (oauth.AccessCheck, error) {
+// checkAccess is CheckAccess with first's commands added to its first
+// round trip (the pointer's, or the check's pipeline) and also's to its
+// check's pipeline (either may be nil). It judges no error of theirs.
+func (s *Store) checkAccess(ctx context.Context, q oauth.AccessQuery, first, also func(goredis.Pipeliner)) (oauth.AccessCheck, error) {
 	requestID, clientID := q.RequestID, q.ClientID
 	if requestID == "" || clientID == "" {
-		v, err := s.c.Get(ctx, s.pointerKey(oauth.KindAccess, q.Signature)).Result()
-		if errors.Is(err, goredis.Nil) {
-			return oauth.AccessCheck{}, fmt.Errorf("redis: check access token: %w", oauth.ErrNotFound)
-		}
-		if err != nil {
+		var err error
+		if requestID, clientID, err = s.accessPointer(ctx, q.Signature, first); err != nil {
 			return oauth.AccessCheck{}, fmt.Errorf("redis: check access token: %w", err)
 		}
-		requestID, clientID = parsePointer(v)
+		first = nil
 	}
 	var (
 		field  *goredis.StringCmd
@@ -99,6 +97,9 @@ func (s *Store) checkAccess(ctx context.Context, q oauth.AccessQuery, also func(
 		hasApp bool
 	)
 	err := s.batch.pipelined(ctx, func(p goredis.Pipeliner) {
+		if first != nil {
+			first(p)
+		}
 		field = p.HGet(ctx, s.indexKey(requestID), member(oauth.KindAccess, q.Signature))
 		grant = s.decoded.readGrant(ctx, p, requestID, s.grantKey(requestID))
 		if clientID != "" {
@@ -108,7 +109,10 @@ func (s *Store) checkAccess(ctx context.Context, q oauth.AccessQuery, also func(
 			also(p)
 		}
 	})
-	if err != nil && !errors.Is(err, goredis.Nil) && !isWrongType(err) {
+	if roundTripFailed(err) {
+		return oauth.AccessCheck{}, fmt.Errorf("redis: check access token: %w", err)
+	}
+	if err := field.Err(); err != nil && !errors.Is(err, goredis.Nil) && !isWrongType(err) {
 		return oauth.AccessCheck{}, fmt.Errorf("redis: check access token: %w", err)
 	}
 	var c oauth.AccessCheck
@@ -141,6 +145,31 @@ func (s *Store) checkAccess(ctx context.Context, q oauth.AccessQuery, also func(
 		}
 	}
 	return c, nil
+}
+
+// accessPointer reads an access token's pointer: its request and client.
+// first's commands (if not nil) go in the same round trip, and the
+// pointer's read then shares it with concurrent checks (batcher).
+func (s *Store) accessPointer(ctx context.Context, signature string, first func(goredis.Pipeliner)) (requestID, clientID string, err error) {
+	key := s.pointerKey(oauth.KindAccess, signature)
+	var ptr *goredis.StringCmd
+	if first == nil {
+		ptr = s.c.Get(ctx, key)
+	} else if err := s.batch.pipelined(ctx, func(p goredis.Pipeliner) {
+		ptr = p.Get(ctx, key)
+		first(p)
+	}); roundTripFailed(err) {
+		return "", "", err
+	}
+	v, err := ptr.Result()
+	if errors.Is(err, goredis.Nil) {
+		return "", "", oauth.ErrNotFound
+	}
+	if err != nil {
+		return "", "", err
+	}
+	requestID, clientID = parsePointer(v)
+	return requestID, clientID, nil
 }
 
 // isWrongType reports Redis's answer to a hash command on a request's

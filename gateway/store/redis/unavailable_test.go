@@ -51,6 +51,12 @@ func everyMethod(s *redis.Store) map[string]error {
 				[]apps.Event{{Time: now, Action: "fhir.read", Member: "alice"}})
 			return err
 		},
+		"CheckAccessGated": func() error {
+			_, _, err := s.CheckAccessGated(ctx, oauth.AccessQuery{Signature: "sig1", RequestID: "r1", ClientID: "a1"},
+				oauth.Gate{Hold: "client-auth:k", HoldLimit: oauth.Limit{Burst: 1, Every: time.Minute},
+					Take: "introspect:k", TakeLimit: oauth.Limit{Burst: 1, Every: time.Minute}})
+			return err
+		},
 		"WithdrawEvents":   func() error { return s.WithdrawEvents(ctx, oauth.EventRefs{{Log: "events", ID: "0-1"}}) },
 		"UseAssertion":     func() error { return s.UseAssertion(ctx, "jti1", now.Add(time.Minute)) },
 		"AssertionUsed":    func() error { return second(s.AssertionUsed(ctx, "jti1")) },

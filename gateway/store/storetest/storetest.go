@@ -101,6 +101,8 @@ func Run(t *testing.T, open Opener) {
 		{"CheckAccess", testCheckAccess},
 		{"CheckAccessIssued", testCheckAccessIssued},
 		{"CheckAccessAppend", testCheckAccessAppend},
+		{"CheckAccessGated", testCheckAccessGated},
+		{"CheckAccessGatedRace", testCheckAccessGatedRace},
 		{"RevokeRequest", testRevokeRequest},
 		{"RevokeRequestKinds", testRevokeRequestKinds},
 		{"DeactivateRace", testDeactivateRace},
