@@ -18,17 +18,21 @@
 //
 // The audit events are most of what the store holds (one per FHIR call,
 // for the retention), so they are kept compact (events.go): each is a
-// record of varints in a chunk of 512, a byte slice the garbage collector
-// does not scan, with its strings interned in a table of the store's own
-// (counted by the records that hold them and forgotten with the last),
-// its time in nanoseconds from its chunk's first (or as seconds and
-// nanoseconds outside the int64 nanoseconds' years), and its request id
-// as bytes when it is hex (the gateway's own ids) or a UUID. A FHIR
-// read's event costs about 30 bytes of heap (TestEventHeapPerEvent); the
-// event is rebuilt on read. A member's history compares the first bytes
-// of each record, the member's id, and decodes only the member's. A
-// withdrawn event (WithdrawEvents) is marked and its strings released;
-// its record goes with the retention.
+// record of varints in a chunk of 512 (chunk.go), memory that holds no
+// pointers and, on Linux, is mapped outside the Go heap, so that the
+// collector neither scans it nor leaves its GOGC headroom over it, and is
+// unmapped when the retention drops the chunk; its strings are interned in
+// a table of the store's own (counted by the records that hold them and
+// forgotten with the last), its time in nanoseconds from its chunk's first
+// (or as seconds and nanoseconds outside the int64 nanoseconds' years),
+// and its request id as bytes when it is hex (the gateway's own ids) or a
+// UUID. A FHIR read's event takes about 30 bytes, off the heap on Linux
+// (nothing of it on the heap but its share of the interned strings and its
+// chunk's header: TestEventHeapPerEvent); the event is rebuilt on read,
+// its strings copies, never pieces of a chunk. A member's history compares
+// the first bytes of each record, the member's id, and decodes only the
+// member's. A withdrawn event (WithdrawEvents) is marked and its strings
+// released; its record goes with the retention.
 //
 // One mutex guards everything. Values go in and come out as deep copies, so
 // a caller can never change stored data through a slice it holds.

@@ -3,36 +3,10 @@ package memory
 import (
 	"encoding/binary"
 	"encoding/hex"
-	"slices"
 	"time"
 
 	"github.com/patientaccess/gateway/apps"
 )
-
-// eventChunk is how many records one chunk of the event log holds: the
-// log grows by chunks, never by copying what it keeps, and the retention
-// frees whole chunks. At most maxRecord bytes each, a chunk's records fit
-// the 64 KiB its uint16 offsets reach.
-const eventChunk = 512
-
-// maxRecord bounds an encoded record: the flags, a time as seconds and
-// nanoseconds, a location, nine table ids, the count and a request id of
-// 16 bytes and its length.
-const maxRecord = 1 + binary.MaxVarintLen64 + binary.MaxVarintLen32 + binary.MaxVarintLen32 +
-	9*binary.MaxVarintLen32 + binary.MaxVarintLen64 + 1 + 16
-
-// A chunk's last record starts within a uint16's reach (a compile-time
-// check: the constant overflows otherwise).
-const _ uint16 = (eventChunk - 1) * maxRecord
-
-// chunk holds up to eventChunk records encoded back to back in data, the
-// log's only memory the garbage collector has to look at (one pointer per
-// chunk): the bytes it points to hold none.
-type chunk struct {
-	data []byte
-	base int64              // Unix nanoseconds the records' times count from
-	offs [eventChunk]uint16 // where each record starts in data
-}
 
 // record is an audit event as a chunk keeps it, decoded: its strings are
 // ids in the log's internTable, its time Unix seconds and nanoseconds
@@ -104,7 +78,7 @@ func (l *eventLog) place(p int) (*chunk, int) {
 // at returns the record at place p.
 func (l *eventLog) at(p int) record {
 	c, i := l.place(p)
-	return decode(c.data[c.offs[i]:], c.base)
+	return decode(c.record(i), c.base)
 }
 
 // prevOf returns the place of the newest record at or before place from
@@ -118,7 +92,7 @@ func (l *eventLog) prevOf(member uint32, from int) int {
 	for p := from; p >= 0; {
 		c, i := l.place(p)
 		for ; i >= 0 && p >= 0; i, p = i-1, p-1 {
-			if b := c.data[c.offs[i]+1:]; len(b) >= len(key) && string(b[:len(key)]) == string(key) {
+			if b := c.record(i)[1:]; len(b) >= len(key) && string(b[:len(key)]) == string(key) {
 				return p
 			}
 		}
@@ -147,12 +121,8 @@ func (l *eventLog) append(e apps.Event) uint64 {
 			c.base = ns
 		}
 	}
-	c.offs[i] = uint16(len(c.data))
-	c.data = r.encode(c.data, c.base)
+	c.add(i, r)
 	l.n++
-	if i == eventChunk-1 { // full: keep no spare capacity
-		c.data = slices.Clip(slices.Clone(c.data))
-	}
 	return l.first + uint64(l.n) - 1
 }
 
@@ -163,9 +133,9 @@ func (l *eventLog) room() (*chunk, int) {
 	if g/eventChunk == len(l.chunks) {
 		size := 4 << 10
 		if len(l.chunks) > 0 {
-			size = len(l.chunks[len(l.chunks)-1].data) + maxRecord // the last one's, most likely enough
+			size = l.chunks[len(l.chunks)-1].used() - offsBytes + maxRecord // the last one's, most likely enough
 		}
-		l.chunks = append(l.chunks, &chunk{data: make([]byte, 0, size)})
+		l.chunks = append(l.chunks, newChunk(size))
 	}
 	return l.chunks[g/eventChunk], g % eventChunk
 }
@@ -186,6 +156,7 @@ func (l *eventLog) dropExpired(cut time.Time) {
 		l.n--
 		l.first++
 		if l.head == eventChunk {
+			l.chunks[0].free()
 			l.chunks[0] = nil
 			l.chunks = l.chunks[1:]
 			l.head = 0
@@ -203,7 +174,7 @@ func (l *eventLog) withdraw(seq uint64) {
 	if r := l.at(p); r.flags&withdrawn == 0 {
 		l.release(r)
 		c, i := l.place(p)
-		c.data[c.offs[i]] |= withdrawn
+		c.record(i)[0] |= withdrawn
 	}
 }
 

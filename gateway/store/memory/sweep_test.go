@@ -3,6 +3,7 @@ package memory
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -47,8 +48,8 @@ func TestSweep(t *testing.T) {
 }
 
 // TestEventsRetentionFreesMemory checks that events past the retention
-// leave memory, not only the listing: their records, and the strings
-// only they held.
+// leave memory, not only the listing: their records (their chunks' memory
+// given back, unmapped on Linux), and the strings only they held.
 func TestEventsRetentionFreesMemory(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -59,9 +60,15 @@ func TestEventsRetentionFreesMemory(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	old := slices.Clone(s.events.chunks[:len(s.events.chunks)-1]) // full: dropped whole
 	now = now.Add(time.Hour + time.Second)
 	if err := s.AppendEvent(ctx, apps.Event{Time: now, Count: 3000, Member: "last"}); err != nil {
 		t.Fatal(err)
+	}
+	for i, c := range old {
+		if c.mem != nil {
+			t.Errorf("chunk %d of the dropped events still holds its memory (%d bytes)", i, len(c.mem))
+		}
 	}
 	if s.events.n != 1 || s.events.at(0).count != 3000 || len(s.events.chunks) != 1 {
 		t.Fatalf("kept %d events in %d chunks after the retention, want the 1 newest in 1", s.events.n, len(s.events.chunks))
