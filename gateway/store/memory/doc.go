@@ -34,6 +34,16 @@
 // member's. A withdrawn event (WithdrawEvents) is marked and its strings
 // released; its record goes with the retention.
 //
+// A used code's or rotated refresh token's tombstone, kept a day so that
+// its reuse is detected (oauth.InactiveTail), is the other thing that
+// grows with requests, one per refresh, so it is kept compact too
+// (tombs.go): its kind and signature as a 48-byte key and its ExpiresAt,
+// deadline and request as a 24-byte value, in a map without pointers,
+// its request id and client shared by the request's tombstones: about
+// 120 bytes of heap each (TestTombstoneHeap), against about 510 as a
+// whole record. A revoked request's tombstones are dropped as they are
+// met, or by the sweep.
+//
 // One mutex guards everything. Values go in and come out as deep copies, so
 // a caller can never change stored data through a slice it holds.
 package memory

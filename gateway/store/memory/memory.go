@@ -43,9 +43,9 @@ type Store struct {
 	links     map[string]oauth.MemberLink
 	sessions  map[string]oauth.LoginSession
 	tokens    map[tokenKey]oauth.TokenRecord
-	byRequest map[string]map[tokenKey]struct{} // request id -> its token keys
-	// retired are used records kept only until then (UseToken).
-	retired map[tokenKey]time.Time
+	byRequest map[string]map[tokenKey]struct{} // request id -> its live records' keys
+	// tombs are the used records' tombstones (tombs.go).
+	tombs tombstones
 	// assertions are used client assertion ids and their expiry.
 	assertions map[string]time.Time
 	// rates are limiter keys and their theoretical arrival time (GCRA).
@@ -97,6 +97,7 @@ func New(now func() time.Time, opts ...Option) *Store {
 		rates:      map[string]time.Time{},
 		developers: map[string]devaccount.Account{},
 		events:     newEventLog(),
+		tombs:      newTombstones(),
 	}
 	for _, o := range opts {
 		o(s)
@@ -117,11 +118,7 @@ func (s *Store) wrote() {
 			s.removeToken(k)
 		}
 	}
-	for k, at := range s.retired {
-		if !now.Before(at) {
-			s.removeToken(k)
-		}
-	}
+	s.tombs.sweep(now)
 	for id, g := range s.grants {
 		if !g.Kept(now, s.retention) {
 			s.dropGrant(id, g.Member)

@@ -25,9 +25,7 @@ func (s *Store) CreateToken(_ context.Context, kind oauth.TokenKind, signature s
 // of the request that carried it, which the store would otherwise keep as
 // long as the record (a rotated refresh token's tombstone, a day).
 func (s *Store) putToken(k tokenKey, rec oauth.TokenRecord) {
-	if _, ok := s.tokens[k]; ok {
-		s.removeToken(k)
-	}
+	s.removeToken(k)
 	k.sig = strings.Clone(k.sig)
 	s.tokens[k] = copyRecord(rec)
 	idx := s.byRequest[rec.RequestID]
@@ -56,7 +54,7 @@ func (s *Store) UseToken(_ context.Context, u oauth.TokenUse) (oauth.TokenRecord
 		drop = append(drop, oauth.TokenRef{Kind: oauth.KindAccess, Signature: rec.AccessSignature})
 	}
 	for _, d := range drop {
-		if other, ok := s.tokens[tokenKey{d.Kind, d.Signature}]; ok && other.RequestID != rec.RequestID {
+		if other, ok := s.requestOf(tokenKey{d.Kind, d.Signature}); ok && other != rec.RequestID {
 			return oauth.TokenRecord{}, fmt.Errorf("use %s token: %s record %s belongs to another request", u.Kind, d.Kind, d.Signature)
 		}
 	}
@@ -66,11 +64,7 @@ func (s *Store) UseToken(_ context.Context, u oauth.TokenUse) (oauth.TokenRecord
 		}
 	}
 	was := copyRecord(rec)
-	// Storing under an existing key stores the key too: the store's own copy
-	// of the signature, as putToken's.
-	k.sig = strings.Clone(k.sig)
-	s.tokens[k] = tombstone(rec)
-	s.retire(k)
+	s.bury(k, rec, s.now().Add(oauth.InactiveTail))
 	for _, d := range drop {
 		s.removeToken(tokenKey{d.Kind, d.Signature})
 	}
@@ -149,8 +143,7 @@ func (s *Store) DeactivateToken(_ context.Context, kind oauth.TokenKind, signatu
 		return copyRecord(rec), fmt.Errorf("deactivate %s token: %w", kind, oauth.ErrInactive)
 	}
 	was := copyRecord(rec)
-	k.sig = strings.Clone(k.sig) // stored with the record: the store's own copy (UseToken)
-	s.tokens[k] = tombstone(rec)
+	s.bury(k, rec, rec.ExpiresAt.Add(oauth.InactiveTail))
 	s.wrote()
 	return was, nil
 }
@@ -165,43 +158,57 @@ func (s *Store) RevokeRequest(_ context.Context, requestID string, kinds ...oaut
 			s.removeToken(k)
 		}
 	}
+	s.tombs.revoke(requestID, kinds)
 	s.wrote()
 	return nil
 }
 
-// retire keeps a used record (a code, or a rotated refresh token) only
-// oauth.InactiveTail from now, when its own deadline is later: long enough
-// to detect its reuse. The caller holds s.mu; k's signature is the
-// store's own copy (putToken).
-func (s *Store) retire(k tokenKey) {
-	if s.retired == nil {
-		s.retired = map[tokenKey]time.Time{}
+// bury turns the live record under k into its tombstone (tombs.go),
+// kept until its ExpiresAt+oauth.InactiveTail or until, if that is
+// sooner: a used code or a rotated refresh token is kept only
+// oauth.InactiveTail from its use, long enough to detect its reuse. The
+// caller holds s.mu.
+func (s *Store) bury(k tokenKey, rec oauth.TokenRecord, until time.Time) {
+	s.removeToken(k)
+	if end := rec.ExpiresAt.Add(oauth.InactiveTail); end.Before(until) {
+		until = end
 	}
-	s.retired[k] = s.now().Add(oauth.InactiveTail)
+	s.tombs.put(k, rec, until)
 }
 
-// live returns the record if it exists and has not expired; an expired one
-// is removed. The caller holds s.mu.
+// live returns the record, or the tombstone as an inactive record, if it
+// exists and has not expired; an expired one is removed. The caller
+// holds s.mu.
 func (s *Store) live(k tokenKey) (oauth.TokenRecord, bool) {
 	rec, ok := s.tokens[k]
 	if !ok {
-		return oauth.TokenRecord{}, false
+		return s.tombs.get(k, s.now())
 	}
-	if at, ok := s.retired[k]; tokenExpired(rec, s.now()) || ok && !s.now().Before(at) {
+	if tokenExpired(rec, s.now()) {
 		s.removeToken(k)
 		return oauth.TokenRecord{}, false
 	}
 	return rec, true
 }
 
-// removeToken deletes a record and its index entry. The caller holds s.mu.
+// requestOf returns the request id of the record or tombstone under k,
+// expired or not. The caller holds s.mu.
+func (s *Store) requestOf(k tokenKey) (string, bool) {
+	if rec, ok := s.tokens[k]; ok {
+		return rec.RequestID, true
+	}
+	return s.tombs.requestOf(k)
+}
+
+// removeToken deletes a record and its index entry, or a tombstone. The
+// caller holds s.mu.
 func (s *Store) removeToken(k tokenKey) {
 	rec, ok := s.tokens[k]
 	if !ok {
+		s.tombs.remove(k)
 		return
 	}
 	delete(s.tokens, k)
-	delete(s.retired, k)
 	idx := s.byRequest[rec.RequestID]
 	delete(idx, k)
 	if len(idx) == 0 {
@@ -267,10 +274,4 @@ func copyRecord(rec oauth.TokenRecord) oauth.TokenRecord {
 	rec.Request = slices.Clone(rec.Request)
 	rec.Claims = slices.Clone(rec.Claims)
 	return rec
-}
-
-// tombstone is what is kept of a record once it is used up: inactive, and
-// without its access signature, request or claims (see oauth.TokenStore).
-func tombstone(rec oauth.TokenRecord) oauth.TokenRecord {
-	return oauth.TokenRecord{RequestID: rec.RequestID, ClientID: rec.ClientID, ExpiresAt: rec.ExpiresAt}
 }
