@@ -252,7 +252,7 @@ func (s *Store) CreateGrant(ctx context.Context, g apps.Grant) error {
 // it is past its apps.Grant.KeepUntil by the store's clock, which Redis
 // may not have dropped yet).
 func (s *Store) GetGrant(ctx context.Context, id string) (apps.Grant, error) {
-	g, err := getGrant(ctx, s.c, id, s.grantKey(id))
+	g, err := getGrant(ctx, s.gets, id, s.grantKey(id))
 	if err != nil {
 		return apps.Grant{}, fmt.Errorf("redis: get grant: %w", err)
 	}
@@ -545,10 +545,10 @@ func (s *Store) ListEvents(ctx context.Context, limit int) ([]apps.Event, error)
 // getJSON decodes a JSON value into v. A missing key is ErrNotFound of the
 // package that owns v's type, so callers can wrap it directly.
 func (s *Store) getJSON(ctx context.Context, key string, v any) error {
-	return getJSON(ctx, s.c, key, v)
+	return getJSON(ctx, s.gets, key, v)
 }
 
-func getJSON(ctx context.Context, c goredis.Cmdable, key string, v any) error {
+func getJSON(ctx context.Context, c getter, key string, v any) error {
 	data, err := c.Get(ctx, key).Bytes()
 	if errors.Is(err, goredis.Nil) {
 		return notFound(v)

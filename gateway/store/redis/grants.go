@@ -134,7 +134,7 @@ func decodeGrant(id string, data []byte) (apps.Grant, error) {
 
 // getGrant reads and decodes the grant id at key: apps.ErrNotFound if it
 // is absent.
-func getGrant(ctx context.Context, c goredis.Cmdable, id, key string) (apps.Grant, error) {
+func getGrant(ctx context.Context, c getter, id, key string) (apps.Grant, error) {
 	data, err := c.Get(ctx, key).Bytes()
 	if errors.Is(err, goredis.Nil) {
 		return apps.Grant{}, apps.ErrNotFound

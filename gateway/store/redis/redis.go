@@ -26,8 +26,10 @@ type Store struct {
 	events    string        // the plan's audit stream's key, made once (every FHIR call appends to it)
 	// decoded keeps the apps and grants the token check read last.
 	decoded decoded
-	// batch sends the token checks of concurrent FHIR calls together.
+	// batch sends concurrent callers' commands together: token checks,
+	// audit appends, a refresh's writes, single reads (gets, runScript).
 	batch *batcher
+	gets  batchedGets // GETs through batch
 }
 
 // The compile-time proof that Store is a complete backend.
@@ -66,6 +68,7 @@ func New(c goredis.UniversalClient, opts ...Option) *Store {
 	}
 	s.events = s.prefix + "events"
 	s.batch = &batcher{c: c, max: maxBatchesInFlight}
+	s.gets = batchedGets{s.batch}
 	return s
 }
 

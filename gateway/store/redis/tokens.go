@@ -40,7 +40,7 @@ func (s *Store) GetToken(ctx context.Context, kind oauth.TokenKind, signature st
 	if err != nil {
 		return oauth.TokenRecord{}, fmt.Errorf("redis: get %s token: %w", kind, err)
 	}
-	res, err := readTokenScript.Run(ctx, s.c, s.tokenKeys(requestID, kind, signature), member(kind, signature)).Slice()
+	res, err := s.runScript(ctx, readTokenScript, s.tokenKeys(requestID, kind, signature), member(kind, signature)).Slice()
 	if errors.Is(err, goredis.Nil) {
 		return oauth.TokenRecord{}, fmt.Errorf("redis: get %s token: %w", kind, oauth.ErrNotFound)
 	}
@@ -318,7 +318,7 @@ func (s *Store) expireTime(ctx context.Context, key string) (int64, error) {
 
 // requestOf follows a signature's pointer to its request id.
 func (s *Store) requestOf(ctx context.Context, kind oauth.TokenKind, signature string) (string, error) {
-	v, err := s.c.Get(ctx, s.pointerKey(kind, signature)).Result()
+	v, err := s.gets.Get(ctx, s.pointerKey(kind, signature)).Result()
 	if errors.Is(err, goredis.Nil) {
 		return "", oauth.ErrNotFound
 	}
