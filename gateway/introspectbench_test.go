@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -36,6 +37,8 @@ func BenchmarkIntrospection(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
+				// Read to the end, so that the connection is used again.
+				_, _ = io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
 				if resp.StatusCode != 200 {
 					b.Fatalf("introspection: %d", resp.StatusCode)
