@@ -27,6 +27,10 @@ type claims struct {
 	// of version 1.
 	IssuedAt     time.Time
 	FHIRAudience bool
+	// Subject is the member's pairwise subject for the client
+	// (pairwiseSubject), kept with the claims so that an introspection
+	// need not compute it again; not part of the encoding.
+	Subject string
 }
 
 // claimsV1 is the first byte of the version-1 encoding:

@@ -225,6 +225,8 @@ type Server struct {
 	plan       *oidcrp.RP // nil unless Config.PlanSignIn is set
 	// claims caches access tokens' claims for CheckToken.
 	claims claimsCache
+	// gates keeps clients' introspection gates (introspectGate).
+	gates gateCache
 }
 
 // New builds the server. It fails on an invalid configuration or a template

@@ -9,6 +9,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/ory/fosite"
@@ -175,4 +176,58 @@ func (s *Server) introspectThrottled(ctx context.Context, w http.ResponseWriter,
 	}
 	s.writeThrottled(ctx, w, wait, err)
 	return true
+}
+
+// introspectGate is the gate an introspection naming clientID passes in
+// its token check's store step: the client's client-auth allowance held,
+// an event taken from its introspection allowance.
+func (s *Server) introspectGate(clientID string) Gate {
+	if g, ok := s.gates.get(clientID); ok {
+		return g
+	}
+	g := Gate{Hold: s.throttleKey(throttleClientAuth, clientID), HoldLimit: s.cfg.ClientAuthLimit,
+		Take: s.throttleKey(throttleIntrospect, clientID), TakeLimit: s.cfg.IntrospectLimit}
+	s.gates.put(clientID, g)
+	return g
+}
+
+// Bounds of the gate cache: clients, and the longest client id kept.
+const (
+	gateCacheSize     = 1024
+	gateCacheMaxIDLen = 128
+)
+
+// gateCache keeps the introspection gates of recently seen client ids,
+// so that an introspection does not compute its keys' HMACs again (they
+// never change for a client). Bounded in entries and in the length of
+// the ids it keeps, since the ids are whatever callers send; when full,
+// an arbitrary entry makes room.
+type gateCache struct {
+	mu sync.Mutex
+	m  map[string]Gate
+}
+
+func (c *gateCache) get(clientID string) (Gate, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	g, ok := c.m[clientID]
+	return g, ok
+}
+
+func (c *gateCache) put(clientID string, g Gate) {
+	if len(clientID) > gateCacheMaxIDLen {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = make(map[string]Gate)
+	}
+	if len(c.m) >= gateCacheSize {
+		for k := range c.m {
+			delete(c.m, k)
+			break
+		}
+	}
+	c.m[clientID] = g
 }

@@ -65,71 +65,6 @@ func (s *Server) tokenRefused(ctx context.Context, w http.ResponseWriter, ar fos
 	s.provider.WriteAccessError(ctx, w, ar, err)
 }
 
-// serveIntrospect is RFC 7662 introspection. The caller must authenticate
-// as a confidential client, and learns only about its own tokens: any other
-// token is reported inactive, so one app cannot probe another's.
-//
-// The usual call, an app asking about one of its own access tokens with
-// HTTP Basic credentials, is throttled in the store step that checks the
-// token (introspectAccess): the client-auth throttle is looked at and, if
-// it lets the call through, the introspection throttle counts it, before
-// the app is authenticated. A call that then fails to authenticate has
-// thus counted once against the introspection allowance of the client it
-// names, and once as a failed client authentication. Every other call is
-// throttled around fosite's introspection as the token and revocation
-// endpoints are: client-auth throttle first, the introspection throttle
-// once the client is authenticated.
-func (s *Server) serveIntrospect(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	if strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
-		err := fosite.ErrRequestUnauthorized.WithHint("Authenticate with the client's credentials.")
-		challengeClient(w, err)
-		s.provider.WriteIntrospectionError(ctx, w, err)
-		return
-	}
-	if err := checkForm(r); err != nil {
-		s.provider.WriteIntrospectionError(ctx, w, err)
-		return
-	}
-	fast, err := s.introspectAccess(ctx, r)
-	switch {
-	case err != nil:
-		s.writeThrottled(ctx, w, 0, err)
-		return
-	case fast.gated.Hold > 0:
-		s.writeThrottled(ctx, w, fast.gated.Hold, nil)
-		return
-	case fast.answer != nil:
-		if !s.introspectThrottled(ctx, w, r, fast.gated) {
-			s.provider.WriteIntrospectionResponse(ctx, w, fast.answer)
-		}
-		return
-	case !fast.gated.Judged && s.clientThrottled(ctx, w, r):
-		return
-	}
-	ir, err := s.provider.NewIntrospectionRequest(ctx, r, NewSession())
-	if err != nil && s.storeFailed(ctx, w, "introspection", err) {
-		return
-	}
-	s.noteClientAuth(ctx, r, err)
-	authenticated := err == nil || errors.Is(err, fosite.ErrInactiveToken)
-	if authenticated && s.introspectThrottled(ctx, w, r, fast.gated) {
-		return
-	}
-	if err != nil {
-		if !errors.Is(err, fosite.ErrInactiveToken) {
-			s.logOAuthError(ctx, "introspection refused", err)
-			challengeClient(w, err)
-		}
-		s.provider.WriteIntrospectionError(ctx, w, err)
-		return
-	}
-	if ir.IsActive() && ir.GetAccessRequester().GetClient().GetID() != clientIDOf(r) {
-		ir = &fosite.IntrospectionResponse{Active: false}
-	}
-	s.provider.WriteIntrospectionResponse(ctx, w, ir)
-}
-
 // serveRevoke is RFC 7009 revocation. Revoking either token of a grant ends
 // the whole grant.
 func (s *Server) serveRevoke(w http.ResponseWriter, r *http.Request) {
@@ -152,84 +87,6 @@ func (s *Server) serveRevoke(w http.ResponseWriter, r *http.Request) {
 		s.audit(ctx, apps.Event{Action: "token.revoke", Outcome: "success", ClientID: clientIDOf(r)})
 	}
 	s.provider.WriteRevocationResponse(ctx, w, err)
-}
-
-// fastIntrospection is what introspectAccess found.
-type fastIntrospection struct {
-	// gated is the throttles judged in the token check's store step;
-	// not Judged when the request was not one introspectAccess takes.
-	gated Gated
-	// answer is the introspection's answer, when it is one
-	// introspectAccess answers.
-	answer fosite.IntrospectionResponder
-}
-
-// introspectAccess answers the usual introspection, an app asking about
-// one of its own live access tokens, from the one store step of the FHIR
-// API's token check (the token's record, its app and its grant), which
-// also judges the client's throttles (CheckAccessGated: the client-auth
-// allowance looked at, an introspection event taken if it may), and the
-// token's compact claims, instead of fosite's path (the client, the
-// token's pointer and record, its app and grant: five Redis round trips,
-// and the stored request decoded). The app is authenticated against the
-// app that step read, which must be the token's own (an app learns nothing
-// of another's tokens), as fosite authenticates it: HTTP Basic
-// credentials of an approved confidential app. The answer is the request
-// fosite would have rebuilt, so WriteIntrospectionResponse writes the same
-// members.
-//
-// A request with HTTP Basic credentials and an access token whose HMAC
-// is good has its throttles judged here, whatever comes of it, and goes
-// on to fosite's path with that judgement when it is not answered here:
-// another app's token, a token that is not live, a record without
-// version-2 claims (stored by an older gateway), credentials that do not
-// match, a store failure after the throttles were judged. Anything else
-// (other credentials, a refresh token or a token_type_hint other than
-// access_token, a scope parameter, a forged token) is left to fosite's
-// path unjudged. The error is the store's failure before it judged the
-// throttles.
-func (s *Server) introspectAccess(ctx context.Context, r *http.Request) (fastIntrospection, error) {
-	token := r.PostForm.Get("token")
-	hint := r.PostForm.Get("token_type_hint")
-	if !strings.HasPrefix(token, accessTokenPrefix) || (hint != "" && hint != string(fosite.AccessToken)) ||
-		r.PostForm.Has("scope") || r.Header.Get("Authorization") == "" {
-		return fastIntrospection{}, nil
-	}
-	id, secret, ok := r.BasicAuth()
-	if !ok {
-		return fastIntrospection{}, nil
-	}
-	clientID, err1 := url.QueryUnescape(id)
-	clientSecret, err2 := url.QueryUnescape(secret)
-	if err1 != nil || err2 != nil || clientID == "" {
-		return fastIntrospection{}, nil
-	}
-	step := &checkStep{gate: &Gate{
-		Hold: s.throttleKey(throttleClientAuth, clientID), HoldLimit: s.cfg.ClientAuthLimit,
-		Take: s.throttleKey(throttleIntrospect, clientID), TakeLimit: s.cfg.IntrospectLimit}}
-	c, ac, err := s.checkLiveAccess(ctx, token, step)
-	fast := fastIntrospection{gated: step.gated}
-	switch {
-	case !fast.gated.Judged && errors.Is(err, ErrInvalidToken):
-		return fastIntrospection{}, nil // a forged token: the store was not asked
-	case !fast.gated.Judged:
-		return fastIntrospection{}, fmt.Errorf("introspect: %w", err)
-	case err != nil || fast.gated.Hold > 0 || c.IssuedAt.IsZero() || !c.FHIRAudience || c.ClientID != clientID ||
-		ac.App.Public || !apps.SecretMatches(ac.App.SecretHash, clientSecret):
-		return fast, nil
-	}
-	sess := NewSession()
-	sess.Subject = pairwiseSubject(s.subjectKey, c.ClientID, c.Member)
-	sess.Claims.Issuer = s.cfg.Issuer
-	sess.Member, sess.Patient, sess.GrantID, sess.Sensitive = c.Member, c.Patient, c.GrantID, c.Sensitive
-	sess.FHIRUser = s.cfg.FHIRBaseURL + "/Patient/" + c.Patient
-	sess.DefaultSession.SetExpiresAt(fosite.AccessToken, c.ExpiresAt)
-	req := &fosite.AccessRequest{Request: fosite.Request{ID: c.GrantID, RequestedAt: c.IssuedAt,
-		Client: &fosite.DefaultClient{ID: c.ClientID}, GrantedScope: fosite.Arguments(slices.Clone(c.Scopes)),
-		GrantedAudience: fosite.Arguments{s.cfg.FHIRBaseURL}, Form: url.Values{}, Session: sess}}
-	fast.answer = &fosite.IntrospectionResponse{Active: true, AccessRequester: req, TokenUse: fosite.AccessToken,
-		AccessTokenType: fosite.BearerAccessToken}
-	return fast, nil
 }
 
 // TokenInfo is what a valid access token allows.
@@ -336,6 +193,7 @@ func (s *Server) checkLiveAccess(ctx context.Context, token string, step *checkS
 			s.deps.Logger.ErrorContext(ctx, "check token: unreadable record, token refused", "err", err)
 			return claims{}, ac, ErrInvalidToken
 		}
+		c.Subject = pairwiseSubject(s.subjectKey, c.ClientID, c.Member)
 		s.claims.put(token, c)
 	}
 	now := s.now()

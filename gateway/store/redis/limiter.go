@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
@@ -112,22 +113,66 @@ return {0, ""}
 
 // pendingGate is a gate queued in a pipeline.
 type pendingGate struct {
+	*gateCall
+	cmd *goredis.Cmd // nil until queued
+}
+
+// gateCall is gateScript's keys and arguments for one gate.
+type gateCall struct {
 	keys []string
 	args []any
-	cmd  *goredis.Cmd // nil until queued
 }
 
 // newGate returns g ready to queue, or an error for an invalid limit.
 func (s *Store) newGate(g oauth.Gate) (*pendingGate, error) {
+	if call, ok := s.gates.get(g); ok {
+		return &pendingGate{gateCall: call}, nil
+	}
 	for _, l := range []oauth.Limit{g.HoldLimit, g.TakeLimit} {
 		if _, err := rateLimit(l); err != nil {
 			return nil, err
 		}
 	}
-	return &pendingGate{
+	call := &gateCall{
 		keys: []string{"rate:" + s.rateKey(g.Hold), "rate:" + s.rateKey(g.Take)},
 		args: []any{g.HoldLimit.Burst, g.HoldLimit.Every.Seconds(), g.TakeLimit.Burst, g.TakeLimit.Every.Seconds()},
-	}, nil
+	}
+	s.gates.put(g, call)
+	return &pendingGate{gateCall: call}, nil
+}
+
+// gateArgsSize bounds the gates whose script arguments are kept.
+const gateArgsSize = 1024
+
+// gateArgs keeps the script arguments of the gates judged lately, so
+// that a client's next gate does not build its keys and arguments again
+// (they never change for a gate; the slices are only read). When full,
+// an arbitrary entry makes room.
+type gateArgs struct {
+	mu sync.Mutex
+	m  map[oauth.Gate]*gateCall
+}
+
+func (a *gateArgs) get(g oauth.Gate) (*gateCall, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	call, ok := a.m[g]
+	return call, ok
+}
+
+func (a *gateArgs) put(g oauth.Gate, call *gateCall) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.m == nil {
+		a.m = make(map[oauth.Gate]*gateCall)
+	}
+	if len(a.m) >= gateArgsSize {
+		for k := range a.m {
+			delete(a.m, k)
+			break
+		}
+	}
+	a.m[g] = call
 }
 
 // queue adds the gate's script to p, by its SHA (see judged).

@@ -30,6 +30,8 @@ type Store struct {
 	// audit appends, a refresh's writes, single reads (gets, runScript).
 	batch *batcher
 	gets  batchedGets // GETs through batch
+	// gates keeps the script arguments of the gates judged lately.
+	gates gateArgs
 }
 
 // The compile-time proof that Store is a complete backend.
