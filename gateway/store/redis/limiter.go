@@ -189,7 +189,7 @@ func (s *Store) judged(ctx context.Context, g *pendingGate) (oauth.Gated, error)
 		return oauth.Gated{}, errors.New("redis: gate: not sent")
 	}
 	res, err := g.cmd.Slice()
-	if err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
+	if goredis.HasErrorPrefix(err, "NOSCRIPT") {
 		res, err = gateScript.Run(ctx, s.c, g.keys, g.args...).Slice()
 	}
 	if err != nil {
