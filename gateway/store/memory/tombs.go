@@ -213,16 +213,22 @@ func (ts *tombstones) unlink(i uint32) {
 // found by a walk of the tombstones (no caller of the gateway's revokes
 // part of a request's kinds).
 func (ts *tombstones) revoke(id string, kinds []oauth.TokenKind) {
-	var mask uint8
+	// mask has the bits of the kinds named in oauth.AllKinds; other kinds
+	// share bit 0, which therefore never says that all of them go.
+	var mask, other uint8
 	for _, k := range kinds {
-		mask |= kindBit(k)
+		if bit := kindBit(k); bit == 1 {
+			other = 1
+		} else {
+			mask |= bit
+		}
 	}
 	var partial []uint32
 	for i := ts.byID[id]; i != 0; i = ts.reqs[i].next {
 		switch e := &ts.reqs[i]; {
 		case len(kinds) == 0 || e.kinds&^mask == 0:
 			e.revoked = true
-		case e.kinds&mask != 0:
+		case e.kinds&(mask|other) != 0:
 			partial = append(partial, i)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -157,6 +158,49 @@ func TestTombstoneForms(t *testing.T) {
 			s.tombs.sweep(now)
 			if n, e := s.tombs.len(), len(s.tombs.byID); n != 0 || e != 0 {
 				t.Fatalf("after the tail: %d tombstones, %d requests kept; want none", n, e)
+			}
+		})
+	}
+}
+
+// TestRevokeKindsKeepsOthers: revoking some kinds of a request drops its
+// tombstones of those kinds only, whatever other kinds it has, named in
+// oauth.AllKinds or not.
+func TestRevokeKindsKeepsOthers(t *testing.T) {
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name         string
+		stored, gone []oauth.TokenKind
+		revoke       []oauth.TokenKind
+	}{
+		{"code of code and refresh", []oauth.TokenKind{oauth.KindCode, oauth.KindRefresh}, []oauth.TokenKind{oauth.KindCode}, []oauth.TokenKind{oauth.KindCode}},
+		{"both of code and refresh", []oauth.TokenKind{oauth.KindCode, oauth.KindRefresh}, []oauth.TokenKind{oauth.KindCode, oauth.KindRefresh}, []oauth.TokenKind{oauth.KindRefresh, oauth.KindCode}},
+		{"all kinds", []oauth.TokenKind{oauth.KindCode, "device"}, []oauth.TokenKind{oauth.KindCode, "device"}, nil},
+		{"one other kind of two", []oauth.TokenKind{"device", "ciba"}, []oauth.TokenKind{"device"}, []oauth.TokenKind{"device"}},
+		{"a known kind beside another", []oauth.TokenKind{oauth.KindRefresh, "device"}, []oauth.TokenKind{oauth.KindRefresh}, []oauth.TokenKind{oauth.KindRefresh}},
+		{"another kind beside a known one", []oauth.TokenKind{oauth.KindRefresh, "device"}, []oauth.TokenKind{"device"}, []oauth.TokenKind{"device"}},
+		{"a kind it has not", []oauth.TokenKind{oauth.KindRefresh}, nil, []oauth.TokenKind{oauth.KindAccess}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			now := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+			s := New(func() time.Time { return now })
+			rec := oauth.TokenRecord{RequestID: "req1", ClientID: "app1", Active: true, ExpiresAt: now.Add(time.Hour)}
+			for _, kind := range tt.stored {
+				if err := s.CreateToken(ctx, kind, "sig", rec); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := s.DeactivateToken(ctx, kind, "sig"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := s.RevokeRequest(ctx, "req1", tt.revoke...); err != nil {
+				t.Fatal(err)
+			}
+			for _, kind := range tt.stored {
+				_, err := s.GetToken(ctx, kind, "sig")
+				if gone := slices.Contains(tt.gone, kind); gone != errors.Is(err, oauth.ErrNotFound) {
+					t.Errorf("%s tombstone after revoking %v: %v; want it gone: %t", kind, tt.revoke, err, gone)
+				}
 			}
 		})
 	}
