@@ -20,6 +20,9 @@ func TestChunkNoHugePages(t *testing.T) {
 	if !c.mapped {
 		t.Skip("the kernel refused the mapping: the chunk is on the heap")
 	}
+	if _, err := os.Stat("/sys/kernel/mm/transparent_hugepage"); err != nil {
+		t.Skip("a kernel without transparent huge pages: nothing to advise against")
+	}
 	addr := uintptr(unsafe.Pointer(unsafe.SliceData(c.mem)))
 	f, err := os.Open("/proc/self/smaps")
 	if err != nil {
