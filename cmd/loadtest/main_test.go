@@ -108,19 +108,38 @@ func smokeOptions(out io.Writer) options {
 // TestSmoke runs the harness for a moment on the embedded store: it
 // starts the processes, mints tokens through the real flow, drives every
 // scenario and prints a row for each target with no errors through the
-// gateway; every process it started is gone when it returns.
+// gateway; every process it started is gone when it returns. With
+// -cpu-profiles, each gateway attack leaves a CPU profile (gzipped
+// protobuf, as pprof writes) named for the process, the client count and
+// the scenario.
 func TestSmoke(t *testing.T) {
 	var out bytes.Buffer
 	var pids []int
 	trackChildren = func(c *child) { pids = append(pids, c.pid()) }
 	defer func() { trackChildren = nil }()
-	if err := run(context.Background(), smokeOptions(&out)); err != nil {
+	o := smokeOptions(&out)
+	o.CPUProfiles = filepath.Join(t.TempDir(), "profiles")
+	if err := run(context.Background(), o); err != nil {
 		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	for _, name := range []string{
+		"cpu-gateway-memory-store-2c-fhir-read-by-id.pprof",
+		"cpu-gateway-memory-store-2c-eob-search-by-patient-20-a-page.pprof",
+		"cpu-gateway-memory-store-2c-introspection.pprof",
+		"cpu-gateway-memory-store-2c-refresh-grant.pprof",
+		"cpu-gateway-memory-store-upstream-mode-2c-upstream-fhir-read-by-id.pprof",
+	} {
+		b, err := os.ReadFile(filepath.Join(o.CPUProfiles, name))
+		if err != nil {
+			t.Errorf("profile: %v", err)
+		} else if len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+			t.Errorf("%s is not a gzipped profile: %.40q", name, b)
+		}
 	}
 	text := out.String()
 	for _, want := range []string{scenarioRead, scenarioSearch, scenarioIntrospect, scenarioRefresh, "bare ReverseProxy", "plain handler",
 		scenarioUpstreamRead, scenarioUpstreamSearch, "upstream FHIR server", "gateway in upstream mode",
-		"Peak RSS", "own process", "Load average at start", "Targets, memory store, 2 clients", "FHIR read ≥ 0.9× bare proxy req/s"} {
+		"Peak RSS", "own process", "Load average at start", "CPU profiles of the gateway attacks written to", "Targets, memory store, 2 clients", "FHIR read ≥ 0.9× bare proxy req/s"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("output lacks %q:\n%s", want, text)
 		}
@@ -140,44 +159,6 @@ func TestSmoke(t *testing.T) {
 	}
 	if t.Failed() || testing.Verbose() {
 		t.Log(text)
-	}
-}
-
-// TestCPUProfiles: with -cpu-profiles, each gateway attack leaves a CPU
-// profile (gzipped protobuf, as pprof writes) named for the process, the
-// client count and the scenario, and the gateways' rows still show no
-// errors.
-func TestCPUProfiles(t *testing.T) {
-	var out bytes.Buffer
-	o := smokeOptions(&out)
-	o.CPUProfiles = filepath.Join(t.TempDir(), "profiles")
-	if err := run(context.Background(), o); err != nil {
-		t.Fatalf("run: %v\n%s", err, out.String())
-	}
-	for _, name := range []string{
-		"cpu-gateway-memory-store-2c-fhir-read-by-id.pprof",
-		"cpu-gateway-memory-store-2c-eob-search-by-patient-20-a-page.pprof",
-		"cpu-gateway-memory-store-2c-introspection.pprof",
-		"cpu-gateway-memory-store-2c-refresh-grant.pprof",
-		"cpu-gateway-memory-store-upstream-mode-2c-upstream-fhir-read-by-id.pprof",
-	} {
-		b, err := os.ReadFile(filepath.Join(o.CPUProfiles, name))
-		if err != nil {
-			t.Errorf("profile: %v", err)
-			continue
-		}
-		if len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
-			t.Errorf("%s is not a gzipped profile: %.40q", name, b)
-		}
-	}
-	if !strings.Contains(out.String(), "CPU profiles of the gateway attacks written to") {
-		t.Errorf("output does not say where the profiles went:\n%s", out.String())
-	}
-	if t.Failed() {
-		entries, _ := os.ReadDir(o.CPUProfiles)
-		for _, e := range entries {
-			t.Log(e.Name())
-		}
 	}
 }
 
