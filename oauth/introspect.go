@@ -9,11 +9,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/ory/fosite"
 
 	"github.com/patientaccess/gateway/apps"
-	"github.com/patientaccess/gateway/internal/jsonappend"
 )
 
 // serveIntrospect is RFC 7662 introspection. The caller must authenticate
@@ -182,26 +182,26 @@ func (a *activeAnswer) write(w http.ResponseWriter) {
 func (a *activeAnswer) append(b []byte) []byte {
 	b = append(b, `{"active":true`...)
 	if a.aud != "" {
-		b = jsonappend.String(append(b, `,"aud":[`...), a.aud)
+		b = appendJSONString(append(b, `,"aud":[`...), a.aud)
 		b = append(b, ']')
 	}
-	b = jsonappend.Field(b, "client_id", a.clientID)
+	b = appendMember(b, "client_id", a.clientID)
 	b = strconv.AppendInt(append(b, `,"exp":`...), a.exp, 10)
-	b = jsonappend.Field(b, "fhirUser", a.fhirUser())
+	b = appendMember(b, "fhirUser", a.fhirUser())
 	b = strconv.AppendInt(append(b, `,"iat":`...), a.iat, 10)
-	b = jsonappend.Field(b, "iss", a.iss)
-	b = jsonappend.Field(b, "patient", a.patient)
+	b = appendMember(b, "iss", a.iss)
+	b = appendMember(b, "patient", a.patient)
 	if len(a.scopes) > 0 {
 		b = append(b, `,"scope":"`...)
 		for i, sc := range a.scopes {
 			if i > 0 {
 				b = append(b, ' ')
 			}
-			b = jsonappend.Chars(b, sc)
+			b = appendJSONChars(b, sc)
 		}
 		b = append(b, '"')
 	}
-	b = jsonappend.Field(b, "sub", a.sub)
+	b = appendMember(b, "sub", a.sub)
 	return append(b, "}\n"...)
 }
 
@@ -211,4 +211,64 @@ func (a *activeAnswer) fhirUser() string {
 		return ""
 	}
 	return a.aud + "/Patient/" + a.patient
+}
+
+// appendMember appends ,"name":"value" unless value is empty.
+func appendMember(b []byte, name, value string) []byte {
+	if value == "" {
+		return b
+	}
+	b = append(append(append(b, ',', '"'), name...), '"', ':')
+	return appendJSONString(b, value)
+}
+
+// appendJSONString appends s as a JSON string, escaped as encoding/json
+// escapes it by default.
+func appendJSONString(b []byte, s string) []byte {
+	return append(appendJSONChars(append(b, '"'), s), '"')
+}
+
+// appendJSONChars appends s's characters as encoding/json escapes them
+// inside a string by default: quote, backslash and control characters
+// escaped (\n, \r, \t, \b and \f by name), <, > and & as \u003c,
+// \u003e and \u0026 (HTML-safe), U+2028 and U+2029 escaped, invalid
+// UTF-8 as U+FFFD.
+func appendJSONChars(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c == '\n':
+				b = append(b, '\\', 'n')
+			case c == '\r':
+				b = append(b, '\\', 'r')
+			case c == '\t':
+				b = append(b, '\\', 't')
+			case c == '\b':
+				b = append(b, '\\', 'b')
+			case c == '\f':
+				b = append(b, '\\', 'f')
+			case c < 0x20 || c == '<' || c == '>' || c == '&':
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+		default:
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return b
 }

@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"encoding/json"
 	"net/http/httptest"
 	"net/url"
 	"slices"
@@ -56,5 +57,20 @@ func TestActiveAnswerAsFosite(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAppendJSONChars: every ASCII byte, a few runes and invalid UTF-8 are
+// escaped as encoding/json escapes them.
+func TestAppendJSONChars(t *testing.T) {
+	inputs := []string{"", "plain", "\u2028\u2029", "é🙂", "\xff", "a\xc3", "\xed\xa0\x80"}
+	for c := range 0x80 {
+		inputs = append(inputs, string(rune(c)))
+	}
+	for _, in := range inputs {
+		want, _ := json.Marshal(in)
+		if got := appendJSONString(nil, in); string(got) != string(want) {
+			t.Errorf("%q: %s, want %s", in, got, want)
+		}
 	}
 }
