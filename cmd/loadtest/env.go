@@ -101,6 +101,15 @@ func start(ctx context.Context, o options, store, upstream string) (*env, error)
 		return nil, err
 	}
 	e.srv = &server{name: "gateway", base: e.base, proc: proc}
+	if store == "redis" {
+		read, closeInfo, err := redisCPU(o.RedisURL)
+		if err != nil {
+			e.close()
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		e.srv.storeCPU = read
+		e.cleanups = append(e.cleanups, closeInfo)
+	}
 	if o.CPUProfiles != "" {
 		e.srv.profile = e.cpuProfile
 	}

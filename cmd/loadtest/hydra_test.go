@@ -90,6 +90,10 @@ func TestHydraRatio(t *testing.T) {
 	if got := hydraRatio(figures{rate: 300, cpuPerK: -1}, figures{rate: 50, cpuPerK: 12}); got != "6.0× req/s (target ≥ 10×: not met)" {
 		t.Errorf("6x: %q", got)
 	}
+	withRedis := figures{rate: 1000, cpuPerK: 1, storeCPUPerK: 0.5, storeCounted: true}
+	if got := hydraRatio(withRedis, figures{rate: 50, cpuPerK: 12}); got != "20.0× req/s, CPU ÷12.0 (÷8.0 with Redis's) (target ≥ 10×: met)" {
+		t.Errorf("with Redis's CPU: %q", got)
+	}
 	if got := hydraRatio(figures{rate: 300}, figures{}); got != "—" {
 		t.Errorf("no Hydra figure: %q", got)
 	}
@@ -159,5 +163,45 @@ func TestHydraAgainstBinary(t *testing.T) {
 		if strings.Contains(line, "| Hydra,") && !strings.Contains(line, "| 0 |") {
 			t.Errorf("Hydra answered errors: %s", line)
 		}
+	}
+}
+
+// TestParseRedisCPU sums Redis's system and user CPU from INFO cpu, and
+// refuses an answer without them.
+func TestParseRedisCPU(t *testing.T) {
+	info := "# CPU\r\nused_cpu_sys:1.500000\r\nused_cpu_user:2.250000\r\nused_cpu_sys_children:9.000000\r\nused_cpu_user_children:9.000000\r\n"
+	got, err := parseRedisCPU(info)
+	if err != nil || got != 3750*time.Millisecond {
+		t.Errorf("parseRedisCPU = %v, %v; want 3.75s", got, err)
+	}
+	for _, bad := range []string{"", "# CPU\r\nused_cpu_sys:1.5\r\n", "used_cpu_sys:x\r\nused_cpu_user:1\r\n"} {
+		if _, err := parseRedisCPU(bad); err == nil {
+			t.Errorf("parseRedisCPU(%q): no error", bad)
+		}
+	}
+}
+
+// TestRedisCPU reads a real Redis's CPU time: it is there and does not go
+// back. Without Redis the test fails in CI and skips locally.
+func TestRedisCPU(t *testing.T) {
+	u := os.Getenv("GATEWAY_TEST_REDIS_URL")
+	if u == "" {
+		u = "redis://127.0.0.1:6379/15"
+	}
+	read, closeInfo, err := redisCPU(u)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("redis at %s: %v", u, err)
+		}
+		t.Skipf("redis at %s does not answer (set CI=1 to fail instead): %v", u, err)
+	}
+	defer closeInfo()
+	first, err := read()
+	if err != nil || first <= 0 {
+		t.Fatalf("first read: %v, %v", first, err)
+	}
+	second, err := read()
+	if err != nil || second < first {
+		t.Errorf("second read: %v, %v; first %v", second, err, first)
 	}
 }

@@ -163,7 +163,7 @@ func run(ctx context.Context, o options) error {
 		defer o.pin.unpin()
 	}
 	fmt.Fprintf(o.Out, "clients %s, %s per attack, loopback only; %s.\n", joinInts(o.Clients), o.Duration, o.pin.describe())
-	fmt.Fprintln(o.Out, "Each server under test runs in its own process; CPU is that process's own (from /proc). Ratios are to the baseline named in the column.")
+	fmt.Fprintln(o.Out, "Each server under test runs in its own process; CPU is that process's own (from /proc); a gateway on Redis also shows what Redis used meanwhile (INFO cpu; the CPU ratio with it in brackets). Ratios are to the baseline named in the column.")
 	fmt.Fprintf(o.Out, "Load average at start (1, 5, 15 min): %s.\n", loadAverage())
 	var peaks []rss
 	var tables []table

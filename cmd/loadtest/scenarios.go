@@ -24,6 +24,9 @@ type server struct {
 	name string // as printed in the target column
 	base string // http://host:port
 	proc *child
+	// storeCPU, when set (a gateway on Redis), reads the CPU time its
+	// store's server has used (redisCPU).
+	storeCPU func() (time.Duration, error)
 	// profile, when set (a gateway run with -cpu-profiles), takes a CPU
 	// profile of the server for the given time.
 	profile func(d time.Duration) ([]byte, error)
@@ -37,7 +40,11 @@ type figures struct {
 	p999     time.Duration
 	errors   int
 	cpuPerK  float64 // CPU seconds of the server's own process per 1,000 requests; negative: unknown
-	requests int
+	// storeCPUPerK is the CPU seconds its store's server (Redis) used per
+	// 1,000 requests, when storeCounted.
+	storeCPUPerK float64
+	storeCounted bool
+	requests     int
 }
 
 // table is what one store at one client count measured, by scenario.
@@ -300,9 +307,17 @@ func attack(o options, clients int, srv *server, scenario string, t vegeta.Targe
 	if srv.profile != nil && o.CPUProfiles != "" {
 		defer cpuProfile(o, srv, clients, scenario)()
 	}
-	var cpu0 time.Duration
+	var cpu0, store0 time.Duration
 	if srv.proc != nil {
 		cpu0 = srv.proc.cpu()
+	}
+	storeCPU := srv.storeCPU
+	if storeCPU != nil {
+		var err error
+		if store0, err = storeCPU(); err != nil {
+			fmt.Fprintf(os.Stderr, "loadtest: %s: %v; its store's CPU is not counted\n", srv.name, err)
+			storeCPU = nil
+		}
 	}
 	var m vegeta.Metrics
 	for r := range a.Attack(t, vegeta.Rate{Freq: 0}, o.Duration, srv.name) {
@@ -317,6 +332,14 @@ func attack(o options, clients int, srv *server, scenario string, t vegeta.Targe
 	f.rate = m.Throughput
 	if srv.proc != nil && m.Requests > 0 {
 		f.cpuPerK = (srv.proc.cpu() - cpu0).Seconds() / float64(m.Requests) * 1000
+	}
+	if storeCPU != nil && m.Requests > 0 {
+		if store1, err := storeCPU(); err == nil {
+			f.storeCPUPerK = (store1 - store0).Seconds() / float64(m.Requests) * 1000
+			f.storeCounted = true
+		} else {
+			fmt.Fprintf(os.Stderr, "loadtest: %s: %v; its store's CPU is not counted\n", srv.name, err)
+		}
 	}
 	return f
 }
@@ -334,6 +357,9 @@ func printRow(o options, scenario string, f figures, vsProxy, vsPlain string) {
 	cpu := "—"
 	if f.cpuPerK >= 0 {
 		cpu = strconv.FormatFloat(f.cpuPerK, 'f', 3, 64)
+		if f.storeCounted {
+			cpu += " + " + strconv.FormatFloat(f.storeCPUPerK, 'f', 3, 64) + " Redis"
+		}
 	}
 	fmt.Fprintf(o.Out, "| %s | %s | %.0f | %s | %s | %s | %d | %s | %s | %s |\n", scenario, f.name, f.rate,
 		ms(f.p50), ms(f.p99), ms(f.p999), f.errors, cpu, vsProxy, vsPlain)
@@ -347,8 +373,20 @@ func ratio(a, b figures) string {
 	s := fmt.Sprintf("%.2f× req/s, p99 %.2f×", a.rate/b.rate, float64(a.p99)/float64(b.p99))
 	if a.cpuPerK >= 0 && b.cpuPerK > 0 {
 		s += fmt.Sprintf(", CPU %.2f×", a.cpuPerK/b.cpuPerK)
+		if a.storeCounted {
+			s += fmt.Sprintf(" (%.2f× with Redis's)", a.totalCPUPerK()/b.totalCPUPerK())
+		}
 	}
 	return s
+}
+
+// totalCPUPerK is the CPU seconds per 1,000 requests of the server's
+// process and its store's server together (negative: unknown).
+func (f figures) totalCPUPerK() float64 {
+	if f.cpuPerK < 0 || !f.storeCounted {
+		return f.cpuPerK
+	}
+	return f.cpuPerK + f.storeCPUPerK
 }
 
 func ms(d time.Duration) string {
