@@ -23,12 +23,7 @@ func (s *Store) CheckAccessAppend(ctx context.Context, q oauth.AccessQuery, even
 		return oauth.AccessCheck{}, nil, fmt.Errorf("redis: check access and append: %w", err)
 	}
 	defer enc.release()
-	appends := make([]eventAppend, 0, 2*len(events))
-	c, err := s.checkAccess(ctx, q, nil, func(p goredis.Pipeliner) {
-		for _, e := range enc.payloads {
-			appends = s.queueEvent(ctx, p, e, appends)
-		}
-	})
+	c, appends, err := s.checkAccess(ctx, q, nil, enc.payloads)
 	refs := make(oauth.EventRefs, 0, len(appends))
 	var appendErr error
 	for _, a := range appends {
@@ -58,7 +53,7 @@ func (s *Store) CheckAccessGated(ctx context.Context, q oauth.AccessQuery, g oau
 	if err != nil {
 		return oauth.AccessCheck{}, oauth.Gated{}, err
 	}
-	c, err := s.checkAccess(ctx, q, func(p goredis.Pipeliner) { gate.queue(ctx, p) }, nil)
+	c, _, err := s.checkAccess(ctx, q, func(p goredis.Pipeliner) { gate.queue(ctx, p) }, nil)
 	gated, gateErr := s.judged(ctx, gate)
 	if gateErr != nil {
 		if err == nil || errors.Is(err, oauth.ErrNotFound) {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
-	"strconv"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -390,8 +389,9 @@ func (s *Store) AppendEvent(ctx context.Context, e apps.Event) error {
 		return fmt.Errorf("redis: append event: %w", err)
 	}
 	defer enc.release()
+	cut := s.minID()
 	err = s.batch.pipelined(ctx, func(p goredis.Pipeliner) {
-		s.queueEvent(ctx, p, enc.payloads[0], nil)
+		s.queueEvent(ctx, p, &enc.payloads[0], &cut, nil, nil)
 	})
 	if err != nil {
 		return fmt.Errorf("redis: append event: %w", err)
@@ -404,51 +404,64 @@ func (s *Store) AppendEvent(ctx context.Context, e apps.Event) error {
 // member's own copy with it (own is nil otherwise).
 type eventPayload struct {
 	member    string
-	plan, own []byte
+	plan, own payload
 }
 
-// encodedEvents are events encoded into one pooled buffer.
+// payload is an event's JSON as a command's argument: go-redis writes a
+// *payload by its MarshalBinary, so that passing one allocates nothing,
+// where a []byte would be boxed anew for every append.
+type payload []byte
+
+// MarshalBinary implements encoding.BinaryMarshaler.
+func (p *payload) MarshalBinary() ([]byte, error) { return *p, nil }
+
+// encodedEvents are events encoded into one pooled buffer, with their
+// payloads.
 type encodedEvents struct {
-	buf      *[]byte
+	b        []byte
 	payloads []eventPayload
+	ends     [][2]int
 }
 
-// encodeEvents encodes events (appendEventJSON). Their payloads are
-// slices of a pooled buffer: call release once they have been sent.
-func encodeEvents(events []apps.Event) (encodedEvents, error) {
-	enc := encodedEvents{buf: eventBuffers.Get().(*[]byte), payloads: make([]eventPayload, len(events))}
-	b := (*enc.buf)[:0]
-	ends := make([][2]int, len(events))
+// encodeEvents encodes events (appendEventJSON). The encoding and its
+// payloads are pooled: call release once they have been sent.
+func encodeEvents(events []apps.Event) (*encodedEvents, error) {
+	enc := eventBuffers.Get().(*encodedEvents)
+	b := enc.b[:0]
+	enc.ends = enc.ends[:0]
 	var err error
-	for i, e := range events {
+	for _, e := range events {
 		e = e.Bounded()
-		enc.payloads[i].member = e.Member
 		if b, err = appendEventJSON(b, e, false); err != nil {
+			enc.b = b
 			enc.release()
-			return encodedEvents{}, err
+			return nil, err
 		}
-		ends[i][0] = len(b)
+		plan := len(b)
 		if e.Member != "" {
 			b, _ = appendEventJSON(b, e, true) // the time passed above
 		}
-		ends[i][1] = len(b)
+		enc.ends = append(enc.ends, [2]int{plan, len(b)})
 	}
+	enc.payloads = enc.payloads[:0]
 	start := 0
-	for i, end := range ends {
-		enc.payloads[i].plan = b[start:end[0]:end[0]]
+	for i, end := range enc.ends {
+		p := eventPayload{member: events[i].Member, plan: payload(b[start:end[0]:end[0]])}
 		if end[1] > end[0] {
-			enc.payloads[i].own = b[end[0]:end[1]:end[1]]
+			p.own = payload(b[end[0]:end[1]:end[1]])
 		}
+		enc.payloads = append(enc.payloads, p)
 		start = end[1]
 	}
-	*enc.buf = b
+	enc.b = b
 	return enc, nil
 }
 
-// release gives the buffer back; the payloads must not be used after.
-func (enc encodedEvents) release() {
-	if cap(*enc.buf) <= 64<<10 { // keep no buffer a huge event grew
-		eventBuffers.Put(enc.buf)
+// release gives the encoding back; its payloads must not be used after.
+func (enc *encodedEvents) release() {
+	clear(enc.payloads)       // no member's name kept alive by the pool
+	if cap(enc.b) <= 64<<10 { // keep no buffer a huge event grew
+		eventBuffers.Put(enc)
 	}
 }
 
@@ -459,23 +472,38 @@ type eventAppend struct {
 	cmd    *goredis.StringCmd
 }
 
+// minID is the stream id (Unix ms) below which XADD MINID drops entries:
+// now less the retention. See queueEvent for whose clock it is.
+func (s *Store) minID() int64 { return time.Now().Add(-s.retention).UnixMilli() }
+
 // queueEvent queues the appends of an event's payloads to the plan's
 // stream and the member's, and adds them to out. Each append drops, in
-// the same command, every entry older than the retention (XADD MINID,
+// the same command, every entry older than the retention (XADD MINID cut,
 // trimmed exactly; stream ids are Redis's time in milliseconds). The cut
-// is taken by this process's wall clock, not the injected one: it stands
-// for Redis's, which a script would have to ask for (TIME), and a script
-// costs Redis several times the XADD itself; a clock off by seconds moves
-// the cut of a 90-day retention by as much.
-func (s *Store) queueEvent(ctx context.Context, p goredis.Pipeliner, e eventPayload, out []eventAppend) []eventAppend {
-	cut := strconv.FormatInt(time.Now().Add(-s.retention).UnixMilli(), 10)
-	key := s.eventsKey()
-	out = append(out, eventAppend{key, p.XAdd(ctx, &goredis.XAddArgs{Stream: key, MinID: cut, Values: []any{"e", e.plan}})})
+// is taken by this process's wall clock (minID), not the injected one: it
+// stands for Redis's, which a script would have to ask for (TIME), and a
+// script costs Redis several times the XADD itself; a clock off by
+// seconds moves the cut of a 90-day retention by as much. memberKey is
+// the member's stream's key boxed (key), when the caller keeps it; nil
+// makes it. e and cut must stay as they are until the pipeline is sent.
+func (s *Store) queueEvent(ctx context.Context, p goredis.Pipeliner, e *eventPayload, cut *int64, memberKey any, out []eventAppend) []eventAppend {
+	out = append(out, eventAppend{s.events, xadd(ctx, p, s.eventsArg, cut, &e.plan)})
 	if e.own != nil {
-		key = s.memberEventsKey(e.member)
-		out = append(out, eventAppend{key, p.XAdd(ctx, &goredis.XAddArgs{Stream: key, MinID: cut, Values: []any{"e", e.own}})})
+		if memberKey == nil {
+			memberKey = s.memberEventsKey(e.member)
+		}
+		out = append(out, eventAppend{memberKey.(string), xadd(ctx, p, memberKey, cut, &e.own)})
 	}
 	return out
+}
+
+// xadd queues XADD key MINID = cut * e payload, as go-redis's XAdd sends
+// it, with the key as given (boxed once by the caller) and the cut and the
+// payload by pointer: no argument boxed anew.
+func xadd(ctx context.Context, p goredis.Pipeliner, key any, cut *int64, v *payload) *goredis.StringCmd {
+	cmd := goredis.NewStringCmd(ctx, "xadd", key, "minid", "=", cut, "*", "e", v)
+	_ = p.Process(ctx, cmd)
+	return cmd
 }
 
 // memberEventsPage is how many of a member's events ListMemberEvents reads

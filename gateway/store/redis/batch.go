@@ -31,23 +31,45 @@ type batcher struct {
 	mu       sync.Mutex
 	inFlight int
 	waiting  []*batchCall
+
+	// pipes are the pipelines of sent batches, kept for the next ones:
+	// Exec leaves a pipeline empty, and the client's hooks are found when
+	// it runs, not when it was made.
+	pipes sync.Pool
 }
 
 // batchCall is one caller's part of a batch.
 type batchCall struct {
-	queue      func(goredis.Pipeliner)
+	q          queuer
 	start, end int // its commands in the batch's pipeline
 	err        error
-	// done is closed when the call was sent, or when it is to send batch.
-	done  chan struct{}
+	// sent is done when the call was sent, or when it is to send batch
+	// (a WaitGroup rather than a channel: it lives in the call, so a
+	// waiting call allocates nothing more).
+	sent  sync.WaitGroup
 	batch []*batchCall
 }
+
+// queuer adds a caller's commands to a batch's pipeline.
+type queuer interface{ queue(p goredis.Pipeliner) }
+
+// queueFunc is a queuer made of a function.
+type queueFunc func(goredis.Pipeliner)
+
+func (f queueFunc) queue(p goredis.Pipeliner) { f(p) }
 
 // pipelined queues the commands queue adds in a pipeline, sends it, alone
 // or with other callers' commands, and returns the first error among its
 // own commands (redis.Nil included), as Pipelined does.
 func (b *batcher) pipelined(ctx context.Context, queue func(goredis.Pipeliner)) error {
-	c := &batchCall{queue: queue}
+	c := &batchCall{q: queueFunc(queue)}
+	return b.run(ctx, c)
+}
+
+// run is pipelined for a call whose queuer is set (c.q): a caller may
+// keep the call in a struct of its own that queues its commands, and so
+// make one allocation for the call, its commands' state and its queuer.
+func (b *batcher) run(ctx context.Context, c *batchCall) error {
 	b.mu.Lock()
 	if b.inFlight < b.max {
 		b.inFlight++
@@ -55,10 +77,10 @@ func (b *batcher) pipelined(ctx context.Context, queue func(goredis.Pipeliner)) 
 		b.send(ctx, []*batchCall{c})
 		return c.err
 	}
-	c.done = make(chan struct{})
+	c.sent.Add(1)
 	b.waiting = append(b.waiting, c)
 	b.mu.Unlock()
-	<-c.done
+	c.sent.Wait()
 	if c.batch != nil {
 		b.send(ctx, c.batch)
 	}
@@ -72,13 +94,14 @@ func (b *batcher) pipelined(ctx context.Context, queue func(goredis.Pipeliner)) 
 // queued meanwhile fail with it unsent, so that none waits for two
 // timeouts in a row, its predecessor's and its own.
 func (b *batcher) send(ctx context.Context, batch []*batchCall) {
-	p := b.c.Pipeline()
+	p := b.pipeline()
 	for _, c := range batch {
 		c.start = p.Len()
-		c.queue(p)
+		c.q.queue(p)
 		c.end = p.Len()
 	}
 	cmds, err := p.Exec(context.WithoutCancel(ctx))
+	b.pipes.Put(p)
 	for _, c := range batch {
 		c.err = firstErr(cmds, c.start, c.end, err)
 	}
@@ -91,25 +114,37 @@ func (b *batcher) send(ctx context.Context, batch []*batchCall) {
 	}
 	b.mu.Unlock()
 	for _, c := range batch[1:] {
-		close(c.done)
+		c.sent.Done()
 	}
 	switch {
 	case failed:
 		for _, c := range next {
 			c.err = err
-			close(c.done)
+			c.sent.Done()
 		}
 	case len(next) > 0:
 		next[0].batch = next
-		close(next[0].done)
+		next[0].sent.Done()
 	}
+}
+
+// pipeline is an empty pipeline of b's client: one kept from an earlier
+// batch, or a new one.
+func (b *batcher) pipeline() goredis.Pipeliner {
+	if p, ok := b.pipes.Get().(goredis.Pipeliner); ok {
+		return p
+	}
+	return b.c.Pipeline()
 }
 
 // roundTripFailed reports whether a pipeline's error means the round trip
 // itself failed (network, pool, timeout), not one command's reply.
 func roundTripFailed(err error) bool {
+	if err == nil {
+		return false // before reply, which escapes to errors.As: no allocation per call
+	}
 	var reply goredis.Error
-	return err != nil && !errors.As(err, &reply)
+	return !errors.As(err, &reply)
 }
 
 // firstErr is the first error among cmds[start:end] (redis.Nil

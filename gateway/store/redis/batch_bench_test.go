@@ -94,7 +94,7 @@ func BenchmarkCheckAccessAppendParallel(b *testing.B) {
 // checkFixture stores an approved app, a grant and an access token with
 // claims, and returns the query a FHIR call makes for it and a read's
 // audit event.
-func checkFixture(b *testing.B, s *Store) (oauth.AccessQuery, apps.Event) {
+func checkFixture(b testing.TB, s *Store) (oauth.AccessQuery, apps.Event) {
 	ctx := context.Background()
 	now := time.Now()
 	if err := s.CreateApp(ctx, apps.App{ClientID: "app1", Name: "App", Status: apps.StatusApproved, CreatedAt: now,

@@ -55,9 +55,17 @@ type pendingGrant struct {
 	cmd  *goredis.StringCmd
 }
 
-// readGrant queues the read of the grant id at key.
-func (d *decoded) readGrant(ctx context.Context, p goredis.Pipeliner, id, key string) pendingGrant {
-	return pendingGrant{id: id, key: key, kept: d.keptValue(key), cmd: p.Get(ctx, key)}
+// readGrant queues the read of the grant id at key (arg: key, boxed).
+func (d *decoded) readGrant(ctx context.Context, p goredis.Pipeliner, id, key string, arg any) pendingGrant {
+	return pendingGrant{id: id, key: key, kept: d.keptValue(key), cmd: get(ctx, p, arg)}
+}
+
+// get queues GET key, with the key boxed by the caller (go-redis's Get
+// boxes it anew for every command).
+func get(ctx context.Context, p goredis.Pipeliner, key any) *goredis.StringCmd {
+	cmd := goredis.NewStringCmd(ctx, "get", key)
+	_ = p.Process(ctx, cmd)
+	return cmd
 }
 
 // grant returns the grant the read found; a missing key is the zero grant.
@@ -90,11 +98,12 @@ type pendingApp struct {
 }
 
 // readApp queues the reads of an app at key: the apps version at
-// versionKey, and the app's JSON when none is kept.
-func (d *decoded) readApp(ctx context.Context, p goredis.Pipeliner, versionKey, key string) pendingApp {
-	r := pendingApp{key: key, kept: d.keptValue(key), version: p.Get(ctx, versionKey)}
+// versionKey, and the app's JSON when none is kept (versionKey and arg,
+// the key, boxed).
+func (d *decoded) readApp(ctx context.Context, p goredis.Pipeliner, versionKey any, key string, arg any) pendingApp {
+	r := pendingApp{key: key, kept: d.keptValue(key), version: get(ctx, p, versionKey)}
 	if r.kept == nil {
-		r.cmd = p.Get(ctx, key)
+		r.cmd = get(ctx, p, arg)
 	}
 	return r
 }

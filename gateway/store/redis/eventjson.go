@@ -10,9 +10,10 @@ import (
 	"github.com/patientaccess/gateway/apps"
 )
 
-// eventBuffers are the buffers events are encoded into for one append;
-// they go back once the pipeline that sent them has returned.
-var eventBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+// eventBuffers are the buffers events are encoded into for one append,
+// with their payloads; they go back once the pipeline that sent them has
+// returned.
+var eventBuffers = sync.Pool{New: func() any { return &encodedEvents{b: make([]byte, 0, 1024)} }}
 
 // errEventTime is the error of a time JSON cannot hold (as encoding/json).
 var errEventTime = errors.New("event time year outside of range [0,9999]")

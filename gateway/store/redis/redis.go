@@ -24,6 +24,11 @@ type Store struct {
 	now       func() time.Time
 	retention time.Duration // of audit events
 	events    string        // the plan's audit stream's key, made once (every FHIR call appends to it)
+	// eventsArg and appsVersionArg are the plan's stream's key and the
+	// apps version's, boxed once as go-redis takes a command's arguments.
+	eventsArg, appsVersionArg any
+	// checkArgs keeps the arguments of the tokens checked lately.
+	checkArgs checkArgs
 	// decoded keeps the apps and grants the token check read last.
 	decoded decoded
 	// batch sends concurrent callers' commands together: token checks,
@@ -69,6 +74,7 @@ func New(c goredis.UniversalClient, opts ...Option) *Store {
 		s.now = time.Now
 	}
 	s.events = s.prefix + "events"
+	s.eventsArg, s.appsVersionArg = s.events, s.appsVersionKey()
 	s.batch = &batcher{c: c, max: maxBatchesInFlight}
 	s.gets = batchedGets{s.batch}
 	return s

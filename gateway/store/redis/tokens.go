@@ -75,56 +75,49 @@ func (s *Store) decodeFound(kind oauth.TokenKind, requestID string, res []any) (
 // (a tombstone, or by an older gateway) is read whole, and its app after
 // it.
 func (s *Store) CheckAccess(ctx context.Context, q oauth.AccessQuery) (oauth.AccessCheck, error) {
-	return s.checkAccess(ctx, q, nil, nil)
+	c, _, err := s.checkAccess(ctx, q, nil, nil)
+	return c, err
 }
 
 // checkAccess is CheckAccess with first's commands added to its first
-// round trip (the pointer's, or the check's pipeline) and also's to its
-// check's pipeline (either may be nil). It judges no error of theirs.
-func (s *Store) checkAccess(ctx context.Context, q oauth.AccessQuery, first, also func(goredis.Pipeliner)) (oauth.AccessCheck, error) {
+// round trip (the pointer's, or the check's pipeline) and the appends of
+// events' payloads to its check's pipeline, after its reads (refs gets
+// what they appended). It judges no error of first's.
+func (s *Store) checkAccess(ctx context.Context, q oauth.AccessQuery, first func(goredis.Pipeliner), events []eventPayload) (oauth.AccessCheck, []eventAppend, error) {
 	requestID, clientID := q.RequestID, q.ClientID
 	if requestID == "" || clientID == "" {
 		var err error
 		if requestID, clientID, err = s.accessPointer(ctx, q.Signature, first); err != nil {
-			return oauth.AccessCheck{}, fmt.Errorf("redis: check access token: %w", err)
+			return oauth.AccessCheck{}, nil, fmt.Errorf("redis: check access token: %w", err)
 		}
 		first = nil
 	}
-	var (
-		field  *goredis.StringCmd
-		grant  pendingGrant
-		app    pendingApp
-		hasApp bool
-	)
-	err := s.batch.pipelined(ctx, func(p goredis.Pipeliner) {
-		if first != nil {
-			first(p)
-		}
-		field = p.HGet(ctx, s.indexKey(requestID), member(oauth.KindAccess, q.Signature))
-		grant = s.decoded.readGrant(ctx, p, requestID, s.grantKey(requestID))
-		if clientID != "" {
-			app, hasApp = s.decoded.readApp(ctx, p, s.appsVersionKey(), s.appKey(clientID)), true
-		}
-		if also != nil {
-			also(p)
-		}
-	})
+	member := ""
+	if len(events) > 0 {
+		member = events[0].member
+	}
+	a := &accessCall{s: s, ctx: ctx, args: s.checkArgs.get(s, q.Signature, requestID, clientID, member),
+		first: first, events: events, cut: s.minID()}
+	a.appends = a.appendsBuf[:0]
+	a.q = a
+	err := s.batch.run(ctx, &a.batchCall)
 	if roundTripFailed(err) {
-		return oauth.AccessCheck{}, fmt.Errorf("redis: check access token: %w", err)
+		return oauth.AccessCheck{}, a.appends, fmt.Errorf("redis: check access token: %w", err)
 	}
-	if err := field.Err(); err != nil && !errors.Is(err, goredis.Nil) && !isWrongType(err) {
-		return oauth.AccessCheck{}, fmt.Errorf("redis: check access token: %w", err)
+	if err := a.field.Err(); err != nil && !errors.Is(err, goredis.Nil) && !isWrongType(err) {
+		return oauth.AccessCheck{}, a.appends, fmt.Errorf("redis: check access token: %w", err)
 	}
+	hasApp := a.hasApp
 	var c oauth.AccessCheck
-	active, claims, expiresAt, inline := inlineCheck(field.Val())
+	active, claims, expiresAt, inline := inlineCheck(a.field.Val())
 	if !inline || clientID == "" {
 		if c.Record, err = s.GetToken(ctx, oauth.KindAccess, q.Signature); err != nil {
-			return oauth.AccessCheck{}, fmt.Errorf("redis: check access token: %w", err)
+			return oauth.AccessCheck{}, a.appends, fmt.Errorf("redis: check access token: %w", err)
 		}
 		if c.Record.ClientID != clientID {
 			hasApp = false
 			if c.App, err = s.GetApp(ctx, c.Record.ClientID); err != nil && !errors.Is(err, apps.ErrNotFound) {
-				return oauth.AccessCheck{}, fmt.Errorf("redis: check access token: %w", err)
+				return oauth.AccessCheck{}, a.appends, fmt.Errorf("redis: check access token: %w", err)
 			}
 		}
 	} else {
@@ -133,18 +126,59 @@ func (s *Store) checkAccess(ctx context.Context, q oauth.AccessQuery, first, als
 			c.Record.Claims = []byte(claims)
 		}
 		if !s.now().Before(c.Record.ExpiresAt.Add(oauth.InactiveTail)) {
-			return oauth.AccessCheck{}, fmt.Errorf("redis: check access token: %w", oauth.ErrNotFound)
+			return oauth.AccessCheck{}, a.appends, fmt.Errorf("redis: check access token: %w", oauth.ErrNotFound)
 		}
 	}
-	if c.Grant, err = s.decoded.grant(grant); err != nil {
-		return oauth.AccessCheck{}, fmt.Errorf("redis: check access token: grant: %w", err)
+	if c.Grant, err = s.decoded.grant(a.grant); err != nil {
+		return oauth.AccessCheck{}, a.appends, fmt.Errorf("redis: check access token: grant: %w", err)
 	}
 	if hasApp {
-		if c.App, err = s.decoded.app(ctx, s.c, app); err != nil {
-			return oauth.AccessCheck{}, fmt.Errorf("redis: check access token: app: %w", err)
+		if c.App, err = s.decoded.app(ctx, s.c, a.app); err != nil {
+			return oauth.AccessCheck{}, a.appends, fmt.Errorf("redis: check access token: app: %w", err)
 		}
 	}
-	return c, nil
+	return c, a.appends, nil
+}
+
+// accessCall is one token check on its way through the batcher: its
+// call, the commands it queues and what they answer, in one allocation.
+type accessCall struct {
+	batchCall
+	s      *Store
+	ctx    context.Context
+	args   *accessArgs
+	first  func(goredis.Pipeliner) // nil: none
+	events []eventPayload
+	cut    int64 // the appends' MINID (minID)
+
+	field      *goredis.StringCmd
+	grant      pendingGrant
+	app        pendingApp
+	hasApp     bool
+	appends    []eventAppend
+	appendsBuf [2]eventAppend // room for one event's two appends
+}
+
+// queue implements queuer: first's commands, the record's field (HGET),
+// the grant and the app (see decoded), then the events' appends.
+func (a *accessCall) queue(p goredis.Pipeliner) {
+	ctx, s, args := a.ctx, a.s, a.args
+	if a.first != nil {
+		a.first(p)
+	}
+	a.field = goredis.NewStringCmd(ctx, "hget", args.index, args.field)
+	_ = p.Process(ctx, a.field)
+	a.grant = s.decoded.readGrant(ctx, p, args.requestID, args.grantKey, args.grant)
+	if args.clientID != "" {
+		a.app, a.hasApp = s.decoded.readApp(ctx, p, s.appsVersionArg, args.appKey, args.app), true
+	}
+	for i := range a.events {
+		var memberKey any
+		if e := &a.events[i]; e.member == args.member && args.member != "" {
+			memberKey = args.memberEvents
+		}
+		a.appends = s.queueEvent(ctx, p, &a.events[i], &a.cut, memberKey, a.appends)
+	}
 }
 
 // accessPointer reads an access token's pointer: its request and client.
