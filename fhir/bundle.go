@@ -116,15 +116,13 @@ func (c *call) cursorBinding(s searchRequest) string {
 // and if a Source returned one anyway the total is dropped rather than
 // let it tell that something was left out.
 func (c *call) respond(s searchRequest, page Page) {
-	if len(page.Entries) > s.count {
-		page.Entries = page.Entries[:s.count]
-	}
-	entries, withheld, err := c.admit(page.Entries, c.typ)
+	page.truncate(s.count)
+	entries, withheld, err := c.admit(page.Entries, page.EntryFacts, c.typ)
 	if err != nil {
 		c.upstreamFault(err)
 		return
 	}
-	included, withheldIncludes, err := c.admit(page.Included, nil)
+	included, withheldIncludes, err := c.admit(page.Included, page.IncludedFacts, nil)
 	if err != nil {
 		c.upstreamFault(err)
 		return
@@ -169,13 +167,16 @@ type checked struct {
 // included resource the scopes do not grant (the search asked for it, the
 // app may not see it); anything else outside the constraint is an error:
 // the answer is not used.
-func (c *call) admit(raws []json.RawMessage, want *catalog.Type) ([]checked, int, error) {
+func (c *call) admit(raws []json.RawMessage, facts []catalog.Facts, want *catalog.Type) ([]checked, int, error) {
 	match := want != nil
 	out := make([]checked, 0, len(raws))
 	withheld := 0
-	for _, raw := range raws {
-		f, err := c.h.inspect(raw)
-		if err != nil {
+	for i, raw := range raws {
+		var f catalog.Facts
+		var err error
+		if len(facts) == len(raws) {
+			f = facts[i] // the Source read them from these very bytes (Page.EntryFacts)
+		} else if f, err = c.h.inspect(raw); err != nil {
 			return nil, 0, err
 		}
 		typ, ok := c.h.served[f.Type]
@@ -332,14 +333,39 @@ func bundleSize(base, self, next string, entries, included []checked) int {
 
 func (h *Handler) writeEntry(buf *bytes.Buffer, enc *json.Encoder, e checked, mode string) error {
 	buf.WriteString(`{"fullUrl":`)
-	if err := enc.Encode(h.BaseURL + "/" + e.facts.Type + "/" + e.facts.ID); err != nil {
-		return err
+	if prefix := h.fullURLPrefix(); prefix != "" && catalog.ValidID(e.facts.Type) && catalog.ValidID(e.facts.ID) {
+		// Ids and type names need no escaping: the JSON string is the
+		// base's, encoded once, and the two as they are.
+		buf.WriteString(prefix)
+		buf.WriteString(e.facts.Type)
+		buf.WriteByte('/')
+		buf.WriteString(e.facts.ID)
+		buf.WriteByte('"')
+	} else {
+		if err := enc.Encode(h.BaseURL + "/" + e.facts.Type + "/" + e.facts.ID); err != nil {
+			return err
+		}
+		buf.Truncate(buf.Len() - 1) // drop "\n"
 	}
-	buf.Truncate(buf.Len() - 1) // drop "\n"
 	buf.WriteString(`,"resource":`)
 	buf.Write(e.raw)
 	buf.WriteString(`,"search":{"mode":"` + mode + `"}}`)
 	return nil
+}
+
+// fullURLPrefix is the start of every entry's fullUrl as a JSON string,
+// `"` and BaseURL and "/" as encoding/json writes them (HTML characters
+// unescaped, as the Bundle is written), encoded once.
+func (h *Handler) fullURLPrefix() string {
+	h.fullURLOnce.Do(func() {
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		if enc.Encode(h.BaseURL+"/") == nil {
+			h.fullURL = strings.TrimSuffix(b.String(), "\"\n")
+		}
+	})
+	return h.fullURL
 }
 
 func joinQuery(a, b string) string {

@@ -179,15 +179,13 @@ func (c *call) everythingPage(parts []everythingPart, count, part int, inner, bi
 			c.sourceFailed("fhir: $everything search failed", err)
 			return
 		}
-		if len(page.Entries) > count-len(entries) {
-			page.Entries = page.Entries[:count-len(entries)]
-		}
-		got, n, err := c.admit(page.Entries, p.typ)
+		page.truncate(count - len(entries))
+		got, n, err := c.admit(page.Entries, page.EntryFacts, p.typ)
 		if err != nil {
 			c.upstreamFault(err)
 			return
 		}
-		inc, m, err := c.admit(page.Included, nil)
+		inc, m, err := c.admit(page.Included, page.IncludedFacts, nil)
 		if err != nil {
 			c.upstreamFault(err)
 			return

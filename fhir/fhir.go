@@ -146,6 +146,12 @@ type Query struct {
 type Page struct {
 	Entries  []json.RawMessage // the matches, in the Source's order
 	Included []json.RawMessage // resources the includes reached
+	// EntryFacts and IncludedFacts, when a Source sets them (one for each
+	// of Entries and Included), are catalog.Inspect of those very bytes,
+	// which the Source read as it parsed them (an upstream's searchset is
+	// read in one pass): the Handler checks these rather than read every
+	// resource again.
+	EntryFacts, IncludedFacts []catalog.Facts
 	// Total counts all matches the constraint admits, not only this page
 	// (so never a resource it withholds as sensitive); -1 if unknown. A
 	// Source that cannot leave withheld resources out itself answers -1
@@ -154,6 +160,16 @@ type Page struct {
 	// Next is an opaque cursor to the next page, "" on the last one. The
 	// Handler signs it into the next link, bound to the member and search.
 	Next string
+}
+
+// truncate keeps the page's first n matches (and their facts).
+func (p *Page) truncate(n int) {
+	if len(p.Entries) > n {
+		if len(p.EntryFacts) == len(p.Entries) {
+			p.EntryFacts = p.EntryFacts[:n]
+		}
+		p.Entries = p.Entries[:n]
+	}
 }
 
 // Errors a Source wraps when the server it reads from fails. The Handler

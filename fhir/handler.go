@@ -43,6 +43,9 @@ type Handler struct {
 	once   sync.Once
 	served access.Types
 	key    []byte
+	// fullURL is fullURLPrefix's answer, encoded once.
+	fullURLOnce sync.Once
+	fullURL     string
 	// late is Tokens as a LateChecker when the Source is a LocalSource
 	// (the token's liveness is then confirmed with the call's record).
 	late LateChecker

@@ -227,17 +227,41 @@ func (u *Upstream) get(ctx context.Context, rel string) ([]byte, int, error) {
 	if resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone {
 		return nil, resp.StatusCode, nil
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, u.cfg.MaxBody+1))
+	body, err := readBody(resp, u.cfg.MaxBody)
 	switch {
 	case isTimeout(err):
 		return nil, 0, fmt.Errorf("fhir: upstream body: %w", ErrGatewayTimeout)
+	case errors.Is(err, errTooLarge):
+		return nil, 0, fmt.Errorf("fhir: upstream answer larger than %d bytes: %w", u.cfg.MaxBody, ErrBadGateway)
 	case err != nil:
 		return nil, 0, fmt.Errorf("fhir: upstream body: %v: %w", err, ErrBadGateway)
-	case int64(len(body)) > u.cfg.MaxBody:
-		return nil, 0, fmt.Errorf("fhir: upstream answer larger than %d bytes: %w", u.cfg.MaxBody, ErrBadGateway)
 	}
 	return body, resp.StatusCode, nil
 }
+
+// readBody reads an answer's body, at most max+1 bytes of it. One of a
+// declared length is read into one buffer of that length (a page of claims
+// is tens of kilobytes, which io.ReadAll reached through a dozen growing
+// buffers, twice the page in all); one longer than max is not read.
+func readBody(resp *http.Response, max int64) ([]byte, error) {
+	n := resp.ContentLength
+	switch {
+	case n > max:
+		return nil, errTooLarge // refused by its length, unread
+	case n >= 0:
+		buf := make([]byte, n)
+		_, err := io.ReadFull(resp.Body, buf)
+		return buf, err
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
+	if err == nil && int64(len(body)) > max {
+		err = errTooLarge
+	}
+	return body, err
+}
+
+// errTooLarge is an answer larger than UpstreamConfig.MaxBody.
+var errTooLarge = errors.New("fhir: upstream answer too large")
 
 // call sends the request and classifies the answer for the breaker: a
 // response is returned only for 2xx, 404 and 410.

@@ -1,70 +1,209 @@
 package fhir
 
 import (
-	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/patientaccess/gateway/fhir/catalog"
+	"github.com/patientaccess/gateway/fhir/internal/jscan"
 )
 
-// upstreamBundle is the part of a searchset the gateway reads. Resources
-// stay json.RawMessage: the exact bytes the upstream sent.
-type upstreamBundle struct {
-	ResourceType string `json:"resourceType"`
-	Type         string `json:"type"`
-	Total        *int   `json:"total"`
-	Link         []struct {
-		Relation string `json:"relation"`
-		URL      string `json:"url"`
-	} `json:"link"`
-	Entry []struct {
-		Resource json.RawMessage `json:"resource"`
-		Search   struct {
-			Mode string `json:"mode"`
-		} `json:"search"`
-	} `json:"entry"`
-}
-
 // parseSearchset reads an upstream searchset into a Page: matches and
-// includes apart, OperationOutcome entries (warnings) left out, and the
-// next link turned into a cursor relative to the base.
+// includes apart, each with its facts, OperationOutcome entries (warnings)
+// left out, and the next link turned into a cursor relative to the base.
+// It reads the body in one pass (fhir/internal/jscan), checking its JSON
+// and reading each resource's facts (catalog.InspectNext) on the way, so
+// that the Handler checks every resource without decoding it again;
+// resources stay the exact bytes the upstream sent. A member the gateway
+// reads that appears twice in an object is refused, as the upstream's
+// answer could be read either way.
 func (u *Upstream) parseSearchset(body []byte) (Page, error) {
-	var b upstreamBundle
-	if err := json.Unmarshal(body, &b); err != nil {
-		return Page{}, fmt.Errorf("fhir: upstream searchset is not JSON: %v: %w", err, ErrBadGateway)
-	}
-	if b.ResourceType != "Bundle" || b.Type != "searchset" {
-		return Page{}, fmt.Errorf("fhir: upstream answered a %s %q, not a searchset: %w", b.ResourceType, b.Type, ErrBadGateway)
-	}
+	s := jscan.New(body)
 	page := Page{Total: -1}
-	if b.Total != nil && *b.Total >= 0 {
-		page.Total = *b.Total
+	var resourceType, typ string
+	if s.Peek() != '{' {
+		return Page{}, fmt.Errorf("fhir: upstream searchset is not a JSON object: %w", ErrBadGateway)
 	}
-	for i, e := range b.Entry {
-		switch e.Search.Mode {
-		case "", "match":
-			page.Entries = append(page.Entries, e.Resource)
-		case "include":
-			page.Included = append(page.Included, e.Resource)
-		case "outcome":
-		default:
-			return Page{}, fmt.Errorf("fhir: upstream searchset entry %d has search mode %q: %w", i, e.Search.Mode, ErrBadGateway)
+	err := readMembers(&s, func(key []byte) (int, error) {
+		switch string(key) {
+		case "resourceType":
+			return 1, readString(&s, &resourceType)
+		case "type":
+			return 2, readString(&s, &typ)
+		case "total":
+			n, ok, err := s.Int()
+			if ok && n >= 0 {
+				page.Total = n
+			}
+			return 4, err
+		case "link":
+			return 8, readArray(&s, func() error {
+				var rel, url string
+				err := readMembers(&s, func(key []byte) (int, error) {
+					switch string(key) {
+					case "relation":
+						return 1, readString(&s, &rel)
+					case "url":
+						return 2, readString(&s, &url)
+					}
+					return 0, s.Skip()
+				})
+				if err == nil && rel == "next" {
+					page.Next, err = u.relative(url)
+				}
+				return err
+			})
+		case "entry":
+			return 16, readArray(&s, func() error { return readEntry(&s, &page) })
 		}
-		if len(e.Resource) == 0 && e.Search.Mode != "outcome" {
-			return Page{}, fmt.Errorf("fhir: upstream searchset entry %d has no resource: %w", i, ErrBadGateway)
-		}
+		return 0, s.Skip()
+	})
+	if err == nil {
+		err = s.End()
 	}
-	for _, l := range b.Link {
-		if l.Relation != "next" {
-			continue
-		}
-		rel, err := u.relative(l.URL)
-		if err != nil {
-			return Page{}, err
-		}
-		page.Next = rel
+	switch {
+	case jscan.IsSyntax(err):
+		return Page{}, fmt.Errorf("fhir: upstream searchset is not JSON: %v: %w", err, ErrBadGateway)
+	case errors.Is(err, ErrBadGateway):
+		return Page{}, err // a next link leaving the base
+	case err != nil:
+		return Page{}, fmt.Errorf("fhir: upstream searchset is unusable: %v: %w", err, ErrBadGateway)
+	case resourceType != "Bundle" || typ != "searchset":
+		return Page{}, fmt.Errorf("fhir: upstream answered a %s %q, not a searchset: %w", resourceType, typ, ErrBadGateway)
 	}
 	return page, nil
+}
+
+// readEntry reads one entry of a searchset into page: its resource, with
+// the resource's facts, as a match or an include by its search mode; an
+// outcome (an OperationOutcome of warnings) is left out.
+func readEntry(s *jscan.Scanner, page *Page) error {
+	var (
+		raw      []byte
+		facts    catalog.Facts
+		factsErr error
+		mode     string
+	)
+	err := readMembers(s, func(key []byte) (int, error) {
+		switch string(key) {
+		case "resource":
+			if null, err := s.Null(); null || err != nil {
+				return 1, err
+			}
+			s.Peek()
+			start := s.Pos()
+			facts, factsErr = catalog.InspectNext(s)
+			if jscan.IsSyntax(factsErr) {
+				return 1, factsErr
+			}
+			raw = s.Bytes()[start:s.Pos():s.Pos()]
+			return 1, nil
+		case "search":
+			return 2, readMembers(s, func(key []byte) (int, error) {
+				if string(key) == "mode" {
+					return 1, readString(s, &mode)
+				}
+				return 0, s.Skip()
+			})
+		}
+		return 0, s.Skip()
+	})
+	if err != nil {
+		return err
+	}
+	n := len(page.Entries) + len(page.Included)
+	switch mode {
+	case "outcome":
+		return nil
+	case "", "match", "include":
+	default:
+		return fmt.Errorf("entry %d has search mode %q", n, mode)
+	}
+	if raw == nil {
+		return fmt.Errorf("entry %d has no resource", n)
+	}
+	if factsErr != nil {
+		return fmt.Errorf("entry %d is not a FHIR resource: %v", n, factsErr)
+	}
+	if mode == "include" {
+		page.Included = append(page.Included, raw)
+		page.IncludedFacts = append(page.IncludedFacts, facts)
+	} else {
+		page.Entries = append(page.Entries, raw)
+		page.EntryFacts = append(page.EntryFacts, facts)
+	}
+	return nil
+}
+
+// readString reads a string member into v (null leaves it as it is).
+func readString(s *jscan.Scanner, v *string) error {
+	b, ok, err := s.StringBytes()
+	if ok {
+		*v = string(b)
+	}
+	return err
+}
+
+// readArray reads an array (null reads as none), calling element for each
+// element; element reads it.
+func readArray(s *jscan.Scanner, element func() error) error {
+	if null, err := s.Null(); null || err != nil {
+		return err
+	}
+	if s.Peek() != '[' {
+		if err := s.Skip(); err != nil {
+			return err
+		}
+		return jscan.ErrType
+	}
+	if err := s.Array(); err != nil {
+		return err
+	}
+	for i := 0; ; i++ {
+		more, err := s.Element(i)
+		if err != nil || !more {
+			return err
+		}
+		if err := element(); err != nil {
+			return err
+		}
+	}
+}
+
+// readMembers reads an object (null reads as nothing), calling member for
+// each member with its key; member reads the value and returns a bit of
+// its own for a member it reads, so that one that appears twice is
+// refused.
+func readMembers(s *jscan.Scanner, member func(key []byte) (int, error)) error {
+	if null, err := s.Null(); null || err != nil {
+		return err
+	}
+	if s.Peek() != '{' {
+		if err := s.Skip(); err != nil {
+			return err
+		}
+		return jscan.ErrType
+	}
+	if err := s.Object(); err != nil {
+		return err
+	}
+	seen := 0
+	for i := 0; ; i++ {
+		key, more, err := s.Member(i)
+		if err != nil || !more {
+			return err
+		}
+		bit, err := member(key)
+		if err != nil {
+			return err
+		}
+		if seen&bit != 0 {
+			return fmt.Errorf("member %q appears twice", key)
+		}
+		seen |= bit
+	}
 }
 
 // relative turns the upstream's next link into a path and query relative

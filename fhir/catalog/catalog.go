@@ -1,10 +1,11 @@
 package catalog
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/patientaccess/gateway/fhir/internal/jscan"
 )
 
 // Kind says whose data a resource type holds.
@@ -181,52 +182,253 @@ type Facts struct {
 	Security []Coding
 }
 
-// ownerFields are the elements Owner.Element may name; a test checks that
-// every table entry's owner is one of them.
-type ownerFields struct {
-	ResourceType string     `json:"resourceType"`
-	ID           string     `json:"id"`
-	Patient      refField   `json:"patient"`
-	Beneficiary  refField   `json:"beneficiary"`
-	Subject      refField   `json:"subject"`
-	Meta         metaFields `json:"meta"`
-}
-
-type refField struct {
-	Reference string `json:"reference"`
-}
-
-type metaFields struct {
-	VersionID   string   `json:"versionId"`
-	LastUpdated string   `json:"lastUpdated"`
-	Security    []Coding `json:"security"`
-}
-
-// Inspect reads a resource's Facts from its raw JSON in one decode.
+// Inspect reads a resource's Facts from its raw JSON, in one pass that
+// also checks that raw is one JSON value (see InspectNext).
 func Inspect(raw []byte) (Facts, error) {
-	var f ownerFields
-	if err := json.Unmarshal(raw, &f); err != nil {
+	s := jscan.New(raw)
+	f, err := InspectNext(&s)
+	if err == nil || !jscan.IsSyntax(err) {
+		if end := s.End(); end != nil {
+			err = end
+		}
+	}
+	if err != nil {
 		return Facts{}, fmt.Errorf("not a FHIR resource: %w", err)
 	}
-	facts := Facts{Type: f.ResourceType, ID: f.ID, VersionID: f.Meta.VersionID, LastUpdated: f.Meta.LastUpdated,
-		Security: f.Meta.Security}
-	t, ok := Lookup(f.ResourceType)
+	return f, nil
+}
+
+// The members of a resource InspectNext reads (the elements Owner.Element
+// may name among them; a test checks every table entry's owner is one).
+const (
+	memberResourceType = 1 << iota
+	memberID
+	memberPatient
+	memberBeneficiary
+	memberSubject
+	memberMeta
+)
+
+// InspectNext reads the resource at s's position and returns its Facts,
+// having read past the whole value and checked its grammar. It reads
+// what encoding/json would decode into the facts' fields, but matches
+// member names exactly (FHIR's JSON is case-sensitive; encoding/json
+// folds case), and refuses a member it reads that appears twice in the
+// same object, which readers could take either way. An error that is not
+// a jscan.SyntaxError (a member of the wrong type, a duplicate) leaves s
+// past the value, so that a caller reading a larger text may go on; after
+// a syntax error nothing more can be read.
+func InspectNext(s *jscan.Scanner) (Facts, error) {
+	var f Facts
+	if null, err := s.Null(); null || err != nil {
+		return f, err
+	}
+	if s.Peek() != '{' {
+		if err := s.Skip(); err != nil {
+			return f, err
+		}
+		return f, fmt.Errorf("a resource is a JSON object: %w", jscan.ErrType)
+	}
+	var (
+		seen, member       int
+		first              error // the first error that is not a syntax error
+		patient, ben, subj string
+	)
+	if err := s.Object(); err != nil {
+		return f, err
+	}
+	for i := 0; ; i++ {
+		key, more, err := s.Member(i)
+		if err != nil {
+			return f, err
+		}
+		if !more {
+			break
+		}
+		switch string(key) {
+		case "resourceType":
+			member = memberResourceType
+			err = readString(s, &f.Type)
+		case "id":
+			member = memberID
+			err = readString(s, &f.ID)
+		case "patient":
+			member = memberPatient
+			err = readReference(s, &patient)
+		case "beneficiary":
+			member = memberBeneficiary
+			err = readReference(s, &ben)
+		case "subject":
+			member = memberSubject
+			err = readReference(s, &subj)
+		case "meta":
+			member = memberMeta
+			err = readMeta(s, &f)
+		default:
+			member = 0
+			err = s.Skip()
+		}
+		if err != nil && jscan.IsSyntax(err) {
+			return f, err
+		}
+		if seen&member != 0 && err == nil {
+			err = fmt.Errorf("member %q appears twice", key)
+		}
+		seen |= member
+		if first == nil {
+			first = err
+		}
+	}
+	if first != nil {
+		return Facts{}, first
+	}
+	t, ok := Lookup(f.Type)
 	if !ok || t.Kind != MemberData {
-		return facts, nil
+		return f, nil
 	}
 	switch t.Owner.Element {
 	case "id":
 		if ValidID(f.ID) {
-			facts.Patient = f.ID
+			f.Patient = f.ID
 		}
 	case "patient":
-		facts.Patient = PatientRef(f.Patient.Reference)
+		f.Patient = PatientRef(patient)
 	case "beneficiary":
-		facts.Patient = PatientRef(f.Beneficiary.Reference)
+		f.Patient = PatientRef(ben)
 	case "subject":
-		facts.Patient = PatientRef(f.Subject.Reference)
+		f.Patient = PatientRef(subj)
 	}
-	return facts, nil
+	return f, nil
+}
+
+// readString reads a string member into v; null leaves v as it is, as
+// encoding/json does.
+func readString(s *jscan.Scanner, v *string) error {
+	b, ok, err := s.StringBytes()
+	if ok {
+		*v = internString(b)
+	}
+	return err
+}
+
+// internString returns b as a string, without allocating for the
+// resource type names of the catalog, which every resource carries.
+func internString(b []byte) string {
+	if t, ok := byName[string(b)]; ok {
+		return t.Name
+	}
+	return string(b)
+}
+
+// readReference reads a Reference's reference member.
+func readReference(s *jscan.Scanner, ref *string) error {
+	return readObject(s, func(key []byte) (int, error) {
+		if string(key) == "reference" {
+			return 1, readString(s, ref)
+		}
+		return 0, s.Skip()
+	})
+}
+
+// readMeta reads meta's versionId, lastUpdated and security.
+func readMeta(s *jscan.Scanner, f *Facts) error {
+	return readObject(s, func(key []byte) (int, error) {
+		switch string(key) {
+		case "versionId":
+			return 1, readString(s, &f.VersionID)
+		case "lastUpdated":
+			return 2, readString(s, &f.LastUpdated)
+		case "security":
+			return 4, readCodings(s, &f.Security)
+		}
+		return 0, s.Skip()
+	})
+}
+
+// readCodings reads an array of Codings; null reads as none.
+func readCodings(s *jscan.Scanner, list *[]Coding) error {
+	if null, err := s.Null(); null || err != nil {
+		*list = nil
+		return err
+	}
+	if s.Peek() != '[' {
+		if err := s.Skip(); err != nil {
+			return err
+		}
+		return jscan.ErrType
+	}
+	if err := s.Array(); err != nil {
+		return err
+	}
+	var first error
+	*list = (*list)[:0]
+	for i := 0; ; i++ {
+		more, err := s.Element(i)
+		if err != nil {
+			return err
+		}
+		if !more {
+			return first
+		}
+		var c Coding
+		err = readObject(s, func(key []byte) (int, error) {
+			switch string(key) {
+			case "system":
+				return 1, readString(s, &c.System)
+			case "code":
+				return 2, readString(s, &c.Code)
+			}
+			return 0, s.Skip()
+		})
+		if err != nil && jscan.IsSyntax(err) {
+			return err
+		}
+		if first == nil {
+			first = err
+		}
+		*list = append(*list, c)
+	}
+}
+
+// readObject reads an object (null reads as nothing), calling member for
+// each of its members with the key; member reads the value and returns a
+// bit of its own for a member it reads, so that one read twice is refused.
+// Errors other than syntax errors are returned once the object is read.
+func readObject(s *jscan.Scanner, member func(key []byte) (int, error)) error {
+	if null, err := s.Null(); null || err != nil {
+		return err
+	}
+	if s.Peek() != '{' {
+		if err := s.Skip(); err != nil {
+			return err
+		}
+		return jscan.ErrType
+	}
+	if err := s.Object(); err != nil {
+		return err
+	}
+	var first error
+	seen := 0
+	for i := 0; ; i++ {
+		key, more, err := s.Member(i)
+		if err != nil {
+			return err
+		}
+		if !more {
+			return first
+		}
+		bit, err := member(key)
+		if err != nil && jscan.IsSyntax(err) {
+			return err
+		}
+		if seen&bit != 0 && err == nil {
+			err = fmt.Errorf("member %q appears twice", key)
+		}
+		seen |= bit
+		if first == nil {
+			first = err
+		}
+	}
 }
 
 // PatientRef returns the id of a relative "Patient/<id>" reference, or ""

@@ -7,6 +7,6 @@
 // page's labels, the search parser, the compartment check and every Source
 // read from this table; adding a type is adding one entry.
 //
-// It is pure data and small functions over raw JSON; it imports nothing of
-// ours.
+// It is pure data and small functions over raw JSON; of ours it imports
+// only fhir/internal/jscan, the one-pass JSON reader Inspect reads with.
 package catalog
