@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"path"
 	"strings"
 	"sync"
 	"time"
@@ -56,9 +58,9 @@ func (g *Gateway) routes(logger *slog.Logger, pages *ui.UI, o *oauth.Server, f *
 	var h http.Handler = corsFor(limited, cors.Wrap(limited), web.PublicCORS(limited))
 	h = telemetry.Middleware(h, "gateway")
 	h = (&web.Headers{HTTPS: isHTTPS(g.Config.BaseURL)}).Wrap(h)
-	h = web.Deadline(g.Config.RequestTimeout, h)
 	h = web.AccessLog(logger, h)
-	return web.RequestID(h)
+	return web.RequestIDDeadline(g.Config.RequestTimeout, h) // one copy of the request for both
+
 }
 
 // mounter is a part of the gateway that registers its own routes (the
@@ -110,14 +112,62 @@ func bodyRules(o *oauth.Server, pages *ui.UI) func(*http.Request) web.BodyRule {
 // notFoundPage answers a path no route serves with the branded 404 page
 // (a way on, the plan's contact), not Go's plain text; a path some route
 // serves with another method still gets the mux's 405.
+//
+// A clean path under a prefix the mux serves whole, for every method
+// (the FHIR API's "/fhir/", whose own handler answers what no other FHIR
+// route does), always has a route, so it goes to the mux without the
+// lookup that finds out: the mux matches every FHIR call's path once, not
+// twice.
 func notFoundPage(mux *http.ServeMux, pages *ui.UI) http.Handler {
+	whole := servedWhole(mux, "/fhir/")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, pattern := mux.Handler(r); pattern == "" && !servedWithAnotherMethod(mux, r) {
-			pages.NotFound(w, r)
-			return
+		if !whole(r) {
+			if _, pattern := mux.Handler(r); pattern == "" && !servedWithAnotherMethod(mux, r) {
+				pages.NotFound(w, r)
+				return
+			}
 		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// servedWhole returns a test of whether a request is for a clean path
+// under prefix (a path ending in "/"), when mux serves every path under
+// it for every method with one pattern, prefix itself; when it does not,
+// the test is always false.
+func servedWhole(mux *http.ServeMux, prefix string) func(*http.Request) bool {
+	probe := &http.Request{Method: "PROPFIND", URL: &url.URL{Path: prefix + "x/y/z"}}
+	if _, pattern := mux.Handler(probe); pattern != prefix {
+		return func(*http.Request) bool { return false }
+	}
+	return func(r *http.Request) bool {
+		if r.Method == http.MethodConnect { // the mux does not clean a CONNECT's path
+			return false
+		}
+		p := r.URL.EscapedPath() // what the mux cleans and matches
+		return strings.HasPrefix(p, prefix) && cleanPath(p) == p
+	}
+}
+
+// cleanPath is net/http's: the canonical path for p, eliminating . and ..
+// elements and keeping a trailing slash. The mux redirects a request
+// whose path is not its own cleanPath.
+func cleanPath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	if p[0] != '/' {
+		p = "/" + p
+	}
+	np := path.Clean(p)
+	if p[len(p)-1] == '/' && np != "/" {
+		if len(p) == len(np)+1 && strings.HasPrefix(p, np) {
+			np = p
+		} else {
+			np += "/"
+		}
+	}
+	return np
 }
 
 // servedWithAnotherMethod reports whether a route serves r's path with

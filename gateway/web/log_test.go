@@ -151,3 +151,54 @@ func TestSafePath(t *testing.T) {
 		}
 	}
 }
+
+// safePathBySplit is SafePath as it was first written (split, mask,
+// join): the reference SafePath's one-allocation form must agree with.
+func safePathBySplit(p string) string {
+	seg := strings.Split(strings.TrimPrefix(p, "/"), "/")
+	switch {
+	case seg[0] == "fhir" && len(seg) > 2 && !strings.HasPrefix(seg[1], "."):
+		for i := 2; i < len(seg); i += 2 {
+			if !strings.HasPrefix(seg[i], "_") && !strings.HasPrefix(seg[i], "$") {
+				seg[i] = "{id}"
+			}
+		}
+	case seg[0] == "account" && len(seg) > 2:
+		seg[2] = "{app}"
+	}
+	return "/" + strings.Join(seg, "/")
+}
+
+// TestSafePathAsSplit: SafePath masks every path as the split-and-join
+// form did, odd ones included (empty segments, no leading slash, trailing
+// slashes, dots), and allocates at most once.
+func TestSafePathAsSplit(t *testing.T) {
+	parts := []string{"", "fhir", "account", "apps", "Patient", "123", "_history", "$everything", ".well-known", "x", "_search", "."}
+	var paths []string
+	var build func(prefix string, depth int)
+	build = func(prefix string, depth int) {
+		paths = append(paths, prefix, "/"+prefix)
+		if depth == 0 {
+			return
+		}
+		for _, p := range parts {
+			next := p
+			if prefix != "" || depth < 5 {
+				next = prefix + "/" + p
+			}
+			build(next, depth-1)
+		}
+	}
+	build("", 4)
+	for _, p := range paths {
+		if got, want := SafePath(p), safePathBySplit(p); got != want {
+			t.Fatalf("SafePath(%q) = %q, want %q", p, got, want)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = SafePath("/fhir/Patient/123/_history/2") }); n > 1 {
+		t.Errorf("SafePath allocates %.0f times, want at most 1", n)
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = SafePath("/oauth/token") }); n != 0 {
+		t.Errorf("SafePath of a path with nothing to mask allocates %.0f times, want 0", n)
+	}
+}

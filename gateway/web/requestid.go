@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
+	"time"
 )
 
 type requestIDKey struct{}
@@ -13,15 +14,29 @@ type requestIDKey struct{}
 // context for logs and audit events. A well-formed id from a trusted proxy
 // (X-Request-Id, at most 64 of [A-Za-z0-9-]) is kept.
 func RequestID(next http.Handler) http.Handler {
+	return RequestIDDeadline(0, next)
+}
+
+// RequestIDDeadline is RequestID and Deadline(d, next) in one step, which
+// copies the request once (r.WithContext) where the two in a row copy it
+// twice: the request gets its id and, when d > 0, a context deadline d
+// from now.
+func RequestIDDeadline(d time.Duration, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get("X-Request-Id")
 		if !validID(id) {
-			b := make([]byte, 12)
-			_, _ = rand.Read(b)
-			id = hex.EncodeToString(b)
+			var b [12]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
 		}
 		w.Header().Set("X-Request-Id", id)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
+		ctx := r.Context()
+		if d > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, d)
+			defer cancel()
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, requestIDKey{}, id)))
 	})
 }
 

@@ -1,10 +1,12 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestRequestID(t *testing.T) {
@@ -55,5 +57,38 @@ func TestRequestIDsDiffer(t *testing.T) {
 	}
 	if id := RequestIDFrom(httptest.NewRequest("GET", "/", nil).Context()); id != "" {
 		t.Errorf("RequestIDFrom without middleware = %q", id)
+	}
+}
+
+// TestRequestIDDeadline: the one step gives the request its id, as
+// RequestID does, and the deadline Deadline would; the deadline's context
+// ends when the handler returns. Without a duration there is no deadline.
+func TestRequestIDDeadline(t *testing.T) {
+	for _, d := range []time.Duration{0, time.Minute} {
+		var (
+			id       string
+			deadline time.Time
+			hasDL    bool
+			ctx      context.Context
+		)
+		h := RequestIDDeadline(d, http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+			ctx = r.Context()
+			id = RequestIDFrom(ctx)
+			deadline, hasDL = ctx.Deadline()
+		}))
+		rec := httptest.NewRecorder()
+		start := time.Now()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+		if id == "" || rec.Header().Get("X-Request-Id") != id {
+			t.Errorf("d=%v: id %q in the context, %q in the header", d, id, rec.Header().Get("X-Request-Id"))
+		}
+		switch {
+		case d == 0 && hasDL:
+			t.Errorf("no duration: deadline %v", deadline)
+		case d > 0 && (!hasDL || deadline.Before(start.Add(d)) || deadline.After(time.Now().Add(d))):
+			t.Errorf("deadline %v (set: %v), want %v from the start", deadline, hasDL, d)
+		case d > 0 && ctx.Err() == nil:
+			t.Error("the deadline's context outlives the request")
+		}
 	}
 }
