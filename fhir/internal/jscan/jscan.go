@@ -11,8 +11,10 @@
 package jscan
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"math/bits"
 	"strconv"
 	"unicode/utf8"
 )
@@ -367,6 +369,16 @@ func (s *Scanner) skipString() (escaped bool, err error) {
 	d := s.data
 	i := s.pos + 1
 	for {
+		for i+8 <= len(d) {
+			// Eight bytes at a time: the first that is '"', '\\' or a
+			// control character, if any.
+			x := binary.LittleEndian.Uint64(d[i:])
+			if m := special(x); m != 0 {
+				i += bits.TrailingZeros64(m) / 8
+				break
+			}
+			i += 8
+		}
 		for i < len(d) && plain[d[i]] {
 			i++
 		}
@@ -402,6 +414,18 @@ func (s *Scanner) skipString() (escaped bool, err error) {
 			return false, s.syntax("control character in a string")
 		}
 	}
+}
+
+// special returns a word with the high bit set in the lowest byte of x
+// (the first in memory) that is '"', '\\' or below 0x20, if any; the bits of
+// the bytes after that one may be wrong (a borrow carries), so only the
+// lowest is read.
+func special(x uint64) uint64 {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	quote := x ^ (ones * '"')
+	backslash := x ^ (ones * '\\')
+	zero := func(v uint64) uint64 { return (v - ones) &^ v & highs }
+	return zero(quote) | zero(backslash) | (x-ones*0x20)&^x&highs
 }
 
 func isHex(c byte) bool {

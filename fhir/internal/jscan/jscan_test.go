@@ -3,6 +3,8 @@ package jscan
 import (
 	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -169,3 +171,41 @@ func fmtErr(err error) string {
 }
 
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+// BenchmarkSkip reads the demo claims, compacted as a Source keeps them,
+// against encoding/json's check of the same bytes.
+func BenchmarkSkip(b *testing.B) {
+	files, _ := filepath.Glob("../../demo/*eob*.json")
+	var page bytes.Buffer
+	page.WriteByte('[')
+	for i, name := range files {
+		raw, err := os.ReadFile(name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if i > 0 {
+			page.WriteByte(',')
+		}
+		if err := json.Compact(&page, raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+	page.WriteByte(']')
+	data := page.Bytes()
+	b.Run("scan", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		for b.Loop() {
+			if !valid(data) {
+				b.Fatal("invalid")
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		for b.Loop() {
+			if !json.Valid(data) {
+				b.Fatal("invalid")
+			}
+		}
+	})
+}
