@@ -62,6 +62,7 @@ func (h *Handler) serveSearch(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	c.respond(s, page)
+	releasePage(page) // the Bundle that holds a copy of its resources is written
 }
 
 // query turns a validated search into the Source query: the cursor

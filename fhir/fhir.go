@@ -1,6 +1,7 @@
 package fhir
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -152,6 +153,9 @@ type Page struct {
 	// read in one pass): the Handler checks these rather than read every
 	// resource again.
 	EntryFacts, IncludedFacts []catalog.Facts
+	// body is the pooled buffer an Upstream read the page into, which
+	// Entries and Included are slices of (releasePage).
+	body *bytes.Buffer
 	// Total counts all matches the constraint admits, not only this page
 	// (so never a resource it withholds as sensitive); -1 if unknown. A
 	// Source that cannot leave withheld resources out itself answers -1
@@ -160,6 +164,13 @@ type Page struct {
 	// Next is an opaque cursor to the next page, "" on the last one. The
 	// Handler signs it into the next link, bound to the member and search.
 	Next string
+}
+
+// releasePage gives back the buffer p's resources are in, if a Source
+// lent one: once called, nothing may refer to p's resources any more
+// (the Bundle built from them has been written).
+func releasePage(p Page) {
+	releaseBody(p.body)
 }
 
 // truncate keeps the page's first n matches (and their facts).

@@ -1,6 +1,7 @@
 package fhir
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -369,7 +370,16 @@ func (h *Handler) serveRead(w http.ResponseWriter, r *http.Request) {
 		c.deny(access.Missing())
 		return
 	}
-	raw, err := h.Source.Read(r.Context(), ReadQuery{Type: c.typ, ID: id, Constraint: c.constraint})
+	q := ReadQuery{Type: c.typ, ID: id, Constraint: c.constraint}
+	var raw json.RawMessage
+	var err error
+	if up, ok := h.Source.(*Upstream); ok {
+		var buf *bytes.Buffer
+		raw, buf, err = up.readPooled(r.Context(), q)
+		defer releaseBody(buf) // once the resource is written, or not
+	} else {
+		raw, err = h.Source.Read(r.Context(), q)
+	}
 	if errors.Is(err, ErrNotFound) {
 		c.deny(access.Missing())
 		return

@@ -1,6 +1,7 @@
 package fhir
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
@@ -119,32 +121,45 @@ func isUpstreamFailure(err error) bool {
 // another member's record; the member's own Patient, and shared reference
 // data, are read directly.
 func (u *Upstream) Read(ctx context.Context, q ReadQuery) (json.RawMessage, error) {
+	raw, _, err := u.readPooled(ctx, q)
+	return raw, err // the buffer is left to the collector
+}
+
+// readPooled is Read with the resource in a buffer from bodyBuffers,
+// which the caller gives back with releaseBody once it has written the
+// resource (nil when there is none).
+func (u *Upstream) readPooled(ctx context.Context, q ReadQuery) (json.RawMessage, *bytes.Buffer, error) {
 	if q.Type.Kind == catalog.MemberData && q.Constraint.Patient == "" {
-		return nil, errNoCompartment
+		return nil, nil, errNoCompartment
 	}
 	ownPatient := q.Type.Owner.Param == "_id" && q.ID == q.Constraint.Patient
 	switch {
 	case q.Type.Kind == catalog.MemberData && q.Type.Owner.Param == "_id" && !ownPatient:
-		return nil, fmt.Errorf("fhir: upstream read %s: %w", q.Type.Name, ErrNotFound)
+		return nil, nil, fmt.Errorf("fhir: upstream read %s: %w", q.Type.Name, ErrNotFound)
 	case q.Type.Kind != catalog.MemberData || ownPatient:
-		body, status, err := u.get(ctx, q.Type.Name+"/"+url.PathEscape(q.ID))
-		if status == http.StatusNotFound || status == http.StatusGone {
-			return nil, fmt.Errorf("fhir: upstream read %s: %w", q.Type.Name, ErrNotFound)
+		buf, status, err := u.getPooled(ctx, q.Type.Name+"/"+url.PathEscape(q.ID))
+		switch {
+		case status == http.StatusNotFound || status == http.StatusGone:
+			return nil, nil, fmt.Errorf("fhir: upstream read %s: %w", q.Type.Name, ErrNotFound)
+		case err != nil:
+			return nil, nil, err
 		}
-		return body, err
+		return buf.Bytes(), buf, nil
 	}
 	v := compartmentQuery(q.Type, q.Constraint.Patient)
 	v.Set("_id", q.ID)
 	page, err := u.search(ctx, q.Type.Name+"?"+v.Encode())
 	switch {
 	case err != nil:
-		return nil, err
+		return nil, nil, err
 	case len(page.Entries) == 0:
-		return nil, fmt.Errorf("fhir: upstream read %s: %w", q.Type.Name, ErrNotFound)
+		releasePage(page)
+		return nil, nil, fmt.Errorf("fhir: upstream read %s: %w", q.Type.Name, ErrNotFound)
 	case len(page.Entries) > 1:
-		return nil, fmt.Errorf("fhir: upstream read %s answered %d resources for one id: %w", q.Type.Name, len(page.Entries), ErrBadGateway)
+		releasePage(page)
+		return nil, nil, fmt.Errorf("fhir: upstream read %s answered %d resources for one id: %w", q.Type.Name, len(page.Entries), ErrBadGateway)
 	}
-	return page.Entries[0], nil
+	return page.Entries[0], page.body, nil
 }
 
 // compartmentQuery is the restriction the gateway adds to every query on a
@@ -199,16 +214,25 @@ func (u *Upstream) searchPage(ctx context.Context, q Query) (Page, error) {
 	return u.search(ctx, q.Type.Name+"?"+v.Encode())
 }
 
-// search fetches one searchset at rel (relative to the base).
+// search fetches one searchset at rel (relative to the base). The page's
+// resources are in a pooled buffer (Page.body), which releasePage gives
+// back.
 func (u *Upstream) search(ctx context.Context, rel string) (Page, error) {
-	body, status, err := u.get(ctx, rel)
+	buf, status, err := u.getPooled(ctx, rel)
 	if err != nil {
 		return Page{}, err
 	}
 	if status != http.StatusOK {
+		releaseBody(buf)
 		return Page{}, fmt.Errorf("fhir: upstream search answered %d: %w", status, ErrBadGateway)
 	}
-	return u.parseSearchset(body)
+	page, err := u.parseSearchset(buf.Bytes())
+	if err != nil {
+		releaseBody(buf)
+		return Page{}, err
+	}
+	page.body = buf
+	return page, nil
 }
 
 // get performs one GET under the base through the breaker. It returns the
@@ -216,6 +240,17 @@ func (u *Upstream) search(ctx context.Context, rel string) (Page, error) {
 // error wrapping ErrBadGateway, ErrGatewayTimeout or ErrUnavailable for
 // everything else.
 func (u *Upstream) get(ctx context.Context, rel string) ([]byte, int, error) {
+	buf, status, err := u.getPooled(ctx, rel)
+	if buf == nil {
+		return nil, status, err
+	}
+	return buf.Bytes(), status, err // the buffer is left to the collector
+}
+
+// getPooled is get with the body in a buffer from bodyBuffers (nil when
+// there is no body), which the caller gives back with releaseBody once
+// nothing refers to its bytes any more, or leaves to the collector.
+func (u *Upstream) getPooled(ctx context.Context, rel string) (*bytes.Buffer, int, error) {
 	resp, err := u.breaker.Execute(func() (*http.Response, error) { return u.call(ctx, rel) })
 	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
 		return nil, 0, fmt.Errorf("fhir: upstream circuit open: %w", ErrUnavailable)
@@ -227,7 +262,7 @@ func (u *Upstream) get(ctx context.Context, rel string) ([]byte, int, error) {
 	if resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone {
 		return nil, resp.StatusCode, nil
 	}
-	body, err := readBody(resp, u.cfg.MaxBody)
+	buf, err := readBody(resp, u.cfg.MaxBody)
 	switch {
 	case isTimeout(err):
 		return nil, 0, fmt.Errorf("fhir: upstream body: %w", ErrGatewayTimeout)
@@ -236,28 +271,49 @@ func (u *Upstream) get(ctx context.Context, rel string) ([]byte, int, error) {
 	case err != nil:
 		return nil, 0, fmt.Errorf("fhir: upstream body: %v: %w", err, ErrBadGateway)
 	}
-	return body, resp.StatusCode, nil
+	return buf, resp.StatusCode, nil
 }
 
-// readBody reads an answer's body, at most max+1 bytes of it. One of a
-// declared length is read into one buffer of that length (a page of claims
-// is tens of kilobytes, which io.ReadAll reached through a dozen growing
-// buffers, twice the page in all); one longer than max is not read.
-func readBody(resp *http.Response, max int64) ([]byte, error) {
-	n := resp.ContentLength
-	switch {
-	case n > max:
-		return nil, errTooLarge // refused by its length, unread
-	case n >= 0:
-		buf := make([]byte, n)
-		_, err := io.ReadFull(resp.Body, buf)
-		return buf, err
+// bodyBuffers are the buffers upstream answers are read into, used again
+// once the answer built from them is written (releaseBody): a page of
+// claims is tens of kilobytes, and reading each into new memory (through
+// a dozen growing buffers with io.ReadAll, twice the page) made the
+// collector run several times as often as the rest of a search needs.
+var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBody is the largest buffer kept for another answer.
+const maxPooledBody = 1 << 20
+
+// releaseBody gives a body's buffer back (nil is ignored). Nothing may
+// refer to its bytes afterwards: the next upstream answer, another
+// member's, is read into them.
+func releaseBody(buf *bytes.Buffer) {
+	if buf != nil && buf.Cap() <= maxPooledBody {
+		buf.Reset()
+		bodyBuffers.Put(buf)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
-	if err == nil && int64(len(body)) > max {
+}
+
+// readBody reads an answer's body, at most max+1 bytes of it, into a
+// buffer from bodyBuffers; one declared longer than max is not read.
+func readBody(resp *http.Response, max int64) (*bytes.Buffer, error) {
+	n := resp.ContentLength
+	if n > max {
+		return nil, errTooLarge // refused by its length, unread
+	}
+	buf := bodyBuffers.Get().(*bytes.Buffer)
+	if n >= 0 {
+		buf.Grow(int(n) + bytes.MinRead) // ReadFrom wants MinRead free before it reads the end
+	}
+	_, err := buf.ReadFrom(io.LimitReader(resp.Body, max+1))
+	if err == nil && int64(buf.Len()) > max {
 		err = errTooLarge
 	}
-	return body, err
+	if err != nil {
+		releaseBody(buf)
+		return nil, err
+	}
+	return buf, nil
 }
 
 // errTooLarge is an answer larger than UpstreamConfig.MaxBody.

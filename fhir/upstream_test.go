@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -86,6 +87,7 @@ func (f *fakeUpstream) searchset(w http.ResponseWriter, r *http.Request, typ str
 			entries = append(entries, string(s.raw))
 		}
 	}
+	sort.Strings(entries) // the same answer every time
 	f.writeBundle(w, entries, nil, "")
 }
 
@@ -373,4 +375,42 @@ func TestUpstreamServedTypes(t *testing.T) {
 	if !strings.Contains(string(js), "Organization") {
 		t.Errorf("Organization (declared without search) should be dropped: %s", js)
 	}
+}
+
+// TestUpstreamPooledBodiesStayWithTheirCall: upstream answers are read
+// into buffers used again by later calls, so a buffer given back while
+// its call still wrote from it would put one member's data into another's
+// answer. Alice's and bob's reads and searches, run at once, each answer
+// exactly what they answer alone.
+func TestUpstreamPooledBodiesStayWithTheirCall(t *testing.T) {
+	e, _, _ := upstreamEnv(t, UpstreamConfig{})
+	type call struct{ token, path string }
+	var calls []call
+	for _, m := range []struct{ token, patient string }{{"alice", e.alice.PatientID}, {"bob", e.bob.PatientID}} {
+		calls = append(calls, call{m.token, "/fhir/ExplanationOfBenefit"}, call{m.token, "/fhir/Patient/" + m.patient},
+			call{m.token, "/fhir/Coverage"})
+		eob := decodeBundle(t, e.get(m.token, "/fhir/ExplanationOfBenefit")).ids(t)[0]
+		calls = append(calls, call{m.token, "/fhir/ExplanationOfBenefit/" + eob})
+	}
+	want := map[call]string{}
+	for _, c := range calls {
+		w := e.get(c.token, c.path)
+		if w.Code != http.StatusOK {
+			t.Fatalf("%s %s: %d", c.token, c.path, w.Code)
+		}
+		want[c] = w.Body.String()
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 40 {
+				c := calls[(g+i)%len(calls)]
+				if got := e.get(c.token, c.path).Body.String(); got != want[c] {
+					t.Errorf("%s %s answered other bytes under load than alone", c.token, c.path)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
