@@ -32,10 +32,10 @@ type batcher struct {
 	inFlight int
 	waiting  []*batchCall
 
-	// pipes are the pipelines of sent batches, kept for the next ones:
-	// Exec leaves a pipeline empty, and the client's hooks are found when
-	// it runs, not when it was made.
-	pipes sync.Pool
+	// states are the pipelines (and shared reads' maps) of sent batches,
+	// kept for the next ones: Exec leaves a pipeline empty, and the
+	// client's hooks are found when it runs, not when it was made.
+	states sync.Pool
 }
 
 // batchCall is one caller's part of a batch.
@@ -50,13 +50,63 @@ type batchCall struct {
 	batch []*batchCall
 }
 
-// queuer adds a caller's commands to a batch's pipeline.
-type queuer interface{ queue(p goredis.Pipeliner) }
+// queuer adds a caller's commands to a batch's pipeline; reads it may
+// share with the batch's other callers go through shared.
+type queuer interface {
+	queue(p goredis.Pipeliner, shared *sharedReads)
+}
 
-// queueFunc is a queuer made of a function.
+// queueFunc is a queuer made of a function; it shares no read.
 type queueFunc func(goredis.Pipeliner)
 
-func (f queueFunc) queue(p goredis.Pipeliner) { f(p) }
+func (f queueFunc) queue(p goredis.Pipeliner, _ *sharedReads) { f(p) }
+
+// sharedReads are the reads of one batch that its callers share: a read
+// (GET key, HGET key field) that a caller of the batch queued already is
+// answered by that command, not sent again. The batch's callers are
+// concurrent, and its pipeline goes out after every one of them began, so
+// one read serves them all as well as one each: each sees what the key
+// held at a moment between its start and its return, as before. Every
+// FHIR call reads the apps version, and concurrent calls with one token
+// its record and its grant: a batch reads each once.
+type sharedReads struct {
+	m map[sharedRead]*goredis.StringCmd
+}
+
+// sharedRead names a read: the command, its key and its field (nil for
+// GET), as boxed for go-redis.
+type sharedRead struct {
+	cmd        string
+	key, field any
+}
+
+// get queues GET key, unless the batch has.
+func (r *sharedReads) get(ctx context.Context, p goredis.Pipeliner, key any) *goredis.StringCmd {
+	return r.read(ctx, p, sharedRead{"get", key, nil})
+}
+
+// hget queues HGET key field, unless the batch has.
+func (r *sharedReads) hget(ctx context.Context, p goredis.Pipeliner, key, field any) *goredis.StringCmd {
+	return r.read(ctx, p, sharedRead{"hget", key, field})
+}
+
+func (r *sharedReads) read(ctx context.Context, p goredis.Pipeliner, k sharedRead) *goredis.StringCmd {
+	if cmd, ok := r.m[k]; ok {
+		return cmd
+	}
+	var cmd *goredis.StringCmd
+	if k.field == nil {
+		cmd = goredis.NewStringCmd(ctx, k.cmd, k.key)
+	} else {
+		cmd = goredis.NewStringCmd(ctx, k.cmd, k.key, k.field)
+	}
+	_ = p.Process(ctx, cmd)
+	if r.m == nil {
+		r.m = make(map[sharedRead]*goredis.StringCmd)
+	}
+	r.m[k] = cmd
+	return cmd
+}
 
 // pipelined queues the commands queue adds in a pipeline, sends it, alone
 // or with other callers' commands, and returns the first error among its
@@ -94,14 +144,16 @@ func (b *batcher) run(ctx context.Context, c *batchCall) error {
 // queued meanwhile fail with it unsent, so that none waits for two
 // timeouts in a row, its predecessor's and its own.
 func (b *batcher) send(ctx context.Context, batch []*batchCall) {
-	p := b.pipeline()
+	st := b.state()
+	p := st.p
 	for _, c := range batch {
 		c.start = p.Len()
-		c.q.queue(p)
+		c.q.queue(p, &st.shared)
 		c.end = p.Len()
 	}
 	cmds, err := p.Exec(context.WithoutCancel(ctx))
-	b.pipes.Put(p)
+	clear(st.shared.m)
+	b.states.Put(st)
 	for _, c := range batch {
 		c.err = firstErr(cmds, c.start, c.end, err)
 	}
@@ -128,13 +180,20 @@ func (b *batcher) send(ctx context.Context, batch []*batchCall) {
 	}
 }
 
-// pipeline is an empty pipeline of b's client: one kept from an earlier
+// batchState is what a batch is sent with: its pipeline and its shared
+// reads.
+type batchState struct {
+	p      goredis.Pipeliner
+	shared sharedReads
+}
+
+// state is an empty batchState for b's client: one kept from an earlier
 // batch, or a new one.
-func (b *batcher) pipeline() goredis.Pipeliner {
-	if p, ok := b.pipes.Get().(goredis.Pipeliner); ok {
-		return p
+func (b *batcher) state() *batchState {
+	if st, ok := b.states.Get().(*batchState); ok {
+		return st
 	}
-	return b.c.Pipeline()
+	return &batchState{p: b.c.Pipeline()}
 }
 
 // roundTripFailed reports whether a pipeline's error means the round trip

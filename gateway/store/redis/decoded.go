@@ -55,17 +55,10 @@ type pendingGrant struct {
 	cmd  *goredis.StringCmd
 }
 
-// readGrant queues the read of the grant id at key (arg: key, boxed).
-func (d *decoded) readGrant(ctx context.Context, p goredis.Pipeliner, id, key string, arg any) pendingGrant {
-	return pendingGrant{id: id, key: key, kept: d.keptValue(key), cmd: get(ctx, p, arg)}
-}
-
-// get queues GET key, with the key boxed by the caller (go-redis's Get
-// boxes it anew for every command).
-func get(ctx context.Context, p goredis.Pipeliner, key any) *goredis.StringCmd {
-	cmd := goredis.NewStringCmd(ctx, "get", key)
-	_ = p.Process(ctx, cmd)
-	return cmd
+// readGrant queues the read of the grant id at key (arg: key, boxed), or
+// shares the batch's.
+func (d *decoded) readGrant(ctx context.Context, p goredis.Pipeliner, shared *sharedReads, id, key string, arg any) pendingGrant {
+	return pendingGrant{id: id, key: key, kept: d.keptValue(key), cmd: shared.get(ctx, p, arg)}
 }
 
 // grant returns the grant the read found; a missing key is the zero grant.
@@ -97,13 +90,13 @@ type pendingApp struct {
 	cmd     *goredis.StringCmd // nil: not read
 }
 
-// readApp queues the reads of an app at key: the apps version at
-// versionKey, and the app's JSON when none is kept (versionKey and arg,
-// the key, boxed).
-func (d *decoded) readApp(ctx context.Context, p goredis.Pipeliner, versionKey any, key string, arg any) pendingApp {
-	r := pendingApp{key: key, kept: d.keptValue(key), version: get(ctx, p, versionKey)}
+// readApp queues the reads of an app at key, or shares the batch's: the
+// apps version at versionKey, and the app's JSON when none is kept
+// (versionKey and arg, the key, boxed).
+func (d *decoded) readApp(ctx context.Context, p goredis.Pipeliner, shared *sharedReads, versionKey any, key string, arg any) pendingApp {
+	r := pendingApp{key: key, kept: d.keptValue(key), version: shared.get(ctx, p, versionKey)}
 	if r.kept == nil {
-		r.cmd = get(ctx, p, arg)
+		r.cmd = shared.get(ctx, p, arg)
 	}
 	return r
 }

@@ -160,17 +160,17 @@ type accessCall struct {
 }
 
 // queue implements queuer: first's commands, the record's field (HGET),
-// the grant and the app (see decoded), then the events' appends.
-func (a *accessCall) queue(p goredis.Pipeliner) {
+// the grant and the app (see decoded), each read shared with the batch's
+// other checks, then the events' appends.
+func (a *accessCall) queue(p goredis.Pipeliner, shared *sharedReads) {
 	ctx, s, args := a.ctx, a.s, a.args
 	if a.first != nil {
 		a.first(p)
 	}
-	a.field = goredis.NewStringCmd(ctx, "hget", args.index, args.field)
-	_ = p.Process(ctx, a.field)
-	a.grant = s.decoded.readGrant(ctx, p, args.requestID, args.grantKey, args.grant)
+	a.field = shared.hget(ctx, p, args.index, args.field)
+	a.grant = s.decoded.readGrant(ctx, p, shared, args.requestID, args.grantKey, args.grant)
 	if args.clientID != "" {
-		a.app, a.hasApp = s.decoded.readApp(ctx, p, s.appsVersionArg, args.appKey, args.app), true
+		a.app, a.hasApp = s.decoded.readApp(ctx, p, shared, s.appsVersionArg, args.appKey, args.app), true
 	}
 	for i := range a.events {
 		var memberKey any
