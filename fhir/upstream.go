@@ -50,10 +50,14 @@ type UpstreamConfig struct {
 // upstream that keeps failing: the API answers 503 with Retry-After until a
 // trial call succeeds.
 type Upstream struct {
-	base    *url.URL
-	cfg     UpstreamConfig
-	client  *http.Client
-	breaker *gobreaker.CircuitBreaker[*http.Response]
+	base *url.URL
+	cfg  UpstreamConfig
+	// transport sends the calls. The gateway follows no redirect and
+	// bounds each call with its own context, so it needs nothing of an
+	// http.Client but the transport (which cloned each call's headers for
+	// redirects and added a second deadline).
+	transport http.RoundTripper
+	breaker   *gobreaker.CircuitBreaker[*http.Response]
 }
 
 var _ Source = (*Upstream)(nil)
@@ -76,8 +80,7 @@ func NewUpstream(cfg UpstreamConfig) (*Upstream, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	u := &Upstream{base: base, cfg: cfg, client: &http.Client{Transport: upstreamTransport(cfg), Timeout: cfg.Timeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	u := &Upstream{base: base, cfg: cfg, transport: upstreamTransport(cfg)}
 	u.breaker = gobreaker.NewCircuitBreaker[*http.Response](gobreaker.Settings{
 		Name: "fhir-upstream", MaxRequests: 1, Timeout: cfg.OpenFor,
 		ReadyToTrip:  func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= cfg.FailuresToOpen },
@@ -349,28 +352,60 @@ func (u *Upstream) call(ctx context.Context, rel string) (*http.Response, error)
 	}
 }
 
+// send makes one GET under the base, bounded by UpstreamConfig.Timeout
+// from its start to its body's Close. A redirect is not followed: it is
+// answered as it came (and call refuses it).
 func (u *Upstream) send(ctx context.Context, rel string) (*http.Response, error) {
-	ctx, cancel := context.WithTimeout(ctx, u.cfg.Timeout)
+	ctx, cancel := u.deadline(ctx)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.base.String()+"/"+rel, nil)
 	if err != nil {
-		cancel()
+		stop(cancel)
 		return nil, err
 	}
-	req.Header.Set("Accept", "application/fhir+json")
+	req.Header = http.Header{"Accept": acceptFHIR}
 	if u.cfg.Auth != nil {
 		if err := u.cfg.Auth.Authorize(ctx, req); err != nil {
-			cancel()
+			stop(cancel)
 			return nil, fmt.Errorf("authenticate to upstream: %w", err)
 		}
 	}
-	resp, err := u.client.Do(req)
+	if user := u.base.User; user != nil && req.Header.Get("Authorization") == "" {
+		// Credentials in the base URL, sent as http.Client sends them.
+		password, _ := user.Password()
+		req.SetBasicAuth(user.Username(), password)
+	}
+	resp, err := u.transport.RoundTrip(req)
 	if err != nil {
-		cancel()
+		stop(cancel)
 		return nil, err
 	}
-	resp.Body = cancelOnClose{resp.Body, cancel}
+	if cancel != nil {
+		resp.Body = cancelOnClose{resp.Body, cancel}
+	}
 	return resp, nil
 }
+
+// deadline bounds a call by UpstreamConfig.Timeout: ctx with a deadline of
+// its own and its cancel, or ctx and nil when ctx's deadline comes sooner
+// (the gateway's request timeout and this one are both 10 s by default,
+// and the request's started first).
+func (u *Upstream) deadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	if d, ok := ctx.Deadline(); ok && time.Until(d) <= u.cfg.Timeout {
+		return ctx, nil
+	}
+	return context.WithTimeout(ctx, u.cfg.Timeout)
+}
+
+// stop calls cancel unless it is nil.
+func stop(cancel context.CancelFunc) {
+	if cancel != nil {
+		cancel()
+	}
+}
+
+// acceptFHIR is the Accept header of every call (never modified: the
+// transport only reads a request's headers).
+var acceptFHIR = []string{"application/fhir+json"}
 
 // cancelOnClose releases the call's timeout when its body is closed.
 type cancelOnClose struct {

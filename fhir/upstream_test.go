@@ -414,3 +414,26 @@ func TestUpstreamPooledBodiesStayWithTheirCall(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestUpstreamBaseURLCredentials: credentials in the configured base URL
+// are sent with Basic authentication, as an http.Client sends them.
+func TestUpstreamBaseURLCredentials(t *testing.T) {
+	got := make(chan string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, password, _ := r.BasicAuth()
+		got <- user + ":" + password + " " + r.Header.Get("Accept")
+		_, _ = w.Write([]byte(`{"resourceType":"Organization","id":"o"}`))
+	}))
+	defer srv.Close()
+	up, err := NewUpstream(UpstreamConfig{BaseURL: strings.Replace(srv.URL, "http://", "http://gw:s%40cret@", 1) + "/r4"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	org, _ := catalog.Lookup("Organization")
+	if _, err := up.Read(t.Context(), ReadQuery{Type: org, ID: "o"}); err != nil {
+		t.Fatal(err)
+	}
+	if g := <-got; g != "gw:s@cret application/fhir+json" {
+		t.Errorf("upstream saw %q", g)
+	}
+}
