@@ -76,6 +76,9 @@ func (e Event) Bounded() Event {
 // "…".
 func bound(s string, max int) string {
 	const mark = "…"
+	if len(s) <= max && printableASCII(s) { // every audit event's usual fields: nothing to replace or cut
+		return s
+	}
 	s = strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) {
 			return utf8.RuneError
@@ -90,4 +93,15 @@ func bound(s string, max int) string {
 		cut--
 	}
 	return s[:cut] + mark
+}
+
+// printableASCII reports whether s is only printable ASCII (no control
+// character, nothing outside ASCII), which bound keeps as it is.
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f {
+			return false
+		}
+	}
+	return true
 }

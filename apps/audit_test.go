@@ -3,6 +3,7 @@ package apps
 import (
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -44,5 +45,30 @@ func TestEventBounded(t *testing.T) {
 	}
 	if len(types[0]) != 300 {
 		t.Fatal("Bounded changed the caller's slice")
+	}
+}
+
+// TestBoundPrintableASCIIAsBefore: bound keeps a printable ASCII string
+// within the bound as it is without looking at its runes, as the rune by
+// rune replacement would have kept it; any other byte still goes the
+// long way.
+func TestBoundPrintableASCIIAsBefore(t *testing.T) {
+	slow := func(s string) string {
+		return strings.Map(func(r rune) rune {
+			if unicode.IsControl(r) {
+				return utf8.RuneError
+			}
+			return r
+		}, strings.ToValidUTF8(s, string(utf8.RuneError)))
+	}
+	for c := 0; c < 256; c++ {
+		for _, s := range []string{string([]byte{byte(c)}), "fhir." + string([]byte{byte(c)}) + "read"} {
+			if got, want := bound(s, MaxEventField), slow(s); got != want {
+				t.Errorf("bound(%q) = %q, want %q", s, got, want)
+			}
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = bound("ory-demo-app_1 Patient/alice-1001", MaxEventField) }); n != 0 {
+		t.Errorf("bound of a printable ASCII field allocates %.0f times", n)
 	}
 }
