@@ -11,10 +11,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
 
 // TestHydraConfig: the rendered configuration names every setting the
@@ -203,5 +206,30 @@ func TestRedisCPU(t *testing.T) {
 	second, err := read()
 	if err != nil || second < first {
 		t.Errorf("second read: %v, %v; first %v", second, err, first)
+	}
+}
+
+// TestGetTargeterTakesTokensInTurn: the gateway's reads carry each of the
+// tokens in turn; the baselines' carry none.
+func TestGetTargeterTakesTokensInTurn(t *testing.T) {
+	tg := getTargeter("http://gw/fhir/Patient/p1", []string{"a", "b", "c"})
+	var got []string
+	for range 6 {
+		var target vegeta.Target
+		if err := tg(&target); err != nil {
+			t.Fatal(err)
+		}
+		if target.URL != "http://gw/fhir/Patient/p1" || target.Method != "GET" {
+			t.Fatalf("target %s %s", target.Method, target.URL)
+		}
+		got = append(got, target.Header.Get("Authorization"))
+	}
+	want := []string{"Bearer a", "Bearer b", "Bearer c", "Bearer a", "Bearer b", "Bearer c"}
+	if !slices.Equal(got, want) {
+		t.Errorf("bearers %q, want %q", got, want)
+	}
+	var plain vegeta.Target
+	if err := getTargeter("http://plain/x", nil)(&plain); err != nil || plain.Header.Get("Authorization") != "" {
+		t.Errorf("baseline target %+v, %v", plain, err)
 	}
 }

@@ -84,7 +84,7 @@ func scenarios(ctx context.Context, e *env, o options, clients int, access []str
 		{scenarioSearch, "/fhir/ExplanationOfBenefit?patient=" + e.patient + "&_count=20"},
 	}
 	for _, r := range reads {
-		c, err := readScenario(ctx, o, clients, e.srv, r.name, r.path, access[0])
+		c, err := readScenario(ctx, o, clients, e.srv, r.name, r.path, access)
 		if err != nil {
 			return t, fmt.Errorf("%s: %w", r.name, err)
 		}
@@ -131,26 +131,34 @@ func (e *env) oauthTarget() oauthTarget {
 
 // readScenario compares a token-bearing GET through the gateway with a
 // plain handler serving the same bytes and a bare ReverseProxy in front
-// of that handler, each in a process of its own.
-func readScenario(ctx context.Context, o options, clients int, gw *server, name, path, token string) (comparison, error) {
-	body, ctype, err := capture(gw.base+path, token)
+// of that handler, each in a process of its own. The gateway's requests
+// carry the tokens in turn, as an app's members' calls would: the
+// gateway must not be measured on the one token it has just seen.
+func readScenario(ctx context.Context, o options, clients int, gw *server, name, path string, tokens []string) (comparison, error) {
+	body, ctype, err := capture(gw.base+path, tokens[0])
 	if err != nil {
 		return comparison{}, err
 	}
-	get := func(base string, bearer bool) vegeta.Targeter {
-		t := vegeta.Target{Method: "GET", URL: base + path, Header: http.Header{}}
-		if bearer {
-			t.Header.Set("Authorization", "Bearer "+token)
-		}
-		return vegeta.NewStaticTargeter(t)
-	}
 	return withBaselines(ctx, o, []route{{Path: "*", ContentType: ctype, Body: body}}, func(plain, proxy *server) comparison {
 		return comparison{
-			plain: attack(o, clients, plain, name, get(plain.base, false), nil),
-			proxy: attack(o, clients, proxy, name, get(proxy.base, false), nil),
-			gw:    attack(o, clients, gw, name, get(gw.base, true), nil),
+			plain: attack(o, clients, plain, name, getTargeter(plain.base+path, nil), nil),
+			proxy: attack(o, clients, proxy, name, getTargeter(proxy.base+path, nil), nil),
+			gw:    attack(o, clients, gw, name, getTargeter(gw.base+path, tokens), nil),
 		}
 	})
+}
+
+// getTargeter GETs u, with each of the bearer tokens in turn when there
+// are any.
+func getTargeter(u string, tokens []string) vegeta.Targeter {
+	if len(tokens) == 0 {
+		return vegeta.NewStaticTargeter(vegeta.Target{Method: "GET", URL: u, Header: http.Header{}})
+	}
+	targets := make([]vegeta.Target, len(tokens))
+	for i, tok := range tokens {
+		targets[i] = vegeta.Target{Method: "GET", URL: u, Header: http.Header{"Authorization": {"Bearer " + tok}}}
+	}
+	return vegeta.NewStaticTargeter(targets...)
 }
 
 // withBaselines starts a plain handler serving routes and a bare

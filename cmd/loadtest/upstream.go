@@ -4,9 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
-
-	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
 
 // The upstream scenarios' names, as printed.
@@ -97,7 +94,7 @@ type upstreamRig struct {
 	upstream *server
 	proxy    *server
 	gw       *env
-	token    string
+	tokens   []string // the upstream-mode gateway's, as many as -tokens
 }
 
 // startUpstream starts the upstream server with the demo data's bytes
@@ -121,12 +118,14 @@ func startUpstream(ctx context.Context, o options, e *env, token string) (*upstr
 		return nil, err
 	}
 	r.gw.srv.name = "gateway in upstream mode"
-	tok, err := r.gw.mint(ctx)
+	toks, err := r.gw.mintMany(ctx, o.Tokens)
 	if err != nil {
 		r.close()
-		return nil, fmt.Errorf("upstream mode: mint a token: %w", err)
+		return nil, fmt.Errorf("upstream mode: mint tokens: %w", err)
 	}
-	r.token = tok.AccessToken
+	for _, t := range toks {
+		r.tokens = append(r.tokens, t.AccessToken)
+	}
 	return r, nil
 }
 
@@ -153,20 +152,13 @@ func (r *upstreamRig) scenarios(o options, clients int, t *table) error {
 	}
 	for _, p := range paths {
 		// The gateway must answer what the proxy does, or the rows compare different work.
-		if _, _, err := capture(r.gw.base+p.path, r.token); err != nil {
+		if _, _, err := capture(r.gw.base+p.path, r.tokens[0]); err != nil {
 			return fmt.Errorf("%s: %w", p.name, err)
 		}
-		get := func(base string, bearer bool) vegeta.Targeter {
-			tg := vegeta.Target{Method: "GET", URL: base + p.path, Header: http.Header{}}
-			if bearer {
-				tg.Header.Set("Authorization", "Bearer "+r.token)
-			}
-			return vegeta.NewStaticTargeter(tg)
-		}
 		c := comparison{
-			plain: attack(o, clients, r.upstream, p.name, get(r.upstream.base, false), nil),
-			proxy: attack(o, clients, r.proxy, p.name, get(r.proxy.base, false), nil),
-			gw:    attack(o, clients, r.gw.srv, p.name, get(r.gw.base, true), nil),
+			plain: attack(o, clients, r.upstream, p.name, getTargeter(r.upstream.base+p.path, nil), nil),
+			proxy: attack(o, clients, r.proxy, p.name, getTargeter(r.proxy.base+p.path, nil), nil),
+			gw:    attack(o, clients, r.gw.srv, p.name, getTargeter(r.gw.base+p.path, r.tokens), nil),
 		}
 		printRows(o, p.name, c)
 		t.rows[p.name] = c
