@@ -20,7 +20,7 @@ import (
 //     primitive formats (a created of "yesterday" decodes), or unknown
 //     elements (it ignores them);
 //   - it passes base FHIR R4 as the CARIN Blue Button package's snapshots
-//     state it (conform.Validator.Base, our own check): every element's
+//     state it (conform.BaseValidator, our own check): every element's
 //     base cardinality (an EOB without status, created, insurer or
 //     insurance fails), the format of every primitive (date, dateTime,
 //     instant, positiveInt, decimal, boolean, id, code, uri…), the JSON
@@ -38,7 +38,7 @@ const maxIntakeIssues = 5
 
 // checkBase returns an error naming what is not base FHIR R4 in raw.
 func checkBase(typ, id string, raw []byte) error {
-	v, err := conform.Default()
+	v, err := conform.DefaultBase()
 	if err != nil {
 		return fmt.Errorf("base FHIR check unavailable: %w", err)
 	}
