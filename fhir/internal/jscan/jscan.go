@@ -184,61 +184,124 @@ func (s *Scanner) Null() (bool, error) {
 	return true, s.literal("null")
 }
 
-// Skip reads past the next value.
+// Skip reads past the next value. It reads containers in a loop, not by
+// recursion: most of a claim's bytes are small values in nested objects.
 func (s *Scanner) Skip() error {
-	switch c := s.Peek(); c {
-	case '{':
-		if err := s.Object(); err != nil {
-			return err
-		}
-		for i := 0; ; i++ {
-			if more, err := s.next(i, '}'); !more || err != nil {
-				return err
-			}
-			if s.pos >= len(s.data) || s.data[s.pos] != '"' {
-				return s.syntax("want an object key")
-			}
-			if _, err := s.skipString(); err != nil {
-				return err
-			}
-			s.ws()
-			if s.pos >= len(s.data) || s.data[s.pos] != ':' {
-				return s.syntax("want ':' after an object key")
-			}
-			s.pos++
-			if err := s.Skip(); err != nil {
-				return err
-			}
-		}
-	case '[':
-		if err := s.Array(); err != nil {
-			return err
-		}
-		for i := 0; ; i++ {
-			more, err := s.Element(i)
-			if err != nil || !more {
-				return err
-			}
-			if err := s.Skip(); err != nil {
-				return err
-			}
-		}
-	case '"':
-		_, err := s.skipString()
-		return err
-	case 't':
-		return s.literal("true")
-	case 'f':
-		return s.literal("false")
-	case 'n':
-		return s.literal("null")
-	case 0:
+	var (
+		d     = s.data
+		i     = s.pos
+		stack = make([]byte, 0, 32) // the closing byte of each open container
+		err   error
+		c     byte
+	)
+value:
+	for i < len(d) && isSpace(d[i]) {
+		i++
+	}
+	if i >= len(d) {
+		s.pos = i
 		return s.syntax("unexpected end")
+	}
+	switch c = d[i]; c {
+	case '{', '[':
+		if s.depth+len(stack) >= maxDepth {
+			s.pos = i
+			return s.syntax("exceeded max depth")
+		}
+		close := byte('}')
+		if c == '[' {
+			close = ']'
+		}
+		stack = append(stack, close)
+		i++
+		for i < len(d) && isSpace(d[i]) {
+			i++
+		}
+		if i < len(d) && d[i] == close {
+			i++
+			stack = stack[:len(stack)-1]
+			goto after
+		}
+		if c == '[' {
+			goto value
+		}
+		goto key
+	case '"':
+		s.pos = i
+		if _, err = s.skipString(); err != nil {
+			return err
+		}
+		i = s.pos
+	case 't', 'f', 'n':
+		lit := "null"
+		if c == 't' {
+			lit = "true"
+		} else if c == 'f' {
+			lit = "false"
+		}
+		if len(d)-i < len(lit) || string(d[i:i+len(lit)]) != lit {
+			s.pos = i
+			return s.syntax("invalid literal")
+		}
+		i += len(lit)
 	default:
-		_, err := s.number()
+		s.pos = i
+		if _, err = s.number(); err != nil {
+			return err
+		}
+		i = s.pos
+	}
+after:
+	if len(stack) == 0 {
+		s.pos = i
+		return nil
+	}
+	for i < len(d) && isSpace(d[i]) {
+		i++
+	}
+	if i >= len(d) {
+		s.pos = i
+		return s.syntax("unexpected end")
+	}
+	switch c = d[i]; {
+	case c == stack[len(stack)-1]:
+		i++
+		stack = stack[:len(stack)-1]
+		goto after
+	case c == ',':
+		i++
+		if stack[len(stack)-1] == ']' {
+			goto value
+		}
+		for i < len(d) && isSpace(d[i]) {
+			i++
+		}
+	default:
+		s.pos = i
+		return s.syntax("want ',' or the end of an object or array")
+	}
+key:
+	if i >= len(d) || d[i] != '"' {
+		s.pos = i
+		return s.syntax("want an object key")
+	}
+	s.pos = i
+	if _, err = s.skipString(); err != nil {
 		return err
 	}
+	i = s.pos
+	for i < len(d) && isSpace(d[i]) {
+		i++
+	}
+	if i >= len(d) || d[i] != ':' {
+		s.pos = i
+		return s.syntax("want ':' after an object key")
+	}
+	i++
+	goto value
 }
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 // Raw reads past the next value and returns its bytes.
 func (s *Scanner) Raw() ([]byte, error) {
@@ -424,8 +487,7 @@ func special(x uint64) uint64 {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	quote := x ^ (ones * '"')
 	backslash := x ^ (ones * '\\')
-	zero := func(v uint64) uint64 { return (v - ones) &^ v & highs }
-	return zero(quote) | zero(backslash) | (x-ones*0x20)&^x&highs
+	return ((quote-ones)&^quote | (backslash-ones)&^backslash | (x-ones*0x20)&^x) & highs
 }
 
 func isHex(c byte) bool {
