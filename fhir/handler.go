@@ -1,7 +1,6 @@
 package fhir
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -372,11 +371,13 @@ func (h *Handler) serveRead(w http.ResponseWriter, r *http.Request) {
 	}
 	q := ReadQuery{Type: c.typ, ID: id, Constraint: c.constraint}
 	var raw json.RawMessage
+	var known *catalog.Facts // raw's facts, when the Source read them with it
 	var err error
 	if up, ok := h.Source.(*Upstream); ok {
-		var buf *bytes.Buffer
-		raw, buf, err = up.readPooled(r.Context(), q)
-		defer releaseBody(buf) // once the resource is written, or not
+		var read pooledRead
+		read, err = up.readPooled(r.Context(), q)
+		raw, known = read.raw, read.facts
+		defer releaseBody(read.buf) // once the resource is written, or not
 	} else {
 		raw, err = h.Source.Read(r.Context(), q)
 	}
@@ -388,8 +389,10 @@ func (h *Handler) serveRead(w http.ResponseWriter, r *http.Request) {
 		c.sourceFailed("fhir: read from source failed", err)
 		return
 	}
-	facts, err := h.inspect(raw)
-	if err != nil {
+	var facts catalog.Facts
+	if known != nil {
+		facts = *known
+	} else if facts, err = h.inspect(raw); err != nil {
 		c.sourceFailed("fhir: source answered a read with something that is not a resource", fmt.Errorf("%v: %w", err, ErrBadGateway))
 		return
 	}

@@ -124,45 +124,53 @@ func isUpstreamFailure(err error) bool {
 // another member's record; the member's own Patient, and shared reference
 // data, are read directly.
 func (u *Upstream) Read(ctx context.Context, q ReadQuery) (json.RawMessage, error) {
-	raw, _, err := u.readPooled(ctx, q)
-	return raw, err // the buffer is left to the collector
+	r, err := u.readPooled(ctx, q)
+	return r.raw, err // the buffer is left to the collector
 }
 
-// readPooled is Read with the resource in a buffer from bodyBuffers,
-// which the caller gives back with releaseBody once it has written the
-// resource (nil when there is none).
-func (u *Upstream) readPooled(ctx context.Context, q ReadQuery) (json.RawMessage, *bytes.Buffer, error) {
+// pooledRead is what readPooled read: the resource, its facts when the
+// searchset it came in gave them (nil otherwise), and the buffer from
+// bodyBuffers it is in, which the caller gives back with releaseBody once
+// it has written the resource (nil when there is none).
+type pooledRead struct {
+	raw   json.RawMessage
+	facts *catalog.Facts
+	buf   *bytes.Buffer
+}
+
+// readPooled is Read with the resource in a pooled buffer.
+func (u *Upstream) readPooled(ctx context.Context, q ReadQuery) (pooledRead, error) {
 	if q.Type.Kind == catalog.MemberData && q.Constraint.Patient == "" {
-		return nil, nil, errNoCompartment
+		return pooledRead{}, errNoCompartment
 	}
 	ownPatient := q.Type.Owner.Param == "_id" && q.ID == q.Constraint.Patient
 	switch {
 	case q.Type.Kind == catalog.MemberData && q.Type.Owner.Param == "_id" && !ownPatient:
-		return nil, nil, fmt.Errorf("fhir: upstream read %s: %w", q.Type.Name, ErrNotFound)
+		return pooledRead{}, fmt.Errorf("fhir: upstream read %s: %w", q.Type.Name, ErrNotFound)
 	case q.Type.Kind != catalog.MemberData || ownPatient:
 		buf, status, err := u.getPooled(ctx, q.Type.Name+"/"+url.PathEscape(q.ID))
 		switch {
 		case status == http.StatusNotFound || status == http.StatusGone:
-			return nil, nil, fmt.Errorf("fhir: upstream read %s: %w", q.Type.Name, ErrNotFound)
+			return pooledRead{}, fmt.Errorf("fhir: upstream read %s: %w", q.Type.Name, ErrNotFound)
 		case err != nil:
-			return nil, nil, err
+			return pooledRead{}, err
 		}
-		return buf.Bytes(), buf, nil
+		return pooledRead{raw: buf.Bytes(), buf: buf}, nil
 	}
 	v := compartmentQuery(q.Type, q.Constraint.Patient)
 	v.Set("_id", q.ID)
 	page, err := u.search(ctx, q.Type.Name+"?"+v.Encode())
 	switch {
 	case err != nil:
-		return nil, nil, err
+		return pooledRead{}, err
 	case len(page.Entries) == 0:
 		releasePage(page)
-		return nil, nil, fmt.Errorf("fhir: upstream read %s: %w", q.Type.Name, ErrNotFound)
+		return pooledRead{}, fmt.Errorf("fhir: upstream read %s: %w", q.Type.Name, ErrNotFound)
 	case len(page.Entries) > 1:
 		releasePage(page)
-		return nil, nil, fmt.Errorf("fhir: upstream read %s answered %d resources for one id: %w", q.Type.Name, len(page.Entries), ErrBadGateway)
+		return pooledRead{}, fmt.Errorf("fhir: upstream read %s answered %d resources for one id: %w", q.Type.Name, len(page.Entries), ErrBadGateway)
 	}
-	return page.Entries[0], page.body, nil
+	return pooledRead{raw: page.Entries[0], facts: &page.EntryFacts[0], buf: page.body}, nil
 }
 
 // compartmentQuery is the restriction the gateway adds to every query on a
