@@ -31,6 +31,10 @@ type claims struct {
 	// (pairwiseSubject), kept with the claims so that an introspection
 	// need not compute it again; not part of the encoding.
 	Subject string
+	// Signature is the access token's signature (its store key), kept
+	// with the claims so that the token's next check need not split the
+	// token again; not part of the encoding.
+	Signature string
 }
 
 // claimsV1 is the first byte of the version-1 encoding:

@@ -164,7 +164,10 @@ func (s *Server) checkLiveAccess(ctx context.Context, token string, step *checkS
 			return claims{}, AccessCheck{}, ErrInvalidToken
 		}
 	}
-	sig := s.tokenStrategy.AccessTokenSignature(ctx, token)
+	sig := c.Signature
+	if !cached || sig == "" {
+		sig = s.tokenStrategy.AccessTokenSignature(ctx, token)
+	}
 	q := AccessQuery{Signature: sig}
 	if cached {
 		q.RequestID, q.ClientID, q.KnownClaims = c.GrantID, c.ClientID, true
@@ -194,6 +197,7 @@ func (s *Server) checkLiveAccess(ctx context.Context, token string, step *checkS
 			return claims{}, ac, ErrInvalidToken
 		}
 		c.Subject = pairwiseSubject(s.subjectKey, c.ClientID, c.Member)
+		c.Signature = sig
 		s.claims.put(token, c)
 	}
 	now := s.now()
