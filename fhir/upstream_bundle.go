@@ -26,7 +26,7 @@ func (u *Upstream) parseSearchset(body []byte) (Page, error) {
 	if s.Peek() != '{' {
 		return Page{}, fmt.Errorf("fhir: upstream searchset is not a JSON object: %w", ErrBadGateway)
 	}
-	err := readMembers(&s, func(key []byte) (int, error) {
+	err := jscan.Members(&s, func(key []byte) (int, error) {
 		switch string(key) {
 		case "resourceType":
 			return 1, readString(&s, &resourceType)
@@ -39,9 +39,9 @@ func (u *Upstream) parseSearchset(body []byte) (Page, error) {
 			}
 			return 4, err
 		case "link":
-			return 8, readArray(&s, func() error {
+			return 8, jscan.Elements(&s, func() error {
 				var rel, url string
-				err := readMembers(&s, func(key []byte) (int, error) {
+				err := jscan.Members(&s, func(key []byte) (int, error) {
 					switch string(key) {
 					case "relation":
 						return 1, readString(&s, &rel)
@@ -56,7 +56,7 @@ func (u *Upstream) parseSearchset(body []byte) (Page, error) {
 				return err
 			})
 		case "entry":
-			return 16, readArray(&s, func() error { return readEntry(&s, &page) })
+			return 16, jscan.Elements(&s, func() error { return readEntry(&s, &page) })
 		}
 		return 0, s.Skip()
 	})
@@ -86,7 +86,7 @@ func readEntry(s *jscan.Scanner, page *Page) error {
 		factsErr error
 		mode     string
 	)
-	err := readMembers(s, func(key []byte) (int, error) {
+	err := jscan.Members(s, func(key []byte) (int, error) {
 		switch string(key) {
 		case "resource":
 			if null, err := s.Null(); null || err != nil {
@@ -101,7 +101,7 @@ func readEntry(s *jscan.Scanner, page *Page) error {
 			raw = s.Bytes()[start:s.Pos():s.Pos()]
 			return 1, nil
 		case "search":
-			return 2, readMembers(s, func(key []byte) (int, error) {
+			return 2, jscan.Members(s, func(key []byte) (int, error) {
 				if string(key) == "mode" {
 					return 1, readString(s, &mode)
 				}
@@ -144,66 +144,6 @@ func readString(s *jscan.Scanner, v *string) error {
 		*v = string(b)
 	}
 	return err
-}
-
-// readArray reads an array (null reads as none), calling element for each
-// element; element reads it.
-func readArray(s *jscan.Scanner, element func() error) error {
-	if null, err := s.Null(); null || err != nil {
-		return err
-	}
-	if s.Peek() != '[' {
-		if err := s.Skip(); err != nil {
-			return err
-		}
-		return jscan.ErrType
-	}
-	if err := s.Array(); err != nil {
-		return err
-	}
-	for i := 0; ; i++ {
-		more, err := s.Element(i)
-		if err != nil || !more {
-			return err
-		}
-		if err := element(); err != nil {
-			return err
-		}
-	}
-}
-
-// readMembers reads an object (null reads as nothing), calling member for
-// each member with its key; member reads the value and returns a bit of
-// its own for a member it reads, so that one that appears twice is
-// refused.
-func readMembers(s *jscan.Scanner, member func(key []byte) (int, error)) error {
-	if null, err := s.Null(); null || err != nil {
-		return err
-	}
-	if s.Peek() != '{' {
-		if err := s.Skip(); err != nil {
-			return err
-		}
-		return jscan.ErrType
-	}
-	if err := s.Object(); err != nil {
-		return err
-	}
-	seen := 0
-	for i := 0; ; i++ {
-		key, more, err := s.Member(i)
-		if err != nil || !more {
-			return err
-		}
-		bit, err := member(key)
-		if err != nil {
-			return err
-		}
-		if seen&bit != 0 {
-			return fmt.Errorf("member %q appears twice", key)
-		}
-		seen |= bit
-	}
 }
 
 // relative turns the upstream's next link into a path and query relative

@@ -322,7 +322,7 @@ func internString(b []byte) string {
 
 // readReference reads a Reference's reference member.
 func readReference(s *jscan.Scanner, ref *string) error {
-	return readObject(s, func(key []byte) (int, error) {
+	return jscan.Members(s, func(key []byte) (int, error) {
 		if string(key) == "reference" {
 			return 1, readString(s, ref)
 		}
@@ -332,7 +332,7 @@ func readReference(s *jscan.Scanner, ref *string) error {
 
 // readMeta reads meta's versionId, lastUpdated and security.
 func readMeta(s *jscan.Scanner, f *Facts) error {
-	return readObject(s, func(key []byte) (int, error) {
+	return jscan.Members(s, func(key []byte) (int, error) {
 		switch string(key) {
 		case "versionId":
 			return 1, readString(s, &f.VersionID)
@@ -347,31 +347,15 @@ func readMeta(s *jscan.Scanner, f *Facts) error {
 
 // readCodings reads an array of Codings; null reads as none.
 func readCodings(s *jscan.Scanner, list *[]Coding) error {
-	if null, err := s.Null(); null || err != nil {
+	switch s.Peek() {
+	case 'n':
 		*list = nil
-		return err
+	case '[':
+		*list = (*list)[:0]
 	}
-	if s.Peek() != '[' {
-		if err := s.Skip(); err != nil {
-			return err
-		}
-		return jscan.ErrType
-	}
-	if err := s.Array(); err != nil {
-		return err
-	}
-	var first error
-	*list = (*list)[:0]
-	for i := 0; ; i++ {
-		more, err := s.Element(i)
-		if err != nil {
-			return err
-		}
-		if !more {
-			return first
-		}
+	return jscan.Elements(s, func() error {
 		var c Coding
-		err = readObject(s, func(key []byte) (int, error) {
+		err := jscan.Members(s, func(key []byte) (int, error) {
 			switch string(key) {
 			case "system":
 				return 1, readString(s, &c.System)
@@ -380,55 +364,11 @@ func readCodings(s *jscan.Scanner, list *[]Coding) error {
 			}
 			return 0, s.Skip()
 		})
-		if err != nil && jscan.IsSyntax(err) {
-			return err
+		if err == nil || !jscan.IsSyntax(err) {
+			*list = append(*list, c)
 		}
-		if first == nil {
-			first = err
-		}
-		*list = append(*list, c)
-	}
-}
-
-// readObject reads an object (null reads as nothing), calling member for
-// each of its members with the key; member reads the value and returns a
-// bit of its own for a member it reads, so that one read twice is refused.
-// Errors other than syntax errors are returned once the object is read.
-func readObject(s *jscan.Scanner, member func(key []byte) (int, error)) error {
-	if null, err := s.Null(); null || err != nil {
 		return err
-	}
-	if s.Peek() != '{' {
-		if err := s.Skip(); err != nil {
-			return err
-		}
-		return jscan.ErrType
-	}
-	if err := s.Object(); err != nil {
-		return err
-	}
-	var first error
-	seen := 0
-	for i := 0; ; i++ {
-		key, more, err := s.Member(i)
-		if err != nil {
-			return err
-		}
-		if !more {
-			return first
-		}
-		bit, err := member(key)
-		if err != nil && jscan.IsSyntax(err) {
-			return err
-		}
-		if seen&bit != 0 && err == nil {
-			err = fmt.Errorf("member %q appears twice", key)
-		}
-		seen |= bit
-		if first == nil {
-			first = err
-		}
-	}
+	})
 }
 
 // PatientRef returns the id of a relative "Patient/<id>" reference, or ""
