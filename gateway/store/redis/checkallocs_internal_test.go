@@ -3,10 +3,8 @@ package redis
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/patientaccess/gateway/apps"
-	"github.com/patientaccess/gateway/gateway/store/storetest"
 )
 
 // checkAppendAllocs bounds the allocations of a FHIR call's store step in
@@ -22,13 +20,8 @@ const checkAppendAllocs = 36
 // TestCheckAccessAppendAllocs pins checkAppendAllocs, so that the work
 // taken out of every FHIR read on Redis cannot come back unnoticed.
 func TestCheckAccessAppendAllocs(t *testing.T) {
-	srv := storetest.StartRedis(t)
 	ctx := context.Background()
-	s, c, err := Open(ctx, srv.URL, time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	s, _ := openInternal(t)
 	q, event := checkFixture(t, s)
 	events := []apps.Event{event}
 	check := func() {

@@ -5,12 +5,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/patientaccess/gateway/apps"
-	"github.com/patientaccess/gateway/gateway/store/storetest"
 	"github.com/patientaccess/gateway/oauth"
 )
 
@@ -54,13 +52,8 @@ func (h *recordPipelines) ProcessPipelineHook(next goredis.ProcessPipelineHook) 
 // all of them, not once each; each still appends its own audit events and
 // gets its own answer.
 func TestBatchSharesReads(t *testing.T) {
-	srv := storetest.StartRedis(t)
 	ctx := context.Background()
-	s, c, err := Open(ctx, srv.URL, time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	s, c := openInternal(t)
 	s.batch.max = 1
 	q, event := checkFixture(t, s)
 	if _, _, err := s.CheckAccessAppend(ctx, q, []apps.Event{event}); err != nil { // the app and grant kept

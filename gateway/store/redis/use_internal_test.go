@@ -135,13 +135,8 @@ func TestUseTokenFailsWhole(t *testing.T) {
 // records name another request than the used token's (UseToken then reads
 // no pointer) fails and changes nothing.
 func TestUseTokenFindsUsedRecordInItsRequestOnly(t *testing.T) {
-	srv := storetest.StartRedis(t)
 	ctx := context.Background()
-	s, c, err := Open(ctx, srv.URL, time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	s, _ := openInternal(t)
 	exp := time.Now().Add(time.Hour)
 	for _, req := range []string{"mine", "theirs"} {
 		if err := s.CreateToken(ctx, oauth.KindRefresh, "rt-"+req, oauth.TokenRecord{RequestID: req, Active: true, ExpiresAt: exp}); err != nil {
@@ -168,13 +163,8 @@ func TestUseTokenFindsUsedRecordInItsRequestOnly(t *testing.T) {
 // their refresh token and revoked, until they expire; what is issued in
 // their place is kept in the request's hash.
 func TestOwnKeyRecordsStillRead(t *testing.T) {
-	srv := storetest.StartRedis(t)
 	ctx := context.Background()
-	s, c, err := Open(ctx, srv.URL, time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	s, c := openInternal(t)
 	exp := time.Now().Add(time.Hour).UTC()
 	deadline := exp.Add(oauth.InactiveTail)
 	access := oauth.TokenRecord{RequestID: "req1", ClientID: "app1", Active: true, ExpiresAt: exp, Request: []byte{2, 1}, Claims: []byte("claims")}
@@ -261,13 +251,8 @@ func TestOwnKeyRecordsStillRead(t *testing.T) {
 // tombstones of its request that are past their deadline, so that a
 // request refreshed for months keeps only the last day's.
 func TestUsedHashDropsPastTombstones(t *testing.T) {
-	srv := storetest.StartRedis(t)
 	ctx := context.Background()
-	s, c, err := Open(ctx, srv.URL, time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	s, c := openInternal(t)
 	rec := oauth.TokenRecord{RequestID: "req1", ClientID: "app1", Active: true, ExpiresAt: time.Now().Add(time.Hour)}
 	if err := s.CreateToken(ctx, oauth.KindRefresh, "rt1", rec); err != nil {
 		t.Fatal(err)
@@ -277,7 +262,7 @@ func TestUsedHashDropsPastTombstones(t *testing.T) {
 	if err := c.HSet(ctx, used, "refresh:gone", past, "refresh:kept", future).Err(); err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.UseToken(ctx, oauth.TokenUse{TokenRef: oauth.TokenRef{Kind: oauth.KindRefresh, Signature: "rt1"},
+	_, err := s.UseToken(ctx, oauth.TokenUse{TokenRef: oauth.TokenRef{Kind: oauth.KindRefresh, Signature: "rt1"},
 		Issue: []oauth.IssuedToken{{TokenRef: oauth.TokenRef{Kind: oauth.KindRefresh, Signature: "rt2"}, Record: rec}}})
 	if err != nil {
 		t.Fatal(err)
@@ -319,4 +304,17 @@ func TestPointerValue(t *testing.T) {
 			t.Errorf("an older gateway's pointer %q reads as %q, %q; want %q", v, gotID, gotClient, want)
 		}
 	}
+}
+
+// openInternal opens a Store on a Redis server of the test's own, closed
+// when the test ends.
+func openInternal(t *testing.T) (*Store, goredis.UniversalClient) {
+	t.Helper()
+	srv := storetest.StartRedis(t)
+	s, c, err := Open(context.Background(), srv.URL, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return s, c
 }
