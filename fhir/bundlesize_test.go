@@ -19,14 +19,7 @@ func TestSearchsetBuiltInOneBuffer(t *testing.T) {
 		t.Fatalf("search: %d", w.Code)
 	}
 	body := w.Body.Len()
-	var before, after runtime.MemStats
-	const searches = 20
-	runtime.ReadMemStats(&before)
-	for range searches {
-		e.get("alice", target)
-	}
-	runtime.ReadMemStats(&after)
-	perSearch := int(after.TotalAlloc-before.TotalAlloc) / searches
+	perSearch, _ := allocatedPer(20, func() { e.get("alice", target) })
 	// The recorder keeps its own copy of the body: about 2x the body, plus
 	// the request, the checks and the audit event.
 	limit := 2*body + body/2 + 16<<10
@@ -60,19 +53,24 @@ func TestSearchPageBufferReused(t *testing.T) {
 		return w.n
 	}
 	body := search()
-	var before, after runtime.MemStats
-	const searches = 20
-	runtime.ReadMemStats(&before)
-	for range searches {
-		search()
-	}
-	runtime.ReadMemStats(&after)
-	perSearch := int(after.TotalAlloc-before.TotalAlloc) / searches
+	perSearch, _ := allocatedPer(20, func() { search() })
 	t.Logf("%d-byte body, %d bytes allocated per search", body, perSearch)
 	limit := body / 2 // the request, the checks and the audit event, not the page
 	if perSearch > limit {
 		t.Fatalf("a search with a %d-byte body allocated %d bytes, over %d: its page's buffer is not used again", body, perSearch, limit)
 	}
+}
+
+// allocatedPer runs f n times and returns the bytes and the allocations
+// it made per run, on average.
+func allocatedPer(n int, f func()) (bytes, allocs int) {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range n {
+		f()
+	}
+	runtime.ReadMemStats(&after)
+	return int(after.TotalAlloc-before.TotalAlloc) / n, int(after.Mallocs-before.Mallocs) / n
 }
 
 // discardWriter is a ResponseWriter that counts what it is sent.

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
 	"sort"
 	"strings"
 	"testing"
@@ -131,16 +130,8 @@ func TestUpstreamSearchAllocations(t *testing.T) {
 		}
 	}
 	search()
-	const searches = 50
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	for range searches {
-		search()
-	}
-	runtime.ReadMemStats(&after)
 	page := len(canned.search)
-	perSearch := int(after.TotalAlloc-before.TotalAlloc) / searches
-	allocs := int(after.Mallocs-before.Mallocs) / searches
+	perSearch, allocs := allocatedPer(50, search)
 	t.Logf("%d-byte page: %d bytes in %d allocations per search", page, perSearch, allocs)
 	if limit := page / 2; perSearch > limit {
 		t.Errorf("a search of a %d-byte upstream page allocated %d bytes, over %d", page, perSearch, limit)
@@ -171,15 +162,7 @@ func TestUpstreamReadAllocations(t *testing.T) {
 		}
 	}
 	read()
-	const reads = 200
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	for range reads {
-		read()
-	}
-	runtime.ReadMemStats(&after)
-	perRead := int(after.TotalAlloc-before.TotalAlloc) / reads
-	allocs := int(after.Mallocs-before.Mallocs) / reads
+	perRead, allocs := allocatedPer(200, read)
 	t.Logf("%d bytes in %d allocations per read", perRead, allocs)
 	if perRead > 5<<10 || allocs > 48 {
 		t.Errorf("a read in upstream mode allocated %d bytes in %d allocations, over 5 KiB or 48", perRead, allocs)
