@@ -60,7 +60,6 @@ func (g *Gateway) routes(logger *slog.Logger, pages *ui.UI, o *oauth.Server, f *
 	h = (&web.Headers{HTTPS: isHTTPS(g.Config.BaseURL)}).Wrap(h)
 	h = web.AccessLog(logger, h)
 	return web.RequestIDDeadline(g.Config.RequestTimeout, h) // one copy of the request for both
-
 }
 
 // mounter is a part of the gateway that registers its own routes (the

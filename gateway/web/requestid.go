@@ -17,10 +17,11 @@ func RequestID(next http.Handler) http.Handler {
 	return RequestIDDeadline(0, next)
 }
 
-// RequestIDDeadline is RequestID and Deadline(d, next) in one step, which
-// copies the request once (r.WithContext) where the two in a row copy it
-// twice: the request gets its id and, when d > 0, a context deadline d
-// from now.
+// RequestIDDeadline is RequestID that also gives the request, when d > 0,
+// a context deadline d from its start, so that no store or upstream call
+// outlives it: a call still waiting then fails (and the handler answers
+// 503 rather than hanging). One step copies the request once
+// (r.WithContext), where two middlewares in a row copied it twice.
 func RequestIDDeadline(d time.Duration, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get("X-Request-Id")
