@@ -2,9 +2,12 @@ package ui
 
 import (
 	"bytes"
+	"html/template"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -44,6 +47,44 @@ func TestPageSets(t *testing.T) {
 		p.Brand, buf = &u.cfg.Brand, bytes.Buffer{}
 		if err := u.executePage(&buf, r, p); err == nil || buf.Len() > 0 {
 			t.Errorf("%s in %q: %v, %d bytes written", p.Page, p.Lang, err, buf.Len())
+		}
+	}
+}
+
+// TestPageTemplateNames: every file under templates/ is a shared one or a
+// listed page, and a page file defines only templates named after the
+// page ("login/title"), its title and content among them, so that parsing
+// the pages into one set cannot let one page's definition replace
+// another's.
+func TestPageTemplateNames(t *testing.T) {
+	u := newUI(t, Config{})
+	funcs := u.funcs(u.cats[DefaultLang])
+	pages := slices.Concat(pageNames, consolePages, portalPages)
+	entries, err := fs.ReadDir(templateFS, "templates")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		file := "templates/" + e.Name()
+		if !slices.Contains(sharedTemplates, file) && !slices.Contains(pages, strings.TrimSuffix(e.Name(), ".html")) {
+			t.Errorf("%s is neither a shared template nor a listed page", file)
+		}
+	}
+	for _, page := range pages {
+		file := page + ".html"
+		set, err := template.New("").Funcs(funcs).ParseFS(templateFS, "templates/"+file)
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		for _, tmpl := range set.Templates() {
+			if name := tmpl.Name(); name != file && name != "" && !strings.HasPrefix(name, page+"/") {
+				t.Errorf("%s defines %q, not named after the page (%s/…)", file, name, page)
+			}
+		}
+		for _, want := range []string{page + "/title", page + "/content"} {
+			if set.Lookup(want) == nil {
+				t.Errorf("%s does not define %q", file, want)
+			}
 		}
 	}
 }

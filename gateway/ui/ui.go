@@ -14,8 +14,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	texttemplate "text/template"
-	"text/template/parse"
 	"time"
 	_ "time/tzdata" // plan time zones load on any host
 )
@@ -108,13 +106,14 @@ func boolInt(b bool) int {
 	return 0
 }
 
-// parse builds one template set per language: the layout's three parts
-// and the attestation answers once, every page's templates under the
-// page's name ("login/title", "login/content"; a page's own helpers too,
-// so that two pages may each define one of the same name), and for each
-// page a template of its name that puts its title and content in the
-// layout. The staff areas' pages, English only, are in DefaultLang's set
-// alone.
+// parse builds one template set per language: the shared templates
+// (the layout's three parts, the attestation answers, the review checks)
+// and every page, whose templates are named after it ("login/title",
+// "login/content", "console-report/decision-basis": a page's own helpers
+// too, so that no two pages' definitions can replace each other;
+// TestPageTemplateNames checks the files), and for each page a template
+// of its name that puts its title and content in the layout. The staff
+// areas' pages, English only, are in DefaultLang's set alone.
 //
 // A set per language binds that language's functions (t, msg, date…).
 // Parsing the layout with each page and cloning every page for every
@@ -126,7 +125,7 @@ func (u *UI) parse() error {
 		if lang == DefaultLang {
 			names = slices.Concat(pageNames, consolePages, portalPages)
 		}
-		set, err := u.parseSet(u.funcs(u.cats[lang]), names)
+		set, err := parseSet(u.funcs(u.cats[lang]), names)
 		if err != nil {
 			return fmt.Errorf("ui: %s: %w", lang, err)
 		}
@@ -135,47 +134,23 @@ func (u *UI) parse() error {
 	return nil
 }
 
-// parseSet parses the layout, the attestation answers and the named pages
-// into one set with funcs.
-func (u *UI) parseSet(funcs template.FuncMap, names []string) (*template.Template, error) {
-	set, err := template.New("").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/attestation.html")
+// sharedTemplates are the files whose templates any page may call.
+var sharedTemplates = []string{"templates/layout.html", "templates/attestation.html", "templates/console-checks.html"}
+
+// parseSet parses the shared templates and the named pages into one set
+// with funcs, and adds each page's whole-page template.
+func parseSet(funcs template.FuncMap, names []string) (*template.Template, error) {
+	files := slices.Clone(sharedTemplates)
+	for _, name := range names {
+		files = append(files, "templates/"+name+".html")
+	}
+	set, err := template.New("").Funcs(funcs).ParseFS(templateFS, files...)
 	if err != nil {
 		return nil, err
 	}
 	for _, name := range names {
-		src, err := templateFS.ReadFile("templates/" + name + ".html")
-		if err != nil {
-			return nil, err
-		}
-		// text/template parses the page on its own; its trees, not yet
-		// escaped, move into the html/template set under new names.
-		page, err := texttemplate.New(name).Funcs(texttemplate.FuncMap(funcs)).Parse(string(src))
-		if err != nil {
-			return nil, fmt.Errorf("parse %s: %w", name, err)
-		}
-		own := map[string]bool{}
-		for _, t := range page.Templates() {
-			own[t.Name()] = true
-		}
-		for _, t := range page.Templates() {
-			if t.Tree == nil || parse.IsEmptyTree(t.Tree.Root) {
-				continue // the file's text outside its definitions
-			}
-			renameCalls(t.Tree.Root, func(callee string) string {
-				if own[callee] {
-					return name + "/" + callee
-				}
-				return callee
-			})
-			if _, err := set.AddParseTree(name+"/"+t.Name(), t.Tree); err != nil {
-				return nil, fmt.Errorf("%s: %w", name, err)
-			}
-		}
-		if !own["title"] || !own["content"] {
-			return nil, fmt.Errorf("%s: a page defines a title and a content template", name)
-		}
-		if set.Lookup(name) != nil {
-			return nil, fmt.Errorf("%s: the page's name is taken", name)
+		if set.Lookup(name+"/title") == nil || set.Lookup(name+"/content") == nil {
+			return nil, fmt.Errorf("%s: a page defines %[1]s/title and %[1]s/content", name)
 		}
 		if _, err := set.New(name).Parse(fmt.Sprintf(
 			`{{template "layout-head" .}}{{template %q .}}{{template "layout-header" .}}{{template %q .}}{{template "layout-foot" .}}`,
@@ -184,30 +159,6 @@ func (u *UI) parseSet(funcs template.FuncMap, names []string) (*template.Templat
 		}
 	}
 	return set, nil
-}
-
-// renameCalls renames the templates that the actions under n call.
-func renameCalls(n parse.Node, rename func(string) string) {
-	switch n := n.(type) {
-	case *parse.ListNode:
-		if n == nil {
-			return
-		}
-		for _, c := range n.Nodes {
-			renameCalls(c, rename)
-		}
-	case *parse.IfNode:
-		renameCalls(n.List, rename)
-		renameCalls(n.ElseList, rename)
-	case *parse.RangeNode:
-		renameCalls(n.List, rename)
-		renameCalls(n.ElseList, rename)
-	case *parse.WithNode:
-		renameCalls(n.List, rename)
-		renameCalls(n.ElseList, rename)
-	case *parse.TemplateNode:
-		n.Name = rename(n.Name)
-	}
 }
 
 // funcs are the template functions of one language.
