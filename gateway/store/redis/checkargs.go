@@ -1,10 +1,6 @@
 package redis
 
-import (
-	"sync"
-
-	"github.com/patientaccess/gateway/oauth"
-)
+import "github.com/patientaccess/gateway/oauth"
 
 // checkArgsSize bounds the tokens whose check arguments are kept.
 const checkArgsSize = 4096
@@ -31,8 +27,7 @@ type accessArgs struct {
 // signature (a token's request and client never change). When full, an
 // arbitrary entry makes room.
 type checkArgs struct {
-	mu sync.Mutex
-	m  map[string]*accessArgs
+	kept bounded[string, *accessArgs] // max checkArgsSize
 }
 
 // get returns the arguments of the check of the access token sig, of
@@ -40,10 +35,8 @@ type checkArgs struct {
 // when it is ""):
 // those kept, or new ones, then kept.
 func (c *checkArgs) get(s *Store, sig, requestID, clientID, eventsOf string) *accessArgs {
-	c.mu.Lock()
-	a := c.m[sig]
-	c.mu.Unlock()
-	if a != nil && a.requestID == requestID && a.clientID == clientID && (eventsOf == "" || a.member == eventsOf) {
+	a, ok := c.kept.get(sig)
+	if ok && a.requestID == requestID && a.clientID == clientID && (eventsOf == "" || a.member == eventsOf) {
 		return a
 	}
 	a = &accessArgs{requestID: requestID, clientID: clientID, member: eventsOf,
@@ -56,17 +49,6 @@ func (c *checkArgs) get(s *Store, sig, requestID, clientID, eventsOf string) *ac
 	if eventsOf != "" {
 		a.memberEvents = s.memberEventsKey(eventsOf)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil {
-		c.m = make(map[string]*accessArgs)
-	}
-	if _, ok := c.m[sig]; !ok && len(c.m) >= checkArgsSize {
-		for k := range c.m {
-			delete(c.m, k)
-			break
-		}
-	}
-	c.m[sig] = a
+	c.kept.put(sig, a)
 	return a
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sync"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -28,8 +27,7 @@ const decodedCacheSize = 4096
 // script, which costs Redis several times a GET. When full, an arbitrary
 // entry makes room.
 type decoded struct {
-	mu sync.Mutex
-	m  map[string]*decodedValue // never changed once kept
+	kept bounded[string, *decodedValue] // max decodedCacheSize
 }
 
 type decodedValue struct {
@@ -41,9 +39,8 @@ type decodedValue struct {
 
 // keptValue returns what is kept for key, or nil.
 func (d *decoded) keptValue(key string) *decodedValue {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.m[key]
+	v, _ := d.kept.get(key)
+	return v
 }
 
 // pendingGrant is a queued read of a grant, with the value kept when it
@@ -76,7 +73,7 @@ func (d *decoded) grant(r pendingGrant) (apps.Grant, error) {
 	if err != nil {
 		return apps.Grant{}, err
 	}
-	d.put(r.key, &decodedValue{raw: raw, grant: g})
+	d.kept.put(r.key, &decodedValue{raw: raw, grant: g})
 	return cloneGrant(g), nil
 }
 
@@ -129,23 +126,8 @@ func (d *decoded) app(ctx context.Context, c goredis.Cmdable, r pendingApp) (app
 			return apps.App{}, err
 		}
 	}
-	d.put(r.key, &decodedValue{version: version, app: a})
+	d.kept.put(r.key, &decodedValue{version: version, app: a})
 	return cloneApp(a), nil
-}
-
-func (d *decoded) put(key string, v *decodedValue) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.m == nil {
-		d.m = make(map[string]*decodedValue)
-	}
-	if _, ok := d.m[key]; !ok && len(d.m) >= decodedCacheSize {
-		for k := range d.m {
-			delete(d.m, k)
-			break
-		}
-	}
-	d.m[key] = v
 }
 
 // cloneApp and cloneGrant copy what a caller could change of a kept value.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
@@ -141,39 +140,11 @@ func (s *Store) newGate(g oauth.Gate) (*pendingGate, error) {
 	return &pendingGate{gateCall: call}, nil
 }
 
-// gateArgsSize bounds the gates whose script arguments are kept.
+// gateArgsSize bounds the gates whose script arguments are kept
+// (Store.gates): a client's next gate does not build its keys and
+// arguments again (they never change for a gate; the slices are only
+// read).
 const gateArgsSize = 1024
-
-// gateArgs keeps the script arguments of the gates judged lately, so
-// that a client's next gate does not build its keys and arguments again
-// (they never change for a gate; the slices are only read). When full,
-// an arbitrary entry makes room.
-type gateArgs struct {
-	mu sync.Mutex
-	m  map[oauth.Gate]*gateCall
-}
-
-func (a *gateArgs) get(g oauth.Gate) (*gateCall, bool) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	call, ok := a.m[g]
-	return call, ok
-}
-
-func (a *gateArgs) put(g oauth.Gate, call *gateCall) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.m == nil {
-		a.m = make(map[oauth.Gate]*gateCall)
-	}
-	if len(a.m) >= gateArgsSize {
-		for k := range a.m {
-			delete(a.m, k)
-			break
-		}
-	}
-	a.m[g] = call
-}
 
 // queue adds the gate's script to p, by its SHA (see judged).
 func (g *pendingGate) queue(ctx context.Context, p goredis.Pipeliner) {

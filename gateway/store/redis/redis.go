@@ -36,7 +36,7 @@ type Store struct {
 	batch *batcher
 	gets  batchedGets // GETs through batch
 	// gates keeps the script arguments of the gates judged lately.
-	gates gateArgs
+	gates bounded[oauth.Gate, *gateCall]
 }
 
 // The compile-time proof that Store is a complete backend.
@@ -77,6 +77,7 @@ func New(c goredis.UniversalClient, opts ...Option) *Store {
 	s.eventsArg, s.appsVersionArg = s.events, s.appsVersionKey()
 	s.batch = &batcher{c: c, max: maxBatchesInFlight}
 	s.gets = batchedGets{s.batch}
+	s.checkArgs.kept.max, s.decoded.kept.max, s.gates.max = checkArgsSize, decodedCacheSize, gateArgsSize
 	return s
 }
 
